@@ -1,0 +1,100 @@
+"""One frame in, counts out: detect -> crop + preprocess -> ONE batched classifier call.
+
+Thread safety: a Pipeline holds no mutable state of its own. The detectors keep one dlib
+object per thread (see detectors/base.py) and the classifier is only read, so one Pipeline
+can serve every worker thread of a process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from service.vision.detectors.base import Detector, FaceBox
+from service.vision.preprocess import DEFAULT_MARGIN, crop_faces, to_gray
+
+HAPPY = "happy"
+
+
+class Classifier(Protocol):
+    """The part of service.vision.classifier.EmotionClassifier the pipeline relies on."""
+
+    classes: tuple[str, ...]
+    input_size: tuple[int, int]
+
+    def predict_proba(self, faces: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: FaceBox
+    label: str
+    scores: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """What one frame contributes: happy + not_happy == faces == len(detections), and
+    `emotions` has every classifier class, zero counts included. timings_ms["classify"]
+    covers cropping and preprocessing as well as the model call."""
+
+    detections: list[Detection]
+    faces: int
+    happy: int
+    not_happy: int
+    emotions: dict[str, int]
+    timings_ms: dict[str, float]
+
+
+class Pipeline:
+    def __init__(self, detector: Detector, classifier: Classifier, *, crop_margin: float = DEFAULT_MARGIN) -> None:
+        self.detector = detector
+        self.classifier = classifier
+        self.crop_margin = crop_margin
+
+    def analyze(self, rgb: np.ndarray) -> FrameAnalysis:
+        """Analyse an RGB uint8 HxWx3 frame (as returned by decode_image)."""
+        started = time.perf_counter()
+        boxes = self.detector.detect(rgb)
+        detected = time.perf_counter()
+        detections = self._classify(rgb, boxes)
+        classified = time.perf_counter()
+        timings = {"detect": (detected - started) * 1e3, "classify": (classified - detected) * 1e3}
+        return summarize(detections, self.classifier.classes, timings)
+
+    def _classify(self, rgb: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
+        if not boxes:  # no model call at all: most frames of an empty street have no face
+            return []
+        crops = crop_faces(to_gray(rgb), boxes, size=tuple(self.classifier.input_size), margin=self.crop_margin)
+        probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
+        return to_detections(boxes, probabilities, self.classifier.classes)
+
+
+def to_detections(boxes: list[FaceBox], probabilities: np.ndarray, classes: tuple[str, ...]) -> list[Detection]:
+    """Pair each box with its class scores; the label is the class of highest probability."""
+    if probabilities.shape != (len(boxes), len(classes)):
+        raise ValueError(f"classifier returned shape {probabilities.shape}, expected {(len(boxes), len(classes))}")
+    return [
+        Detection(box=box, label=classes[int(np.argmax(row))], scores=dict(zip(classes, map(float, row))))
+        for box, row in zip(boxes, probabilities)
+    ]
+
+
+def summarize(detections: list[Detection], classes: tuple[str, ...], timings_ms: Mapping[str, float]) -> FrameAnalysis:
+    """Count faces, happy (label == "happy"), not_happy (every other label) and per-class totals."""
+    emotions = dict.fromkeys(classes, 0)
+    for detection in detections:
+        emotions[detection.label] += 1
+    happy = emotions.get(HAPPY, 0)
+    return FrameAnalysis(
+        detections=detections,
+        faces=len(detections),
+        happy=happy,
+        not_happy=len(detections) - happy,
+        emotions=emotions,
+        timings_ms=dict(timings_ms),
+    )

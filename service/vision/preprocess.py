@@ -1,0 +1,83 @@
+"""Pure numeric steps between a decoded frame and the classifier input.
+
+No state, no I/O: every function takes arrays and returns new arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:
+    from service.vision.detectors.base import FaceBox
+
+# FER2013 faces fill roughly the central three quarters of their 48x48 image, with forehead
+# and chin visible; dlib's HOG box stops at the eyebrows and the chin. Adding 20% of the box
+# side on every side brings the crop close to the framing the classifier was trained on.
+DEFAULT_MARGIN = 0.2
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 HxWx3 -> gray uint8 HxW with ITU-R BT.601 luma weights
+    (0.299 R + 0.587 G + 0.114 B), the conversion FER2013's grayscale images come from.
+    A 2-D input is taken as already gray and returned unchanged."""
+    if rgb.ndim == 2:
+        return rgb
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to (width, height): INTER_AREA when shrinking (averages the source pixels, so
+    no aliasing), INTER_LINEAR when enlarging (INTER_AREA degrades to nearest there)."""
+    src_height, src_width = image.shape[:2]
+    if (width, height) == (src_width, src_height):
+        return image
+    shrinking = width * height < src_width * src_height
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def square_region(box: FaceBox, margin: float) -> tuple[int, int, int, int]:
+    """The square (top, left, side, side) centred on `box`, its side the box's longer side
+    grown by `margin` x side on each end. It may extend past the image; see crop_square."""
+    side = max(1, round(max(box.width, box.height) * (1.0 + 2.0 * margin)))
+    centre_y = (box.top + box.bottom) / 2.0
+    centre_x = (box.left + box.right) / 2.0
+    return round(centre_y - side / 2.0), round(centre_x - side / 2.0), side, side
+
+
+def crop_square(gray: np.ndarray, top: int, left: int, side: int) -> np.ndarray:
+    """Cut a side x side square from `gray`; parts outside the image are filled by repeating
+    the edge pixels, so a face at the border keeps its scale and stays centred instead of
+    being stretched."""
+    height, width = gray.shape
+    inner = gray[max(top, 0) : min(top + side, height), max(left, 0) : min(left + side, width)]
+    pad_top, pad_left = max(-top, 0), max(-left, 0)
+    pad_bottom = side - inner.shape[0] - pad_top
+    pad_right = side - inner.shape[1] - pad_left
+    if pad_top or pad_left or pad_bottom or pad_right:
+        inner = cv2.copyMakeBorder(inner, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
+    return inner
+
+
+def crop_faces(
+    gray: np.ndarray,
+    boxes: Sequence[FaceBox],
+    size: tuple[int, int] = (48, 48),
+    margin: float = DEFAULT_MARGIN,
+) -> np.ndarray:
+    """Crop every face of a gray frame into one uint8 batch of shape [N, height, width].
+
+    Each box is grown by `margin` (fraction of its side, on each side), made square around
+    its centre, edge-padded where it leaves the image, then resized to `size` (height, width).
+    No boxes gives an empty batch of shape (0, height, width).
+    """
+    height, width = size
+    batch = np.empty((len(boxes), height, width), dtype=np.uint8)
+    for index, box in enumerate(boxes):
+        top, left, side, _ = square_region(box, margin)
+        batch[index] = resize(crop_square(gray, top, left, side), width, height)
+    return batch

@@ -1,0 +1,79 @@
+"""Pipeline: one batched classifier call per frame, and the counts derived from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.vision.detectors import build_detector
+from service.vision.pipeline import Pipeline
+
+CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+
+class FakeClassifier:
+    """Same attributes as EmotionClassifier; answers the given labels in order, and records
+    every batch it receives."""
+
+    classes = CLASSES
+    input_size = (48, 48)
+    name, version, metadata = "fake", "0", {}
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = labels
+        self.batches: list[np.ndarray] = []
+
+    def predict_proba(self, faces: np.ndarray) -> np.ndarray:
+        self.batches.append(faces)
+        probabilities = np.full((len(faces), len(CLASSES)), 0.01, dtype=np.float32)
+        for row, label in enumerate(self.labels[: len(faces)]):
+            probabilities[row, CLASSES.index(label)] = 0.94
+        return probabilities
+
+
+def frame() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (480, 854, 3), dtype=np.uint8)
+
+
+def test_counts_happy_not_happy_and_every_emotion():
+    classifier = FakeClassifier(["happy", "sad", "happy", "neutral"])
+    pipeline = Pipeline(build_detector("stub", faces=4), classifier)
+    analysis = pipeline.analyze(frame())
+    assert (analysis.faces, analysis.happy, analysis.not_happy) == (4, 2, 2)
+    assert analysis.emotions == {**dict.fromkeys(CLASSES, 0), "happy": 2, "sad": 1, "neutral": 1}
+    assert [d.label for d in analysis.detections] == ["happy", "sad", "happy", "neutral"]
+    assert analysis.detections[1].scores["sad"] == pytest.approx(0.94)
+    assert set(analysis.detections[0].scores) == set(CLASSES)
+
+
+def test_classifier_called_once_with_the_whole_batch():
+    classifier = FakeClassifier(["happy"] * 5)
+    detector = build_detector("stub", faces=5)
+    Pipeline(detector, classifier).analyze(frame())
+    [batch] = classifier.batches
+    assert batch.shape == (5, 48, 48) and batch.dtype == np.uint8
+
+
+def test_boxes_come_from_the_detector():
+    detector = build_detector("stub", faces=2)
+    image = frame()
+    analysis = Pipeline(detector, FakeClassifier(["fear", "angry"])).analyze(image)
+    assert [d.box for d in analysis.detections] == detector.detect(image)
+
+
+def test_no_face_means_no_classifier_call():
+    classifier = FakeClassifier([])
+    analysis = Pipeline(build_detector("stub", faces=0), classifier).analyze(frame())
+    assert classifier.batches == []
+    assert (analysis.faces, analysis.happy, analysis.not_happy) == (0, 0, 0)
+    assert analysis.emotions == dict.fromkeys(CLASSES, 0)
+    assert set(analysis.timings_ms) == {"detect", "classify"}
+
+
+def test_a_classifier_answering_the_wrong_shape_is_an_error():
+    class Broken(FakeClassifier):
+        def predict_proba(self, faces):
+            return np.zeros((len(faces) + 1, len(CLASSES)), dtype=np.float32)
+
+    with pytest.raises(ValueError, match="shape"):
+        Pipeline(build_detector("stub", faces=1), Broken([])).analyze(frame())

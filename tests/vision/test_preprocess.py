@@ -1,0 +1,68 @@
+"""Pure preprocessing: grayscale conversion, resizing and face crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.vision.detectors.base import FaceBox
+from service.vision.preprocess import crop_faces, resize, square_region, to_gray
+
+
+def box(top: int, left: int, height: int, width: int) -> FaceBox:
+    return FaceBox(top=top, right=left + width, bottom=top + height, left=left)
+
+
+def test_to_gray_uses_bt601_weights():
+    rgb = np.zeros((1, 3, 3), dtype=np.uint8)
+    rgb[0, 0, 0], rgb[0, 1, 1], rgb[0, 2, 2] = 255, 255, 255
+    gray = to_gray(rgb)
+    assert gray.dtype == np.uint8 and gray.shape == (1, 3)
+    assert gray[0].tolist() == [76, 150, 29]
+
+
+def test_to_gray_passes_gray_through():
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert to_gray(gray) is gray
+
+
+@pytest.mark.parametrize("size", [(10, 20), (200, 300)])
+def test_resize_shape(size):
+    height, width = size
+    image = np.full((50, 60), 9, dtype=np.uint8)
+    result = resize(image, width, height)
+    assert result.shape == (height, width) and (result == 9).all()
+
+
+def test_no_boxes_gives_an_empty_batch():
+    batch = crop_faces(np.zeros((100, 100), dtype=np.uint8), [])
+    assert batch.shape == (0, 48, 48) and batch.dtype == np.uint8
+
+
+def test_batch_shape_follows_size_height_width():
+    gray = np.zeros((200, 300), dtype=np.uint8)
+    batch = crop_faces(gray, [box(10, 10, 50, 50), box(100, 200, 80, 60)], size=(40, 32))
+    assert batch.shape == (2, 40, 32) and batch.dtype == np.uint8
+
+
+def test_margin_surrounds_the_face():
+    gray = np.zeros((300, 300), dtype=np.uint8)
+    gray[100:160, 120:180] = 200  # a 60 px "face", exactly its detected box
+    [crop] = crop_faces(gray, [box(100, 120, 60, 60)], margin=0.25)  # side 90 -> 48
+    assert (crop[12:36, 12:36] == 200).all()  # the face fills the central two thirds
+    assert (crop[:6] == 0).all() and (crop[:, -6:] == 0).all()
+
+
+def test_region_is_square_around_the_box_centre():
+    top, left, height, width = square_region(box(50, 100, 40, 20), margin=0.1)
+    assert height == width == 48
+    assert (top + height / 2, left + width / 2) == (70, 110)
+
+
+def test_faces_at_the_border_are_padded_not_stretched():
+    gray = np.zeros((100, 100), dtype=np.uint8)
+    gray[:40, :40] = 255
+    [crop] = crop_faces(gray, [box(0, 0, 40, 40)], margin=0.5)  # region starts at (-20, -20)
+    # the edge rows are repeated outwards, so the face stays centred at its true scale
+    assert crop.shape == (48, 48)
+    assert (crop[:30, :30] == 255).all() and (crop[-6:, -6:] == 0).all()
