@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CameraCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["north entrance"])
+
+
+class CameraOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    location_id: int
+    name: str
+    key_prefix: str = Field(description="First characters of the key, to tell keys apart.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class CameraWithKey(CameraOut):
+    api_key: str = Field(description="Shown once: only its hash is stored.")

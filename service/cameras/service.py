@@ -1,0 +1,68 @@
+"""Camera keys: 32 random bytes, shown once, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from service.cameras import repository
+from service.db.tables import Camera, utc_now
+from service.errors import Conflict, NotFound
+from service.locations.service import get_location
+
+CAMERA_KEY_PREFIX = "hcam_"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    camera: Camera
+    api_key: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return CAMERA_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_camera(session: Session, location_id: int, name: str) -> IssuedKey:
+    get_location(session, location_id)
+    key = new_key()
+    camera = Camera(location_id=location_id, name=name, key_hash=hash_key(key), key_prefix=key[:12])
+    return IssuedKey(repository.add(session, camera), key)
+
+
+def list_cameras(session: Session, location_id: int) -> list[Camera]:
+    get_location(session, location_id)
+    return repository.list_for_location(session, location_id)
+
+
+def get_camera(session: Session, location_id: int, camera_id: int) -> Camera:
+    camera = repository.get(session, camera_id)
+    if camera is None or camera.location_id != location_id:
+        raise NotFound(f"camera {camera_id} does not exist at location {location_id}")
+    return camera
+
+
+def revoke_camera(session: Session, location_id: int, camera_id: int) -> Camera:
+    camera = get_camera(session, location_id, camera_id)
+    if camera.revoked_at is None:
+        camera.revoked_at = utc_now()
+        session.flush()
+    return camera
+
+
+def rotate_key(session: Session, location_id: int, camera_id: int) -> IssuedKey:
+    """A new key replaces the old one at once; the camera's counts stay with it."""
+    camera = get_camera(session, location_id, camera_id)
+    if camera.revoked_at is not None:
+        raise Conflict(f"camera {camera_id} is revoked; create a new camera instead")
+    key = new_key()
+    camera.key_hash, camera.key_prefix = hash_key(key), key[:12]
+    session.flush()
+    return IssuedKey(camera, key)

@@ -1,0 +1,240 @@
+"""`happiness`: run the service and administer it from a shell.
+
+    happiness serve                       run the API (embedded SQLite is created and migrated)
+    happiness db upgrade                  migrate the database to this version
+    happiness locations add "Central Station" --timezone Europe/Amsterdam
+    happiness cameras add 1 --name "north entrance"     prints the camera's key once
+    happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
+    happiness train / evaluate            the emotion model (see `happiness train --help`)
+
+Settings come from HAPPINESS_* environment variables (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from service.config import Settings
+
+log = logging.getLogger("happiness")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="happiness", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_serve(commands)
+    _add_db(commands)
+    _add_locations(commands)
+    _add_cameras(commands)
+    _add_analyze(commands)
+    _add_training(commands)
+    return parser
+
+
+# --- serve -------------------------------------------------------------------------------
+
+def _add_serve(commands) -> None:
+    serve = commands.add_parser("serve", help="run the HTTP API with uvicorn",
+                                description="Run the API. With the embedded SQLite default the "
+                                "database is created and migrated first.")
+    serve.add_argument("--host", help="interface to bind (default HAPPINESS_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default HAPPINESS_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args) -> int:
+    import uvicorn
+
+    from service.db.migrate import upgrade
+
+    settings = Settings()
+    if settings.uses_embedded_sqlite:
+        upgrade(settings.resolved_database_url)
+    if settings.admin_token is None:
+        log.warning("no HAPPINESS_ADMIN_TOKEN: using the development token in %s",
+                    settings.data_dir / "admin-token")
+        settings.admin_secret  # create it before the workers race for it
+    uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
+                port=args.port or settings.port, workers=args.workers or settings.workers,
+                log_level=settings.log_level)
+    return 0
+
+
+# --- db ----------------------------------------------------------------------------------
+
+def _add_db(commands) -> None:
+    db = commands.add_parser("db", help="database migrations").add_subparsers(metavar="ACTION")
+    up = db.add_parser("upgrade", help="migrate the database (HAPPINESS_DATABASE_URL) to head")
+    up.set_defaults(func=run_db_upgrade)
+    current = db.add_parser("current", help="show the database's revision and the head")
+    current.set_defaults(func=run_db_current)
+
+
+def run_db_upgrade(args) -> int:
+    from service.db.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    print(f"database at head: {_safe_url(settings)}")
+    return 0
+
+
+def run_db_current(args) -> int:
+    from service.db.engine import make_engine
+    from service.db.migrate import current_revision, head_revision
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    print(f"current: {current_revision(engine)}  head: {head_revision(settings.resolved_database_url)}")
+    return 0
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+# --- locations and cameras -----------------------------------------------------------------
+
+def _session():
+    from service.db.engine import make_engine, make_session_factory
+    from service.db.migrate import ensure_migrated
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    ensure_migrated(engine, settings.resolved_database_url)
+    return make_session_factory(engine).begin()
+
+
+def _add_locations(commands) -> None:
+    locations = commands.add_parser("locations", help="manage locations").add_subparsers(metavar="ACTION")
+    add = locations.add_parser("add", help="register a location")
+    add.add_argument("name")
+    add.add_argument("--timezone", default="UTC", help="IANA zone, e.g. Europe/Amsterdam (default UTC)")
+    add.add_argument("--latitude", type=float)
+    add.add_argument("--longitude", type=float)
+    add.add_argument("--description")
+    add.set_defaults(func=run_locations_add)
+    listing = locations.add_parser("list", help="list locations")
+    listing.set_defaults(func=run_locations_list)
+
+
+def run_locations_add(args) -> int:
+    from service.locations.schemas import LocationCreate, LocationOut
+    from service.locations.service import create_location
+
+    data = LocationCreate(name=args.name, timezone=args.timezone, latitude=args.latitude,
+                          longitude=args.longitude, description=args.description)
+    with _session() as session:
+        location = LocationOut.model_validate(create_location(session, data))
+    print(location.model_dump_json(indent=2))
+    return 0
+
+
+def run_locations_list(args) -> int:
+    from service.locations.service import list_locations
+
+    with _session() as session:
+        for location in list_locations(session):
+            print(f"{location.id:>5}  {location.name}  ({location.timezone})")
+    return 0
+
+
+def _add_cameras(commands) -> None:
+    cameras = commands.add_parser("cameras", help="manage camera keys").add_subparsers(metavar="ACTION")
+    add = cameras.add_parser("add", help="register a camera and print its key (shown once)")
+    add.add_argument("location_id", type=int)
+    add.add_argument("--name", default="camera")
+    add.set_defaults(func=run_cameras_add)
+    revoke = cameras.add_parser("revoke", help="revoke a camera's key")
+    revoke.add_argument("location_id", type=int)
+    revoke.add_argument("camera_id", type=int)
+    revoke.set_defaults(func=run_cameras_revoke)
+
+
+def run_cameras_add(args) -> int:
+    from service.cameras.service import create_camera
+
+    with _session() as session:
+        issued = create_camera(session, args.location_id, args.name)
+        print(json.dumps({"id": issued.camera.id, "location_id": args.location_id,
+                          "api_key": issued.api_key}, indent=2))
+    return 0
+
+
+def run_cameras_revoke(args) -> int:
+    from service.cameras.service import revoke_camera
+
+    with _session() as session:
+        camera = revoke_camera(session, args.location_id, args.camera_id)
+        print(f"camera {camera.id} revoked at {camera.revoked_at.isoformat()}")
+    return 0
+
+
+# --- analyze -------------------------------------------------------------------------------
+
+def _add_analyze(commands) -> None:
+    analyze = commands.add_parser("analyze", help="faces and emotions of local images (stores nothing)")
+    analyze.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    analyze.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    analyze.set_defaults(func=run_analyze)
+
+
+def run_analyze(args) -> int:
+    from service.main import build_pipeline
+    from service.vision.decode import decode_image
+    from service.vision.errors import ImageError
+
+    settings = Settings()
+    pipeline = build_pipeline(settings)
+    failures = 0
+    for path in args.images:
+        try:
+            analysis = pipeline.analyze(decode_image(path.read_bytes(), max_pixels=settings.max_image_pixels))
+        except (OSError, ImageError) as error:
+            log.error("%s: %s", path, error)
+            failures += 1
+            continue
+        print(_describe(path, analysis, as_json=args.json))
+    return 1 if failures else 0
+
+
+def _describe(path: Path, analysis, *, as_json: bool) -> str:
+    faces = [{"box": [d.box.top, d.box.right, d.box.bottom, d.box.left], "label": d.label,
+              "scores": {k: round(v, 4) for k, v in d.scores.items()}} for d in analysis.detections]
+    if as_json:
+        return json.dumps({"image": str(path), "faces": analysis.faces, "happy": analysis.happy,
+                           "not_happy": analysis.not_happy, "emotions": analysis.emotions,
+                           "detections": faces})
+    labels = ", ".join(d["label"] for d in faces) or "no faces"
+    return f"{path}: {analysis.faces} face(s), {analysis.happy} happy: {labels}"
+
+
+# --- training ------------------------------------------------------------------------------
+
+def _add_training(commands) -> None:
+    from service.training.cli import add_evaluate_parser, add_train_parser
+
+    add_train_parser(commands)
+    add_evaluate_parser(commands)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

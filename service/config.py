@@ -1,0 +1,94 @@
+"""All configuration, read once from the environment (prefix HAPPINESS_) or a .env file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
+MIN_TOKEN_LENGTH = 32
+BUCKET_MINUTES_ALLOWED = (1, 5, 10, 15, 30, 60)
+
+
+class Settings(BaseSettings):
+    """Service settings. Unsafe defaults are refused when `environment` is `production`."""
+
+    model_config = SettingsConfigDict(env_prefix="HAPPINESS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(Path("data"), description="Folder of the embedded SQLite database.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints.")
+    viewer_token: SecretStr | None = Field(None, description="Bearer token for read endpoints.")
+    public_read: bool = Field(False, description="Serve read endpoints without a token.")
+    model_dir: Path = Field(DEFAULT_MODEL_DIR, description="Folder with model.keras + metadata.json.")
+    detector: Literal["hog", "cnn", "stub"] = Field("hog", description="Face detector; stub is for benchmarks.")
+    min_face_px: int = Field(48, ge=12, le=1000, description="Smallest face (pixels) to look for.")
+    max_working_width: int = Field(1280, ge=160, description="Frames are detected at most this wide.")
+    bucket_minutes: int = Field(15, description="Width of the stored time buckets (UTC).")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(40_000_000, ge=10_000)
+    retention_days: int = Field(365, ge=1, description="Oldest captured_at accepted (and kept).")
+    future_tolerance_seconds: int = Field(300, ge=0)
+    trend_min_faces: int = Field(5, ge=1, description="Faces a bucket needs to count for the trend.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.bucket_minutes not in BUCKET_MINUTES_ALLOWED:
+            raise ValueError(f"bucket_minutes must be one of {BUCKET_MINUTES_ALLOWED}")
+        if self.environment == "production":
+            for name in ("admin_token", "viewer_token"):
+                _require_strong(name, getattr(self, name), required=name == "admin_token")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'happiness.db').resolve()}"
+
+    @property
+    def uses_embedded_sqlite(self) -> bool:
+        return self.database_url is None
+
+    @cached_property
+    def admin_secret(self) -> str:
+        """The admin token; in development without one, a random one kept in data_dir/admin-token
+        so that every worker process and the CLI agree on it."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value()
+        return _development_token(self.data_dir / "admin-token")
+
+
+def _require_strong(name: str, value: SecretStr | None, *, required: bool) -> None:
+    if value is None:
+        if required:
+            raise ValueError(f"HAPPINESS_{name.upper()} is required in production")
+        return
+    if len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"HAPPINESS_{name.upper()} must be at least {MIN_TOKEN_LENGTH} characters")
+
+
+def _development_token(path: Path) -> str:
+    """Create the token file once, atomically (link of a finished temp file), then read it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}")
+        temp.write_text(secrets.token_urlsafe(32))
+        temp.chmod(0o600)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another worker won the race; use its token
+        finally:
+            temp.unlink()
+    return path.read_text().strip()

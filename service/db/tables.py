@@ -1,0 +1,85 @@
+"""The whole schema: locations, their cameras, the count buckets and the frame receipts used
+to deduplicate. Nothing here can hold an image, a crop, an embedding or a face box."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base
+from service.db.types import UTCDateTime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utc_now, onupdate=utc_now
+    )
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of the key: keys are 32 random bytes, so a fast hash is safe and lookups stay O(1)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BucketCount(Base):
+    """Counts of one camera in one time bucket; rows only ever grow by atomic upserts.
+    Per-emotion counts are the columns named after the emotions; `happy` doubles as the
+    happy emotion's count because a face is happy exactly when its emotion is happy."""
+
+    __tablename__ = "bucket_counts"
+
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True
+    )
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    faces: Mapped[int] = mapped_column(Integer, default=0)
+    happy: Mapped[int] = mapped_column(Integer, default=0)
+    not_happy: Mapped[int] = mapped_column(Integer, default=0)
+    angry: Mapped[int] = mapped_column(Integer, default=0)
+    disgust: Mapped[int] = mapped_column(Integer, default=0)
+    fear: Mapped[int] = mapped_column(Integer, default=0)
+    neutral: Mapped[int] = mapped_column(Integer, default=0)
+    sad: Mapped[int] = mapped_column(Integer, default=0)
+    surprise: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_bucket_counts_bucket_start", "bucket_start"),)
+
+
+class FrameReceipt(Base):
+    """One row per (camera, frame_id) so a retried upload is answered, not counted again.
+    `result` keeps only counts, never boxes."""
+
+    __tablename__ = "frame_receipts"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    frame_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    result: Mapped[dict] = mapped_column(JSON)

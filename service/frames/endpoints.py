@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from service.auth import CameraDep
+from service.db.tables import utc_now
+from service.deps import PipelineDep, SessionDep, SettingsDep
+from service.errors import (Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized,
+                            UnprocessableImage, UnsupportedMediaType, problem_responses)
+from service.frames import service
+from service.frames.schemas import FrameResult
+from service.frames.upload import read_upload
+
+router = APIRouter(tags=["frames"])
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+FRAME_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["image"],
+                "properties": {"image": {"type": "string", "format": "binary"},
+                               "captured_at": {"type": "string", "format": "date-time"},
+                               "frame_id": {"type": "string", "maxLength": 128}},
+            }},
+            "image/jpeg": _BINARY,
+            "image/png": _BINARY,
+        },
+    }
+}
+
+
+@router.post(
+    "/locations/{location_id}/frames", status_code=201, response_model=FrameResult,
+    openapi_extra=FRAME_BODY,
+    responses={200: {"description": "This frame_id was counted before: the first result, "
+                                    "not counted again", "model": FrameResult},
+               **problem_responses(Unauthorized, Forbidden, NotFound, PayloadTooLarge,
+                                   UnsupportedMediaType, UnprocessableImage, InvalidInput)},
+)
+async def post_frame(
+    location_id: int, request: Request, response: Response, camera: CameraDep,
+    settings: SettingsDep, pipeline: PipelineDep, session: SessionDep,
+    captured_at: str | None = Query(None, description="ISO-8601 time of capture; default now."),
+    frame_id: str | None = Query(None, description="Camera's id for this frame; a repeat is not counted."),
+):
+    """Count the faces of one camera frame (camera key). The image is analysed in memory and
+    dropped: only counts are stored. Send multipart/form-data (`image`, optional `captured_at`,
+    `frame_id`) or a raw image/jpeg or image/png body with those two as query parameters."""
+    upload = await read_upload(request, settings.max_upload_bytes)
+    now = utc_now()
+    meta = service.FrameMeta(
+        location_id=location_id, camera_id=camera.id,
+        captured_at=service.parse_captured_at(upload.fields.get("captured_at", captured_at), now, settings),
+        frame_id=service.parse_frame_id(upload.fields.get("frame_id", frame_id)),
+    )
+    analysis = await run_in_threadpool(service.analyze_image, pipeline, upload.image, settings)
+    result = await run_in_threadpool(service.record_frame, session, meta, analysis, settings, now)
+    if result.duplicate:
+        response.status_code = 200
+    return result

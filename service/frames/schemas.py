@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class Box(BaseModel):
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+
+class DetectionOut(BaseModel):
+    box: Box = Field(description="Face box in the uploaded image's pixels (after EXIF rotation).")
+    label: str = Field(description="The classifier's decision for this face.")
+    scores: dict[str, float] = Field(description="Class probabilities.")
+
+
+class FrameResult(BaseModel):
+    location_id: int
+    camera_id: int
+    frame_id: str | None
+    captured_at: datetime
+    bucket_start: datetime = Field(description="Start (UTC) of the time bucket the counts went to.")
+    faces: int
+    happy: int
+    not_happy: int
+    emotions: dict[str, int]
+    detections: list[DetectionOut] = Field(
+        description="Boxes and scores; empty when `duplicate` (boxes are never stored)."
+    )
+    duplicate: bool = Field(False, description="True when this frame_id was already counted.")

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {name!r} (e.g. Europe/Amsterdam, Asia/Jakarta)")
+    return name
+
+
+class LocationFields(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Central Station, main hall"])
+    description: str | None = Field(None, max_length=2000)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    timezone: str = Field("UTC", description="IANA time zone; day, week and month buckets follow it.",
+                          examples=["Europe/Amsterdam"])
+
+    _check_timezone = field_validator("timezone")(validate_timezone)
+
+
+class LocationCreate(LocationFields):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LocationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else validate_timezone(value)
+
+
+class LocationOut(LocationFields):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,48 @@
+"""Location rules: names are unique; an unknown id is a 404. Services flush, never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from service.db.tables import Location
+from service.errors import Conflict, NotFound
+from service.locations import repository
+from service.locations.schemas import LocationCreate, LocationUpdate
+
+
+def get_location(session: Session, location_id: int) -> Location:
+    location = repository.get(session, location_id)
+    if location is None:
+        raise NotFound(f"location {location_id} does not exist")
+    return location
+
+
+def create_location(session: Session, data: LocationCreate) -> Location:
+    _ensure_name_free(session, data.name)
+    return repository.add(session, Location(**data.model_dump()))
+
+
+def update_location(session: Session, location_id: int, data: LocationUpdate) -> Location:
+    location = get_location(session, location_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name") not in (None, location.name):
+        _ensure_name_free(session, changes["name"])
+    if "timezone" in changes and changes["timezone"] is None:
+        del changes["timezone"]  # the zone is required; null means "leave as is"
+    for field, value in changes.items():
+        setattr(location, field, value)
+    session.flush()
+    return location
+
+
+def delete_location(session: Session, location_id: int) -> None:
+    repository.delete(session, get_location(session, location_id))
+
+
+def list_locations(session: Session) -> list[Location]:
+    return repository.list_all(session)
+
+
+def _ensure_name_free(session: Session, name: str) -> None:
+    if repository.find_by_name(session, name) is not None:
+        raise Conflict(f"a location named {name!r} already exists")

@@ -1,0 +1,96 @@
+"""The FastAPI application: create_app() wires settings, the database engine, the vision
+pipeline (loaded once per process), the routers and the problem+json error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+
+from service import __version__
+from service.cameras.endpoints import router as cameras_router
+from service.config import Settings
+from service.db.engine import make_engine, make_session_factory
+from service.db.migrate import ensure_migrated
+from service.errors import install_error_handlers, problem_response
+from service.frames.endpoints import router as frames_router
+from service.index.endpoints import router as index_router
+from service.index.schemas import ModelInfo
+from service.locations.endpoints import router as locations_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Counts happy faces at registered city locations from camera frames and serves
+the **happiness index** (share of happy faces) with its 95% interval, a bias-adjusted value
+and a trend. Images are analysed in memory and dropped: only counts are stored.
+
+Auth: `Authorization: Bearer <token>` with the admin or viewer token; cameras use their own key
+(`Bearer` or `X-API-Key`), valid only for posting frames to their own location."""
+
+
+def build_pipeline(settings: Settings):
+    """The real detector + classifier; imported here so that API tests with a stub pipeline
+    never load TensorFlow or dlib."""
+    from service.vision.classifier import EmotionClassifier
+    from service.vision.detectors import build_detector
+    from service.vision.pipeline import Pipeline
+
+    classifier = EmotionClassifier.load(settings.model_dir)
+    detector = build_detector(settings.detector, min_face_px=settings.min_face_px,
+                              max_width=settings.max_working_width)
+    return Pipeline(detector, classifier)
+
+
+def model_info_of(classifier) -> ModelInfo:
+    rates = classifier.metadata.get("happy_vs_rest", {})
+    return ModelInfo(name=classifier.name, version=str(classifier.version),
+                     tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
+
+
+def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        ensure_migrated(engine, settings.resolved_database_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.pipeline = pipeline or build_pipeline(settings)
+        app.state.model_info = model_info_of(app.state.pipeline.classifier)
+        log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),
+                 app.state.model_info.name)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    install_error_handlers(app)
+    for router in (locations_router, cameras_router, frames_router, index_router):
+        app.include_router(router)
+    _add_health_routes(app)
+    return app
+
+
+def _add_health_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["health"])
+    def health() -> dict:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"])
+    def ready(request: Request):
+        """Ready: the database answers and is migrated, and the model is loaded."""
+        state = request.app.state
+        try:
+            ensure_migrated(state.engine, state.settings.resolved_database_url)
+            with state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:
+            return problem_response(503, "Not ready", f"database: {error.__class__.__name__}: {error}"[:300],
+                                    headers={"Retry-After": "5"})
+        return {"status": "ready", "model": state.model_info.model_dump()}

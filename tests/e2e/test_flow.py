@@ -1,0 +1,84 @@
+"""The whole flow over HTTP with the real HOG detector and the committed model, on real photos:
+register a location and a camera, post frames, read the index. Nothing but counts is stored."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from support import ADMIN, add_camera, add_location, bearer, make_settings, require_samples
+
+pytestmark = pytest.mark.slow
+
+# faces per sample photo per ../shared/samples/README.md (all >= 74 px high)
+SAMPLE_FACES = {"obama_and_biden.jpg": 3, "two_people.jpg": 2, "obama-720p.jpg": 1, "kit_with_rose.jpg": 2}
+
+
+@pytest.fixture(scope="session")
+def real_pipeline():
+    from service.config import Settings
+    from service.main import build_pipeline
+
+    return build_pipeline(Settings(detector="hog"))
+
+
+@pytest.fixture
+def live(database_url, tmp_path, real_pipeline):
+    settings = make_settings(database_url, tmp_path, detector="hog")
+    from service.main import create_app
+
+    with TestClient(create_app(settings, pipeline=real_pipeline)) as client:
+        location = add_location(client, "Museum Square", "Europe/Amsterdam")
+        camera = add_camera(client, location["id"])
+        yield client, location["id"], camera["api_key"]
+
+
+def astronaut_png() -> bytes:
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_astronaut_photo_moves_the_index(live):
+    client, location_id, key = live
+    response = client.post(f"/locations/{location_id}/frames", content=astronaut_png(),
+                           headers={"Content-Type": "image/png", **bearer(key)})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["faces"] == 1 and body["happy"] + body["not_happy"] == 1
+    scores = body["detections"][0]["scores"]
+    assert set(scores) == {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-3)
+    overall = client.get(f"/locations/{location_id}/happiness-index", headers=ADMIN).json()["overall"]
+    assert overall["faces"] == 1 and overall["index"] == body["happy"]
+
+
+def test_sample_photos_counted_face_by_face(live):
+    samples = require_samples()
+    client, location_id, key = live
+    happy = 0
+    for name, faces in SAMPLE_FACES.items():
+        response = client.post(f"/locations/{location_id}/frames", headers=bearer(key),
+                               files={"image": (name, (samples / name).read_bytes(), "image/jpeg")})
+        assert response.status_code == 201, response.text
+        assert response.json()["faces"] == faces, name
+        happy += response.json()["happy"]
+    overall = client.get(f"/locations/{location_id}/happiness-index", headers=ADMIN).json()["overall"]
+    assert overall["faces"] == sum(SAMPLE_FACES.values()) and overall["happy"] == happy
+    assert overall["frames"] == len(SAMPLE_FACES)
+
+
+def test_analyze_command_prints_faces_as_json():
+    samples = require_samples()
+    result = subprocess.run([sys.executable, "-m", "service.cli", "analyze", "--json",
+                             str(samples / "two_people.jpg")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["faces"] == 2 and len(report["detections"]) == 2
+    assert report["happy"] + report["not_happy"] == 2

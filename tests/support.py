@@ -1,0 +1,83 @@
+"""Constants and helpers the tests share (importable as `support`: pytest's pythonpath)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.config import Settings
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SAMPLES = SHARED / "samples"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123"
+VIEWER_TOKEN = "test-viewer-token-0123456789abcdef012"
+
+
+def require_samples() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip(f"../shared/samples not found at {SAMPLES} (only on the project's machines)")
+    return SAMPLES
+
+
+class ScriptedClassifier:
+    classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    input_size = (48, 48)
+    name, version = "scripted", "test"
+    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1}}
+
+
+class ScriptedPipeline:
+    """Stands in for detection + classification in API tests: every frame yields one face per
+    label in `labels`. Tests about HTTP and storage need no TensorFlow or dlib."""
+
+    def __init__(self, labels: tuple[str, ...] = ("happy", "sad")) -> None:
+        self.labels = labels
+        self.classifier = ScriptedClassifier()
+        self.calls = 0
+
+    def analyze(self, rgb: np.ndarray):
+        from service.vision.detectors.base import FaceBox
+        from service.vision.pipeline import Detection, summarize
+
+        self.calls += 1
+        detections = [Detection(FaceBox(10, 60, 60, 10), label,
+                                {c: float(c == label) for c in self.classifier.classes})
+                      for label in self.labels]
+        return summarize(detections, self.classifier.classes, {"detect": 0.0, "classify": 0.0})
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides) -> Settings:
+    values = dict(database_url=database_url, data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
+                  viewer_token=VIEWER_TOKEN, detector="stub")
+    return Settings(**(values | overrides))
+
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+VIEWER = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def add_location(client, name: str = "Station Square", timezone: str = "UTC", **fields) -> dict:
+    response = client.post("/locations", json={"name": name, "timezone": timezone, **fields}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def add_camera(client, location_id: int, name: str = "cam") -> dict:
+    response = client.post(f"/locations/{location_id}/cameras", json={"name": name}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def jpeg_bytes(width: int = 64, height: int = 48) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((height, width, 3), 128, np.uint8)).save(buffer, format="JPEG")
+    return buffer.getvalue()
