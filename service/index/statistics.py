@@ -1,0 +1,167 @@
+"""Pure statistics behind the happiness index: proportion, interval, bias adjustment, trend.
+
+No I/O and no framework imports, so every function here can be tested with plain numbers.
+Names follow the "Definitions" section of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from statistics import median
+from typing import Literal, Sequence
+
+from scipy.stats import norm
+
+Direction = Literal["rising", "falling", "stable", "insufficient_data"]
+
+TREND_ALPHA = 0.05
+MIN_TREND_POINTS = 8
+
+
+@dataclass(frozen=True)
+class Trend:
+    slope_per_day: float | None
+    p_value: float | None
+    direction: Direction
+    buckets: int
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    faces: int
+    happy: int
+    not_happy: int
+    index: float | None
+    ci95: tuple[float, float] | None
+    adjusted_index: float | None
+
+
+def _clip01(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def index_of(happy: int, faces: int) -> float | None:
+    """Happiness index: the fraction happy / faces, or None when no face was seen."""
+    if faces == 0:
+        return None
+    return happy / faces
+
+
+def wilson_interval(
+    successes: int, n: int, confidence: float = 0.95
+) -> tuple[float, float] | None:
+    """Wilson score interval for a binomial proportion.
+
+    With p = successes/n and z the two-sided normal quantile for `confidence`:
+        centre = (p + z^2/2n) / (1 + z^2/n)
+        half   = z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/4n^2)
+    Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at
+    p = 0 or p = 1; the bounds are still clipped to absorb floating-point error.
+    """
+    if n == 0:
+        return None
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    shrink = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / shrink
+    half = z / shrink * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return _clip01(centre - half), _clip01(centre + half)
+
+
+def adjusted_index(index: float | None, tpr: float, fpr: float) -> float | None:
+    """Adjusted classify-and-count (Forman 2008): the classifier's bias removed.
+
+    The observed happy rate is q = tpr * P + fpr * (1 - P) for the true prevalence P,
+    so P = (q - fpr) / (tpr - fpr), clipped to [0, 1]. Undefined (None) when there is no
+    index or the classifier is no better than chance (tpr <= fpr).
+    """
+    if index is None or tpr <= fpr:
+        return None
+    return _clip01((index - fpr) / (tpr - fpr))
+
+
+def theil_sen_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Theil-Sen estimator: the median of the slopes (yj - yi) / (xj - xi) over all pairs.
+
+    Pairs with equal x are skipped. Robust to outliers (breakdown point about 29%).
+    Raises ValueError when fewer than two distinct x values are given.
+    """
+    slopes = [
+        (yj - yi) / (xj - xi)
+        for (xi, yi), (xj, yj) in combinations(zip(xs, ys), 2)
+        if xj != xi
+    ]
+    if not slopes:
+        raise ValueError("theil_sen_slope needs at least two distinct x values")
+    return float(median(slopes))
+
+
+def _mann_kendall_variance(ys: Sequence[float]) -> float:
+    """Var(S) under H0 with the tie correction: [n(n-1)(2n+5) - sum t(t-1)(2t+5)] / 18."""
+    n = len(ys)
+    ties = sum(t * (t - 1) * (2 * t + 5) for t in _tie_sizes(ys))
+    return (n * (n - 1) * (2 * n + 5) - ties) / 18
+
+
+def _tie_sizes(ys: Sequence[float]) -> list[int]:
+    counts: dict[float, int] = {}
+    for y in ys:
+        counts[y] = counts.get(y, 0) + 1
+    return [t for t in counts.values() if t > 1]
+
+
+def mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
+    """Mann-Kendall trend test on a series in time order; returns (S, two-sided p-value).
+
+    S = sum over i < j of sign(y_j - y_i). Under no trend S is about normal with mean 0 and
+    the tie-corrected variance; z uses a continuity correction of 1 towards zero
+    (z = (S - sign(S)) / sqrt(Var S)) and p = 2 * (1 - Phi(|z|)). A series with no
+    variance at all (e.g. constant) gives p = 1.
+    """
+    s = sum(_sign(yj - yi) for yi, yj in combinations(ys, 2))
+    variance = _mann_kendall_variance(ys)
+    if s == 0 or variance <= 0:
+        return float(s), 1.0
+    z = (s - _sign(s)) / math.sqrt(variance)
+    return float(s), float(2 * norm.sf(abs(z)))
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+def trend(points: Sequence[tuple[float, float]], min_points: int = MIN_TREND_POINTS) -> Trend:
+    """Trend of the index over qualifying buckets, given as (day_offset, index) points.
+
+    Points are put in time order; the Theil-Sen slope gives the size (index change per day)
+    and the Mann-Kendall test the significance. Direction is rising/falling when p < 0.05
+    (sign from the slope), else stable; insufficient_data below `min_points` buckets.
+    """
+    ordered = sorted(points)
+    if len(ordered) < min_points:
+        return Trend(None, None, "insufficient_data", len(ordered))
+    xs, ys = zip(*ordered)
+    slope = theil_sen_slope(xs, ys)
+    _, p_value = mann_kendall(ys)
+    return Trend(slope, p_value, _direction(slope, p_value), len(ordered))
+
+
+def _direction(slope: float, p_value: float) -> Direction:
+    if p_value >= TREND_ALPHA or slope == 0:
+        return "stable"
+    return "rising" if slope > 0 else "falling"
+
+
+def summarize(happy: int, faces: int, tpr: float, fpr: float) -> IndexSummary:
+    """Everything the API reports for one range: counts, index, Wilson ci95, adjusted index."""
+    index = index_of(happy, faces)
+    return IndexSummary(
+        faces=faces,
+        happy=happy,
+        not_happy=faces - happy,
+        index=index,
+        ci95=wilson_interval(happy, faces),
+        adjusted_index=adjusted_index(index, tpr, fpr),
+    )
