@@ -33,5 +33,7 @@ def get_pipeline(request: Request) -> Any:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs before the response is sent, so a failed commit is an error
+# answer, never a 201 for counts that were not stored
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PipelineDep = Annotated[Any, Depends(get_pipeline)]

@@ -135,3 +135,27 @@ def test_invalid_frame_id_is_422(client, camera):
                            data={"frame_id": "x" * 200}, files={"image": ("f.jpg", jpeg_bytes(), "image/jpeg")})
     assert response.status_code == 422
     assert "frame_id" in response.json()["detail"]
+
+
+def test_a_failed_commit_answers_503_not_201(client, camera):
+    from sqlalchemy.exc import OperationalError
+
+    from service.deps import get_session
+
+    def session_whose_commit_fails():
+        session = client.app.state.session_factory()
+        try:
+            yield session
+            raise OperationalError("COMMIT", {}, Exception("database went away"))
+        finally:
+            session.rollback()
+            session.close()
+
+    client.app.dependency_overrides[get_session] = session_whose_commit_fails
+    try:
+        response = client.post(frames_url(camera), headers=bearer(camera["api_key"]),
+                               files={"image": ("f.jpg", jpeg_bytes(), "image/jpeg")})
+    finally:
+        client.app.dependency_overrides.clear()
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert index_of(client, camera)["overall"]["frames"] == 0
