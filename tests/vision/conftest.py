@@ -15,7 +15,8 @@ SAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "samples"
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut photo (512 x 512 RGB, one face)."""
-    data = pytest.importorskip("skimage.data")
+    from skimage import data  # a test dependency: fail, don't skip, when it is missing
+
     return np.ascontiguousarray(data.astronaut())
 
 

@@ -118,12 +118,15 @@ def test_hog_working_image_is_gray_and_scaled():
 
 @pytest.fixture(scope="module")
 def face_recognition():
-    return pytest.importorskip("face_recognition")
+    # Imported here, not skipped when missing: it is a service dependency, and importing it
+    # loads several models that only these comparisons need.
+    import face_recognition
+
+    return face_recognition
 
 
 @pytest.fixture(scope="module")
 def hog():
-    pytest.importorskip("dlib")
     return build_detector("hog", min_face_px=48, max_width=1280)
 
 
@@ -141,7 +144,9 @@ def assert_finds(found: list[FaceBox], expected: list[FaceBox], min_iou: float =
 def test_hog_finds_the_astronaut(hog, face_recognition, astronaut):
     found = hog.detect(astronaut)
     assert len(found) == 1
-    assert_finds(found, reference_boxes(face_recognition, astronaut))
+    # The seed also reports a 90 px "face" on the spacesuit (top 335): a false positive that
+    # the one-upsample scan reaches; so check that our face is one of the seed's, not all.
+    assert_finds(reference_boxes(face_recognition, astronaut), found, min_iou=0.8)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_FACE_HEIGHTS))
@@ -181,4 +186,4 @@ def test_cnn_finds_the_astronaut(face_recognition, astronaut):
     cnn = build_detector("cnn", min_face_px=80, max_width=640)  # small scale: CNN is slow on CPU
     found = cnn.detect(astronaut)
     assert len(found) == 1
-    assert_finds(found, reference_boxes(face_recognition, astronaut), min_iou=0.4)
+    assert_finds(reference_boxes(face_recognition, astronaut), found, min_iou=0.5)

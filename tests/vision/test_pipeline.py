@@ -77,3 +77,13 @@ def test_a_classifier_answering_the_wrong_shape_is_an_error():
 
     with pytest.raises(ValueError, match="shape"):
         Pipeline(build_detector("stub", faces=1), Broken([])).analyze(frame())
+
+
+def test_real_photo_with_the_hog_detector(load_sample):
+    classifier = FakeClassifier(["happy", "surprise"])
+    pipeline = Pipeline(build_detector("hog", min_face_px=48, max_width=1280), classifier)
+    analysis = pipeline.analyze(load_sample("two_people.jpg"))
+    assert (analysis.faces, analysis.happy, analysis.not_happy) == (2, 1, 1)
+    [batch] = classifier.batches
+    assert batch.shape == (2, 48, 48)
+    assert analysis.timings_ms["detect"] > 0 and analysis.timings_ms["classify"] > 0
