@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from service.cameras import repository as cameras
 from service.cameras.service import CAMERA_KEY_PREFIX, hash_key
-from service.deps import SettingsDep
+from service.deps import LocationId, SettingsDep
 from service.errors import Forbidden, NotFound, Unauthorized
 from service.locations import repository as locations
 
@@ -65,7 +65,7 @@ class CameraIdentity:
     location_id: int
 
 
-def require_camera(location_id: int, request: Request) -> CameraIdentity:
+def require_camera(location_id: LocationId, request: Request) -> CameraIdentity:
     """The camera behind the key, allowed only at its own location. It uses a short session of
     its own so that no transaction stays open while the frame is analysed."""
     credential = presented_credential(request)

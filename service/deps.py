@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from service.config import Settings
@@ -37,3 +37,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # answer, never a 201 for counts that were not stored
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PipelineDep = Annotated[Any, Depends(get_pipeline)]
+
+# ids are 32-bit in both databases: a larger number is a 422, not a driver overflow
+MAX_ID = 2_147_483_647
+LocationId = Annotated[int, Path(ge=1, le=MAX_ID, description="Location id.")]
+CameraId = Annotated[int, Path(ge=1, le=MAX_ID, description="Camera id.")]

@@ -81,3 +81,35 @@ def jpeg_bytes(width: int = 64, height: int = 48) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.full((height, width, 3), 128, np.uint8)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+class LiveServer:
+    """The app served by a real uvicorn in a background thread, on a free local port."""
+
+    def __init__(self, app) -> None:
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+
+    def __enter__(self) -> "LiveServer":
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from service.auth import AdminDep
 from service.cameras import service
 from service.cameras.schemas import CameraCreate, CameraOut, CameraWithKey
-from service.deps import SessionDep
+from service.deps import CameraId, LocationId, SessionDep
 from service.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
 
 router = APIRouter(prefix="/locations/{location_id}/cameras", tags=["cameras"])
@@ -17,24 +17,24 @@ def _with_key(issued: service.IssuedKey) -> CameraWithKey:
 
 
 @router.post("", status_code=201, response_model=CameraWithKey, responses=ERRORS)
-def create_camera(location_id: int, data: CameraCreate, session: SessionDep, _: AdminDep):
+def create_camera(location_id: LocationId, data: CameraCreate, session: SessionDep, _: AdminDep):
     """Register a camera (admin). The response holds its `api_key`, shown this once only."""
     return _with_key(service.create_camera(session, location_id, data.name))
 
 
 @router.get("", response_model=list[CameraOut], responses=ERRORS)
-def list_cameras(location_id: int, session: SessionDep, _: AdminDep):
+def list_cameras(location_id: LocationId, session: SessionDep, _: AdminDep):
     return service.list_cameras(session, location_id)
 
 
 @router.post("/{camera_id}/revoke", response_model=CameraOut, responses=ERRORS)
-def revoke_camera(location_id: int, camera_id: int, session: SessionDep, _: AdminDep):
+def revoke_camera(location_id: LocationId, camera_id: CameraId, session: SessionDep, _: AdminDep):
     """Revoke a camera's key at once (admin); its counts stay."""
     return service.revoke_camera(session, location_id, camera_id)
 
 
 @router.post("/{camera_id}/rotate", response_model=CameraWithKey,
              responses={**ERRORS, **problem_responses(Conflict)})
-def rotate_camera_key(location_id: int, camera_id: int, session: SessionDep, _: AdminDep):
+def rotate_camera_key(location_id: LocationId, camera_id: CameraId, session: SessionDep, _: AdminDep):
     """Issue a new key for a camera (admin); the old key stops working at once."""
     return _with_key(service.rotate_key(session, location_id, camera_id))

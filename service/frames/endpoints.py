@@ -5,7 +5,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.auth import CameraDep
 from service.db.tables import utc_now
-from service.deps import PipelineDep, SessionDep, SettingsDep
+from service.deps import LocationId, PipelineDep, SessionDep, SettingsDep
 from service.errors import (Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized,
                             UnprocessableImage, UnsupportedMediaType, problem_responses)
 from service.frames import service
@@ -41,7 +41,7 @@ FRAME_BODY = {
                                    UnsupportedMediaType, UnprocessableImage, InvalidInput)},
 )
 async def post_frame(
-    location_id: int, request: Request, response: Response, camera: CameraDep,
+    location_id: LocationId, request: Request, response: Response, camera: CameraDep,
     settings: SettingsDep, pipeline: PipelineDep, session: SessionDep,
     captured_at: str | None = Query(None, description="ISO-8601 time of capture; default now."),
     frame_id: str | None = Query(None, description="Camera's id for this frame; a repeat is not counted."),

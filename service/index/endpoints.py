@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from service.auth import ReaderDep
 from service.db.tables import utc_now
-from service.deps import SessionDep, SettingsDep
+from service.deps import LocationId, SessionDep, SettingsDep
 from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
@@ -43,7 +43,7 @@ QueryDep = Annotated[service.Query, Depends(index_query)]
 
 @router.get("/locations/{location_id}/happiness-index", response_model=LocationIndex,
             response_model_by_alias=True, responses=problem_responses(*ERRORS, NotFound))
-def location_happiness_index(location_id: int, _: ReaderDep, query: QueryDep, session: SessionDep):
+def location_happiness_index(location_id: LocationId, _: ReaderDep, query: QueryDep, session: SessionDep):
     """The location's happiness index as a time series (index, ci95, adjusted_index, emotions per
     bucket), its overall summary for the range and its trend."""
     return service.location_index(session, location_id, query)
