@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     log_level: str = "info"
+
+    @field_validator("admin_token", "viewer_token", "database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        # compose and shells pass unset variables as "": treat them as absent
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
