@@ -8,8 +8,10 @@ Policy, in order:
    its first frame. A camera sending an animation is unusual but harmless, and refusing it
    would lose the frame for nothing.
 3. EXIF orientation is applied, so a phone photo taken sideways is analysed upright.
-4. Every colour mode ends as 8-bit RGB: transparency is composited over white, 16-bit and
-   32-bit integer samples are scaled (not clipped) to 0..255, CMYK and palettes are converted.
+4. Every colour mode ends as 8-bit RGB: transparency is composited over white; integer
+   grayscale (Pillow's I;16* and I modes, taken as 16-bit, 0..65535) is scaled, not clipped,
+   to 0..255; float grayscale is read as 0..1 or 0..255 by its range; 16-bit colour PNGs are
+   reduced by Pillow itself; CMYK, YCbCr, palettes and 1-bit are converted.
 """
 
 from __future__ import annotations
