@@ -84,6 +84,11 @@ def _add_db(commands) -> None:
     up.set_defaults(func=run_db_upgrade)
     current = db.add_parser("current", help="show the database's revision and the head")
     current.set_defaults(func=run_db_current)
+    prune = db.add_parser("prune", help="delete counts older than the retention window",
+                          description="Delete count buckets and frame receipts older than "
+                          "HAPPINESS_RETENTION_DAYS (or --days).")
+    prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
+    prune.set_defaults(func=run_db_prune)
 
 
 def run_db_upgrade(args) -> int:
@@ -102,6 +107,17 @@ def run_db_current(args) -> int:
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     print(f"current: {current_revision(engine)}  head: {head_revision(settings.resolved_database_url)}")
+    return 0
+
+
+def run_db_prune(args) -> int:
+    from service.db.retention import prune, retention_cutoff
+
+    days = args.days or Settings().retention_days
+    with _session() as session:
+        pruned = prune(session, retention_cutoff(days))
+    print(f"deleted {pruned.buckets} bucket rows and {pruned.receipts} frame receipts "
+          f"older than {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
     return 0
 
 

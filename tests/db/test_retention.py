@@ -1,0 +1,49 @@
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from service.db.engine import make_engine, make_session_factory
+from service.db.retention import prune, retention_cutoff
+from service.db.tables import BucketCount, Camera, FrameReceipt, Location
+from service.frames.repository import add_counts, claim_frame
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def seed(session_factory) -> None:
+    with session_factory.begin() as session:
+        location = Location(name="L", timezone="UTC")
+        session.add(location)
+        session.flush()
+        camera = Camera(location_id=location.id, name="c", key_hash="k" * 64, key_prefix="p")
+        session.add(camera)
+        session.flush()
+        for age_days in (400, 366, 364, 1):
+            at = NOW - timedelta(days=age_days)
+            add_counts(session, location.id, camera.id, at, {"frames": 1, "faces": 1})
+            claim_frame(session, camera.id, f"f{age_days}", at, {})
+
+
+def test_prune_deletes_only_what_is_older_than_the_window(database_url):
+    session_factory = make_session_factory(make_engine(database_url))
+    seed(session_factory)
+    with session_factory.begin() as session:
+        pruned = prune(session, retention_cutoff(365, NOW))
+    assert (pruned.buckets, pruned.receipts) == (2, 2)
+    with session_factory() as session:
+        kept = sorted(session.scalars(select(BucketCount.bucket_start)))
+        assert [NOW - start for start in kept] == [timedelta(days=364), timedelta(days=1)]
+        assert session.scalar(select(func.count()).select_from(FrameReceipt)) == 2
+
+
+def test_prune_command_reports_what_it_deleted(database_url, monkeypatch, capsys):
+    from service.cli import main
+
+    session_factory = make_session_factory(make_engine(database_url))
+    seed(session_factory)
+    monkeypatch.setenv("HAPPINESS_DATABASE_URL", database_url)
+    # the seeded rows lie 1 to 400 days before 2026-06-01: a century keeps them all, a day none
+    assert main(["db", "prune", "--days", "36500"]) == 0
+    assert "deleted 0 bucket rows and 0 frame receipts" in capsys.readouterr().out
+    assert main(["db", "prune", "--days", "1"]) == 0
+    assert "deleted 4 bucket rows and 4 frame receipts" in capsys.readouterr().out
