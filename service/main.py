@@ -11,8 +11,10 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 
 from service import __version__
+from service.analyze.endpoints import router as analyze_router
 from service.cameras.endpoints import router as cameras_router
 from service.config import Settings
+from service.dashboard.endpoints import install_dashboard
 from service.db.engine import make_engine, make_session_factory
 from service.db.migrate import ensure_migrated
 from service.errors import install_error_handlers, problem_response
@@ -20,6 +22,9 @@ from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
 from service.index.schemas import ModelInfo
 from service.locations.endpoints import router as locations_router
+from service.metrics.endpoints import router as metrics_router
+from service.metrics.middleware import RequestLatencyMiddleware
+from service.ngsi.endpoints import router as ngsi_router
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +75,12 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)
-    for router in (locations_router, cameras_router, frames_router, index_router):
+    app.add_middleware(RequestLatencyMiddleware)
+    for router in (locations_router, cameras_router, frames_router, index_router, analyze_router,
+                   ngsi_router, metrics_router):
         app.include_router(router)
     _add_health_routes(app)
+    install_dashboard(app)
     return app
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from service import metrics
 from service.auth import CameraDep
 from service.db.tables import utc_now
 from service.deps import LocationId, PipelineDep, SessionDep, SettingsDep
@@ -58,6 +59,7 @@ async def post_frame(
     )
     analysis = await run_in_threadpool(service.analyze_image, pipeline, upload.image, settings)
     result = await run_in_threadpool(service.record_frame, session, meta, analysis, settings, now)
+    metrics.record_frame(location_id, result, analysis.timings_ms)
     if result.duplicate:
         response.status_code = 200
     return result

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from service.auth import ReaderDep
-from service.db.tables import utc_now
+from service.db.tables import EMOTIONS, utc_now
 from service.deps import LocationId, SessionDep, SettingsDep
 from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
-from service.index.schemas import CityOverview, LocationIndex, ModelInfo
+from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, Summary
 
 router = APIRouter(tags=["happiness index"])
 ERRORS = (Unauthorized, Forbidden, InvalidInput)
@@ -39,19 +41,84 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 QueryDep = Annotated[service.Query, Depends(index_query)]
+FormatDep = Annotated[Literal["json", "csv"], Query(
+    alias="format", description="json, or csv (text/csv with a header row) for spreadsheets and city systems.")]
+CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "The index, as JSON or (format=csv) CSV"}}
 
 
 @router.get("/locations/{location_id}/happiness-index", response_model=LocationIndex,
-            response_model_by_alias=True, responses=problem_responses(*ERRORS, NotFound))
-def location_happiness_index(location_id: LocationId, _: ReaderDep, query: QueryDep, session: SessionDep):
+            response_model_by_alias=True, responses={**CSV_RESPONSE, **problem_responses(*ERRORS, NotFound)})
+def location_happiness_index(location_id: LocationId, _: ReaderDep, query: QueryDep, session: SessionDep,
+                             output: FormatDep = "json"):
     """The location's happiness index as a time series (index, ci95, adjusted_index, emotions per
-    bucket), its overall summary for the range and its trend."""
-    return service.location_index(session, location_id, query)
+    bucket), its overall summary for the range and its trend. CSV: one row per bucket."""
+    result = service.location_index(session, location_id, query)
+    if output == "csv":
+        return csv_response(series_rows(result), f"happiness-index-location-{location_id}.csv")
+    return result
 
 
 @router.get("/happiness-index", response_model=CityOverview, response_model_by_alias=True,
-            responses=problem_responses(*ERRORS))
-def city_happiness_index(_: ReaderDep, query: QueryDep, session: SessionDep):
+            responses={**CSV_RESPONSE, **problem_responses(*ERRORS)})
+def city_happiness_index(_: ReaderDep, query: QueryDep, session: SessionDep, output: FormatDep = "json"):
     """City overview: every location with its index for the range and for its latest day with
-    faces, and its trend over day buckets. `bucket` is ignored here (always day)."""
-    return service.city_overview(session, query)
+    faces, and its trend over day buckets. `bucket` is ignored here (always day). CSV: one row
+    per location."""
+    result = service.city_overview(session, query)
+    if output == "csv":
+        return csv_response(city_rows(result), "happiness-index-city.csv")
+    return result
+
+
+# --- CSV -------------------------------------------------------------------------------------
+# Flat columns (ci95 split in two, one column per emotion) so that spreadsheets need no parsing;
+# empty cells where JSON has null.
+
+SUMMARY_COLUMNS = ("frames", "faces", "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index")
+
+
+def _summary_cells(summary: Summary | None) -> list:
+    if summary is None:
+        return [""] * len(SUMMARY_COLUMNS)
+    low, high = summary.ci95 or ("", "")
+    return [summary.frames, summary.faces, summary.happy, summary.not_happy, _cell(summary.index),
+            low, high, _cell(summary.adjusted_index)]
+
+
+def _cell(value):
+    return "" if value is None else value
+
+
+def series_rows(result: LocationIndex) -> list[list]:
+    # emotion_ prefix: the happy emotion's count would otherwise repeat the `happy` column's name
+    header = ["location_id", "location", "bucket", "start", "end", *SUMMARY_COLUMNS,
+              *(f"emotion_{emotion}" for emotion in EMOTIONS)]
+    return [header, *([result.location_id, result.name, result.bucket, _iso(point.start), _iso(point.end),
+                       *_summary_cells(point), *(point.emotions.get(e, 0) for e in EMOTIONS)]
+                      for point in result.series)]
+
+
+def city_rows(result: CityOverview) -> list[list]:
+    header = ["location_id", "location", "latitude", "longitude", "timezone", "from", "to",
+              *SUMMARY_COLUMNS, "latest_day_start", *(f"latest_day_{c}" for c in SUMMARY_COLUMNS),
+              "trend_direction", "trend_slope_per_day", "trend_p_value"]
+    return [header, *(_city_row(row, result) for row in result.locations)]
+
+
+def _city_row(row: CityLocation, result: CityOverview) -> list:
+    latest: Point | None = row.latest_day
+    return [row.location_id, row.name, _cell(row.latitude), _cell(row.longitude), row.timezone,
+            _iso(result.start), _iso(result.end), *_summary_cells(row.range),
+            _iso(latest.start) if latest else "", *_summary_cells(latest),
+            row.trend.direction, _cell(row.trend.slope_per_day), _cell(row.trend.p_value)]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def csv_response(rows: list[list], filename: str) -> Response:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # RFC 4180 line ends
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from service.analyze import service
+from service.analyze.schemas import AnalysisOut
+from service.auth import AdminDep
+from service.deps import PipelineDep, SettingsDep
+from service.errors import (Forbidden, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
+                            UnsupportedMediaType, problem_responses)
+from service.frames.endpoints import FRAME_BODY
+from service.frames.upload import read_upload
+from service.metrics import observe_stage_timings
+
+router = APIRouter(tags=["analyze"])
+
+
+@router.post("/analyze", response_model=AnalysisOut, openapi_extra=FRAME_BODY,
+             responses={200: {"content": {"image/jpeg": {}},
+                              "description": "The detections, or with annotate=true the image with them drawn"},
+                        **problem_responses(Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,
+                                            UnprocessableImage, InvalidInput)})
+async def analyze(
+    request: Request, _: AdminDep, settings: SettingsDep, pipeline: PipelineDep,
+    annotate: bool = Query(False, description="Answer a JPEG with the boxes and labels drawn."),
+):
+    """Faces and emotions of one uploaded image (admin), e.g. to check a camera's placement.
+    Nothing is stored or counted. Send it like a frame: multipart `image` or a raw body. With
+    `annotate=true` the answer is a JPEG; its X-Faces, X-Happy and X-Not-Happy headers carry the counts."""
+    upload = await read_upload(request, settings.max_upload_bytes)
+    analysis = await run_in_threadpool(service.analyze, pipeline, upload.image, settings)
+    observe_stage_timings(analysis.result.timings_ms)
+    if not annotate:
+        return service.to_output(analysis)
+    jpeg = await run_in_threadpool(service.annotated_jpeg, analysis)
+    return Response(jpeg, media_type="image/jpeg", headers=_count_headers(analysis.result))
+
+
+def _count_headers(result) -> dict[str, str]:
+    return {"X-Faces": str(result.faces), "X-Happy": str(result.happy),
+            "X-Not-Happy": str(result.not_happy), "Cache-Control": "no-store"}

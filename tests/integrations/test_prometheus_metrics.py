@@ -1,0 +1,97 @@
+"""/metrics: parsed with prometheus_client's own parser; counters move after a frame, and
+several processes add up in multiprocess mode."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from support import ADMIN, VIEWER, add_camera, add_location, bearer, jpeg_bytes
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def samples_of(text: str) -> list:
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def value(text: str, metric: str, **labels) -> float:
+    matching = [s.value for s in samples_of(text) if s.name == metric and labels.items() <= s.labels.items()]
+    return sum(matching)
+
+
+def scrape(client) -> str:
+    response = client.get("/metrics", headers=VIEWER)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+def post_frame(client, location_id, key, frame_id):
+    return client.post(f"/locations/{location_id}/frames", content=jpeg_bytes(), params={"frame_id": frame_id},
+                       headers={**bearer(key), "Content-Type": "image/jpeg"})
+
+
+def test_counters_move_after_a_frame_and_not_for_its_duplicate(client):
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    before = scrape(client)
+    assert post_frame(client, location["id"], key, "f-1").status_code == 201
+    assert post_frame(client, location["id"], key, "f-1").status_code == 200  # duplicate
+    after = scrape(client)
+    moved = {name: value(after, name, location_id=label) - value(before, name, location_id=label)
+             for name in ("happiness_frames_total", "happiness_faces_total", "happiness_happy_faces_total",
+                          "happiness_not_happy_faces_total")}
+    assert moved == {"happiness_frames_total": 1, "happiness_faces_total": 2,
+                     "happiness_happy_faces_total": 1, "happiness_not_happy_faces_total": 1}
+    for stage in ("detect", "classify"):  # both frames ran the pipeline
+        assert value(after, "happiness_pipeline_stage_seconds_count", stage=stage) - \
+            value(before, "happiness_pipeline_stage_seconds_count", stage=stage) == 2
+
+
+def test_request_latency_is_labelled_by_route_template(client):
+    location = add_location(client)
+    client.get(f"/locations/{location['id']}/happiness-index", headers=VIEWER)
+    client.get("/no/such/path")
+    text = scrape(client)
+    route = "/locations/{location_id}/happiness-index"
+    assert value(text, "happiness_http_request_duration_seconds_count", route=route, method="GET", status="200") >= 1
+    assert value(text, "happiness_http_request_duration_seconds_count", route="unmatched", status="404") >= 1
+    assert not [s for s in samples_of(text) if s.labels.get("route", "").startswith("/locations/1")]
+
+
+def test_model_name_and_version(client):
+    info = [s for s in samples_of(scrape(client)) if s.name == "happiness_model_info"]
+    assert [(s.labels, s.value) for s in info] == [({"name": "scripted", "version": "test"}, 1.0)]
+
+
+def test_metrics_need_read_access(client):
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=ADMIN).status_code == 200
+
+
+WORKER = """
+from types import SimpleNamespace
+from service.metrics import record_frame
+record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1), {"detect": 5.0, "classify": 2.0})
+"""
+SCRAPE = """
+from prometheus_client import generate_latest
+from service.metrics.collectors import scrape_registry
+print(generate_latest(scrape_registry("m", "1")).decode())
+"""
+
+
+def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):  # two "workers", each counting one frame, then exiting
+        subprocess.run([sys.executable, "-c", WORKER], env=environment, cwd=REPO, check=True)
+    text = subprocess.run([sys.executable, "-c", SCRAPE], env=environment, cwd=REPO, check=True,
+                          capture_output=True, text=True).stdout
+    assert value(text, "happiness_frames_total", location_id="7") == 2
+    assert value(text, "happiness_faces_total", location_id="7") == 6
+    assert value(text, "happiness_pipeline_stage_seconds_count", stage="detect") == 2
+    assert value(text, "happiness_model_info", name="m", version="1") == 1
