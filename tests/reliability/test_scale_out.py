@@ -1,0 +1,70 @@
+"""Scale-out: two `happiness serve` processes on one database (PostgreSQL, and SQLite too) take thousands of
+concurrent frame posts (stub detector), some with repeated frame_ids; the stored counts must
+equal the unique frames exactly."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from support import ADMIN_TOKEN, jpeg_bytes, wait_until_ready
+
+pytestmark = pytest.mark.slow
+
+POSTS, UNIQUE_FRAMES, CONCURRENCY = 2000, 1500, 64
+
+
+def start_server(port: int, database_url: str, data_dir) -> subprocess.Popen:
+    environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
+                   "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
+                   "HAPPINESS_LOG_LEVEL": "warning", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def post_all(urls: list[str], location_id: int, key: str) -> list[int]:
+    image, limit = jpeg_bytes(), asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(timeout=120) as client:
+        async def post(number: int) -> int:
+            async with limit:
+                response = await client.post(
+                    f"{urls[number % len(urls)]}/locations/{location_id}/frames",
+                    params={"frame_id": f"frame-{number % UNIQUE_FRAMES}"}, content=image,
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"})
+                return response.status_code
+        return await asyncio.gather(*(post(n) for n in range(POSTS)))
+
+
+def test_two_servers_count_every_unique_frame_exactly_once(database_url, tmp_path):
+    ports = [free_port(), free_port()]
+    servers = [start_server(port, database_url, tmp_path) for port in ports]
+    try:
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url, server in zip(urls, servers):
+            wait_until_ready(url, server)
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        location = httpx.post(f"{urls[0]}/locations", json={"name": "Scale"}, headers=admin).json()
+        key = httpx.post(f"{urls[1]}/locations/{location['id']}/cameras", json={"name": "c"},
+                         headers=admin).json()["api_key"]
+        statuses = asyncio.run(post_all(urls, location["id"], key))
+        overall = httpx.get(f"{urls[0]}/locations/{location['id']}/happiness-index", headers=admin).json()["overall"]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"scale-out: {POSTS} posts, {UNIQUE_FRAMES} unique frame_ids, statuses "
+          f"{ {s: statuses.count(s) for s in set(statuses)} }, stored frames {overall['frames']}")
+    assert statuses.count(201) == UNIQUE_FRAMES and statuses.count(200) == POSTS - UNIQUE_FRAMES
+    assert overall["frames"] == UNIQUE_FRAMES and overall["faces"] == UNIQUE_FRAMES
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
