@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from service.cameras import repository as cameras
 from service.cameras.service import CAMERA_KEY_PREFIX, hash_key
 from service.deps import LocationId, SettingsDep
-from service.errors import Forbidden, NotFound, Unauthorized
+from service.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from service.locations import repository as locations
 
 def presented_credential(request: Request) -> str | None:
@@ -77,7 +77,14 @@ def require_camera(location_id: LocationId, request: Request) -> CameraIdentity:
             raise Unauthorized("unknown or revoked camera key")
         if camera.location_id != location_id:
             _refuse_other_location(session, camera.location_id, location_id)
-        return CameraIdentity(camera.id, camera.location_id)
+    _enforce_rate_limit(request, camera.id)
+    return CameraIdentity(camera.id, camera.location_id)
+
+
+def _enforce_rate_limit(request: Request, camera_id: int) -> None:
+    wait = request.app.state.rate_limiter.retry_after(camera_id)
+    if wait:
+        raise TooManyRequests(f"camera {camera_id} is over its frame rate limit; retry in {wait} s", wait)
 
 
 def _refuse_other_location(session, own_location_id: int, location_id: int) -> None:

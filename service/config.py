@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, ge=10_000)
     retention_days: int = Field(365, ge=1, description="Oldest captured_at accepted (and kept).")
     future_tolerance_seconds: int = Field(300, ge=0)
+    camera_rate_per_minute: float = Field(120, ge=0, description="Frames a camera may post per minute (per worker); 0 = no limit.")
+    camera_burst: int = Field(20, ge=1, description="Frames a camera may post at once above its rate.")
     trend_min_faces: int = Field(5, ge=1, description="Faces a bucket needs to count for the trend.")
     host: str = "127.0.0.1"
     port: int = 8000

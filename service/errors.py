@@ -62,6 +62,13 @@ class UnprocessableImage(ServiceError):
     status, title = 422, "Unprocessable image"
 
 
+class TooManyRequests(ServiceError):
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 class ServiceUnavailable(ServiceError):
     status, title = 503, "Service unavailable"
 

@@ -22,6 +22,7 @@ from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
 from service.index.schemas import ModelInfo
 from service.locations.endpoints import router as locations_router
+from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.rate_limiter = RateLimiter(settings.camera_rate_per_minute, settings.camera_burst)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
         log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),

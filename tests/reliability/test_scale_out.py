@@ -21,7 +21,7 @@ POSTS, UNIQUE_FRAMES, CONCURRENCY = 2000, 1500, 64
 def start_server(port: int, database_url: str, data_dir) -> subprocess.Popen:
     environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
                    "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
-                   "HAPPINESS_LOG_LEVEL": "warning", "TF_CPP_MIN_LOG_LEVEL": "3"}
+                   "HAPPINESS_LOG_LEVEL": "warning", "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
                             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
