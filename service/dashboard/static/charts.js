@@ -1,0 +1,198 @@
+// Small hand-written SVG charts: a sparkline, the index over time with its ci95 band and the
+// adjusted index, stacked bars and plain bars. Sized by viewBox, so they scale with the page.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const WIDTH = 720, HEIGHT = 240;
+const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
+const PLOT_W = WIDTH - PAD.left - PAD.right, PLOT_H = HEIGHT - PAD.top - PAD.bottom;
+const MAX_MARKERS = 120; // beyond this many points, markers only clutter the line
+
+export const EMOTION_COLOURS = {
+  angry: "#c0392b", disgust: "#7d5a3c", fear: "#8e44ad", happy: "#27ae60",
+  neutral: "#95a5a6", sad: "#2e86c1", surprise: "#e67e22",
+};
+
+function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  Object.entries(attributes).forEach(([name, value]) => node.setAttribute(name, value));
+  node.append(...children);
+  return node;
+}
+
+function titled(node, text) {
+  node.append(svg("title", {}, text)); // the browser's own tooltip, also read by screen readers
+  return node;
+}
+
+function xOf(i, n) {
+  return PAD.left + (n <= 1 ? PLOT_W / 2 : (i * PLOT_W) / (n - 1));
+}
+
+function yOf(value, max = 1) {
+  return PAD.top + PLOT_H - (max > 0 ? (value / max) * PLOT_H : 0);
+}
+
+function segments(values) {
+  // Runs of consecutive non-null values: buckets without faces break the line instead of
+  // being drawn as zero.
+  const runs = [];
+  values.forEach((value, i) => {
+    if (value === null || value === undefined) return;
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === i - 1) last.push(i); else runs.push([i]);
+  });
+  return runs;
+}
+
+function pathOf(run, values, n) {
+  return run.map((i, k) => `${k ? "L" : "M"}${xOf(i, n).toFixed(1)},${yOf(values[i]).toFixed(1)}`).join("");
+}
+
+function frame(label, n) {
+  return svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": label,
+                      class: "chart", "data-points": n, preserveAspectRatio: "xMidYMid meet" });
+}
+
+function yAxis(chart, max, format) {
+  [0, 0.25, 0.5, 0.75, 1].forEach((fraction) => {
+    const y = yOf(fraction * max, max);
+    chart.append(svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y, y2: y, class: "grid" }),
+                 svg("text", { x: PAD.left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(fraction * max)));
+  });
+}
+
+function labelPicks(n) {
+  // first, middle and last bucket: enough to read the range without overlapping labels
+  return n <= 1 ? [0] : [...new Set([0, Math.floor((n - 1) / 2), n - 1])];
+}
+
+function xAxis(chart, labels) {
+  const n = labels.length;
+  const picks = labelPicks(n);
+  picks.forEach((i, k) => {
+    const anchor = picks.length > 1 && k === 0 ? "start" : k === picks.length - 1 && picks.length > 1 ? "end" : "middle";
+    chart.append(svg("text", { x: xOf(i, n), y: HEIGHT - 8, class: "axis", "text-anchor": anchor }, labels[i]));
+  });
+}
+
+export function sparkline(values, label) {
+  const chart = svg("svg", { viewBox: "0 0 120 32", class: "sparkline", role: "img", "aria-label": label,
+                             "data-points": values.length });
+  const x = (i) => (values.length <= 1 ? 60 : 2 + (i * 116) / (values.length - 1));
+  const y = (v) => 30 - v * 28;
+  segments(values).forEach((run) => {
+    const d = run.map((i, k) => `${k ? "L" : "M"}${x(i).toFixed(1)},${y(values[i]).toFixed(1)}`).join("");
+    chart.append(svg("path", { d, class: "spark-line" }));
+    if (run.length === 1) chart.append(svg("circle", { cx: x(run[0]), cy: y(values[run[0]]), r: 2, class: "spark-dot" }));
+  });
+  return chart;
+}
+
+function band(chart, run, lows, highs, n) {
+  if (run.length === 1) return whisker(chart, run[0], lows, highs, n);
+  const upper = run.map((i) => `${xOf(i, n).toFixed(1)},${yOf(highs[i]).toFixed(1)}`);
+  const lower = run.slice().reverse().map((i) => `${xOf(i, n).toFixed(1)},${yOf(lows[i]).toFixed(1)}`);
+  chart.append(svg("polygon", { points: [...upper, ...lower].join(" "), class: "ci-band" }));
+}
+
+function whisker(chart, i, lows, highs, n) {
+  // a bucket between two empty ones has no neighbours to make a band with: draw its interval as a bar
+  const x = xOf(i, n), top = yOf(highs[i]), bottom = yOf(lows[i]);
+  chart.append(svg("rect", { x: x - 5, width: 10, y: top, height: Math.max(bottom - top, 1), class: "ci-band" }));
+}
+
+function adjustedLine(chart, run, adjusted, n) {
+  if (run.length > 1) return chart.append(svg("path", { d: pathOf(run, adjusted, n), class: "adjusted-line" }));
+  chart.append(svg("circle", { cx: xOf(run[0], n), cy: yOf(adjusted[run[0]]), r: 4, class: "adjusted-dot" }));
+}
+
+function markers(chart, values, labels, n) {
+  if (n > MAX_MARKERS) return;
+  values.forEach((value, i) => {
+    if (value === null) return;
+    const dot = svg("circle", { cx: xOf(i, n), cy: yOf(value), r: 3.5, class: "index-dot", "data-value": value });
+    chart.append(titled(dot, `${labels[i]}: ${(value * 100).toFixed(1)}%`));
+  });
+}
+
+export function indexChart(series, labels, label) {
+  // series: [{index, ci95, adjusted_index}] per bucket; labels: one text per bucket.
+  const n = series.length;
+  const chart = frame(label, n);
+  yAxis(chart, 1, (v) => `${Math.round(v * 100)}%`);
+  const index = series.map((p) => p.index);
+  const lows = series.map((p) => (p.ci95 ? p.ci95[0] : null));
+  const highs = series.map((p) => (p.ci95 ? p.ci95[1] : null));
+  segments(index).forEach((run) => band(chart, run, lows, highs, n));
+  const adjusted = series.map((p) => p.adjusted_index);
+  segments(adjusted).forEach((run) => adjustedLine(chart, run, adjusted, n));
+  segments(index).forEach((run) => chart.append(svg("path", { d: pathOf(run, index, n), class: "index-line" })));
+  markers(chart, index, labels, n);
+  xAxis(chart, labels);
+  return chart;
+}
+
+function barGeometry(i, n) {
+  const slot = PLOT_W / Math.max(n, 1);
+  return { x: PAD.left + i * slot + slot * 0.1, width: Math.max(slot * 0.8, 0.5) };
+}
+
+function barXAxis(chart, labels) {
+  // bars are centred in their slots, so the axis labels are placed on slot centres too
+  const n = labels.length;
+  labelPicks(n).forEach((i) => {
+    const { x, width } = barGeometry(i, n);
+    chart.append(svg("text", { x: x + width / 2, y: HEIGHT - 8, class: "axis", "text-anchor": "middle" }, labels[i]));
+  });
+}
+
+export function stackedBars(rows, keys, labels, label) {
+  // rows: [{key: count}] per bucket, stacked in the order of `keys`.
+  const n = rows.length;
+  const max = Math.max(1, ...rows.map((row) => keys.reduce((sum, key) => sum + (row[key] || 0), 0)));
+  const chart = frame(label, n);
+  yAxis(chart, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
+  rows.forEach((row, i) => {
+    const { x, width } = barGeometry(i, n);
+    let base = 0;
+    keys.filter((key) => row[key] > 0).forEach((key) => {
+      const rect = svg("rect", { x, width, y: yOf(base + row[key], max), height: yOf(base, max) - yOf(base + row[key], max),
+                                 fill: EMOTION_COLOURS[key] || "#888", class: "bar", "data-key": key, "data-value": row[key] });
+      chart.append(titled(rect, `${labels[i]}: ${key} ${row[key]}`));
+      base += row[key];
+    });
+  });
+  barXAxis(chart, labels);
+  return chart;
+}
+
+export function barChart(values, labels, label) {
+  const n = values.length;
+  const max = Math.max(1, ...values);
+  const chart = frame(label, n);
+  yAxis(chart, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
+  values.forEach((value, i) => {
+    if (!value) return;
+    const { x, width } = barGeometry(i, n);
+    const rect = svg("rect", { x, width, y: yOf(value, max), height: yOf(0, max) - yOf(value, max),
+                               class: "bar faces-bar", "data-value": value });
+    chart.append(titled(rect, `${labels[i]}: ${value} faces`));
+  });
+  barXAxis(chart, labels);
+  return chart;
+}
+
+export function legend(entries) {
+  // entries: [[text, class or colour]]
+  const list = document.createElement("ul");
+  list.className = "legend";
+  entries.forEach(([text, swatch]) => {
+    const item = document.createElement("li");
+    const mark = document.createElement("span");
+    mark.className = "swatch";
+    if (swatch.startsWith("#")) mark.style.background = swatch; else mark.classList.add(swatch);
+    item.append(mark, text);
+    list.append(item);
+  });
+  return list;
+}

@@ -1,0 +1,110 @@
+// One location over time: the index with its ci95 band and the adjusted index, faces per
+// emotion as stacked bars, faces per bucket; bucket and date pickers; refreshed every minute.
+import { TREND_ARROWS, api, count, downloadCsv, el, explain, interval, percent, renderHeader, showMessage,
+         trendBadge } from "./api.js";
+import { EMOTION_COLOURS, barChart, indexChart, legend, stackedBars } from "./charts.js";
+
+const REFRESH_MS = 60000;
+const LABEL_FORMATS = {
+  "15min": { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+  hour: { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+  day: { day: "numeric", month: "short" }, week: { day: "numeric", month: "short", year: "numeric" },
+  month: { month: "short", year: "numeric" },
+};
+const $ = (id) => document.getElementById(id);
+const locationId = new URLSearchParams(location.search).get("id");
+let timer = null;
+
+function dateInput(daysFromToday) {
+  return new Date(Date.now() + daysFromToday * 86400000).toISOString().slice(0, 10);
+}
+
+function queryParams() {
+  // dates are whole UTC days; `to` is inclusive in the form and exclusive in the API
+  const end = new Date(`${$("to").value}T00:00:00Z`);
+  end.setUTCDate(end.getUTCDate() + 1);
+  return { bucket: $("bucket").value, from: `${$("from").value}T00:00:00Z`, to: end.toISOString() };
+}
+
+async function load() {
+  if (!locationId) return showMessage($("status"), "No location chosen: open one from the city overview.", "error");
+  try {
+    const body = await (await api(`locations/${locationId}/happiness-index`, queryParams())).json();
+    showMessage($("status"), "");
+    render(body);
+    $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    $("content").hidden = true;
+    showMessage($("status"), explain(error), "error");
+  }
+}
+
+function render(body) {
+  $("title").textContent = `${body.name} (${body.timezone})`;
+  document.title = `${body.name} · Happiness Index`;
+  renderSummary(body);
+  $("content").hidden = false;
+  const empty = body.overall.faces === 0;
+  if (empty) showMessage($("status"), "No faces yet in this range: try a longer range or check the cameras.", "empty");
+  ["index-chart", "emotions-chart", "faces-chart"].forEach((id) => { $(id).closest("section").hidden = empty; });
+  if (!empty) renderCharts(body);
+  renderTable(body);
+}
+
+function renderSummary(body) {
+  const o = body.overall;
+  const item = (label, value, field) => el("div", {}, el("dt", {}, label), el("dd", { "data-field": field }, value));
+  const slope = body.trend.slope_per_day;
+  $("summary").replaceChildren(
+    item("index", percent(o.index, 1), "index"), item("95% interval", interval(o.ci95), "ci95"),
+    item("adjusted index", percent(o.adjusted_index, 1), "adjusted"), item("faces", count(o.faces), "faces"),
+    item("frames", count(o.frames), "frames"),
+    el("div", {}, el("dt", {}, "trend"), el("dd", {}, trendBadge(body.trend), ` ${TREND_ARROWS[body.trend.direction]?.[1] ?? ""}`,
+       slope === null ? "" : `, ${(slope * 100).toFixed(2)} points/day`)));
+}
+
+function labelsOf(body) {
+  const format = new Intl.DateTimeFormat(undefined, { ...LABEL_FORMATS[body.bucket], timeZone: body.timezone });
+  return body.series.map((point) => format.format(new Date(point.start)));
+}
+
+function renderCharts(body) {
+  const labels = labelsOf(body);
+  const emotions = Object.keys(EMOTION_COLOURS);
+  $("index-chart").replaceChildren(
+    indexChart(body.series, labels, `happiness index per ${body.bucket} with 95% interval`),
+    legend([["index", "index-line"], ["95% interval", "ci-band"], ["adjusted index", "adjusted-line"]]));
+  $("emotions-chart").replaceChildren(
+    stackedBars(body.series.map((p) => p.emotions), emotions, labels, `faces per emotion per ${body.bucket}`),
+    legend(emotions.map((e) => [e, EMOTION_COLOURS[e]])));
+  $("faces-chart").replaceChildren(barChart(body.series.map((p) => p.faces), labels, `faces per ${body.bucket}`));
+}
+
+function renderTable(body) {
+  const labels = labelsOf(body);
+  const head = el("tr", {}, ...["start", "faces", "happy", "index", "95% interval", "adjusted"].map((h) => el("th", { scope: "col" }, h)));
+  const rows = body.series.map((p, i) => el("tr", {}, el("td", {}, labels[i]), el("td", {}, count(p.faces)),
+    el("td", {}, count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
+    el("td", {}, percent(p.adjusted_index, 1))));
+  $("table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function scheduleRefresh() {
+  clearInterval(timer);
+  timer = $("auto-refresh").checked ? setInterval(load, REFRESH_MS) : null;
+}
+
+function start() {
+  renderHeader("location.html", load);
+  $("from").value = dateInput(-29);
+  $("to").value = dateInput(0);
+  ["bucket", "from", "to"].forEach((id) => $(id).addEventListener("change", load));
+  $("auto-refresh").addEventListener("change", scheduleRefresh);
+  $("location-controls").addEventListener("submit", (event) => event.preventDefault());
+  $("csv").addEventListener("click", () => downloadCsv(`locations/${locationId}/happiness-index`, queryParams(),
+    `happiness-index-location-${locationId}.csv`).catch((error) => showMessage($("status"), explain(error), "error")));
+  scheduleRefresh();
+  load();
+}
+
+start();

@@ -1,0 +1,85 @@
+"""A live server (uvicorn in a thread, scripted pipeline, SQLite) and headless Debian Chromium
+driven by Playwright. Without /usr/bin/chromium the browser tests skip, except in CI (CI=true),
+where they fail: CI must install it (.ci/run does)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from service.db.migrate import upgrade
+from support import ScriptedPipeline, make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    pipeline: ScriptedPipeline
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; browser tests are required in CI")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    import uvicorn
+
+    from service.main import create_app
+
+    folder = tmp_path_factory.mktemp("live")
+    database_url = f"sqlite:///{folder / 'happiness.db'}"
+    upgrade(database_url)
+    pipeline = ScriptedPipeline()
+    app = create_app(make_settings(database_url, folder), pipeline=pipeline)
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port first
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    _wait_until_started(server)
+    yield LiveServer(f"http://127.0.0.1:{listening.getsockname()[1]}", pipeline)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _wait_until_started(server, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
