@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test bench clean help
+.PHONY: install run test bench clean help chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +23,10 @@ run: $(STAMP)  ## set up and run the service on embedded SQLite with the committ
 
 test: $(STAMP)  ## run the test suite (PostgreSQL tests skip when no server answers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:  ## install Debian's chromium for the dashboard's browser tests, when missing (needs root)
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 clean:  ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache
