@@ -131,3 +131,68 @@ def wait_until_ready(url: str, process, timeout: float = 180) -> None:
             pass
         time.sleep(0.5)
     raise RuntimeError(f"{url} not ready after {timeout} s")
+
+
+class TcpProxy:
+    """A TCP forwarder to a real server that a test can cut and restore, to play a database
+    outage without touching the server itself."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        import socket
+
+        self.upstream = (upstream_host, upstream_port)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._connections: list = []
+        self._listener = None
+
+    def start(self) -> None:
+        import socket
+        import threading
+
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", self.port))
+        self._listener.listen()
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        """Refuse new connections and cut the open ones, as a network outage would."""
+        import socket
+
+        for connection in [self._listener, *self._connections]:
+            try:  # shutdown, not just close: a thread blocked in recv() must see the cut
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            connection.close()
+        self._connections.clear()
+
+    def _accept(self, listener) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            self._connections += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, target) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.close()
+                except OSError:
+                    pass

@@ -1,0 +1,89 @@
+"""Faults: the database goes away and comes back (PostgreSQL behind a TCP proxy that the test
+cuts), and a server restart keeps every count (SQLite and PostgreSQL)."""
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from support import (ADMIN, ADMIN_TOKEN, TcpProxy, add_camera, add_location, bearer, jpeg_bytes,
+                     make_settings, wait_until_ready)
+
+
+@pytest.fixture
+def proxied_postgres(postgres_database, tmp_path):
+    from service.db.migrate import upgrade
+
+    upgrade(postgres_database)
+    url = make_url(postgres_database)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy.start()
+    yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy.stop()
+
+
+def test_database_outage_is_503_with_retry_after_and_the_service_recovers(proxied_postgres, tmp_path, pipeline):
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    proxy, url = proxied_postgres
+    with TestClient(create_app(make_settings(url, tmp_path), pipeline=pipeline)) as client:
+        location = add_location(client, "Outage square")
+        key = add_camera(client, location["id"])["api_key"]
+        post = lambda: client.post(f"/locations/{location['id']}/frames", content=jpeg_bytes(),  # noqa: E731
+                                   headers={"Content-Type": "image/jpeg", **bearer(key)})
+        assert post().status_code == 201
+
+        proxy.stop()
+        down = post()
+        assert down.status_code == 503 and down.headers["retry-after"] == "5"
+        assert down.headers["content-type"] == "application/problem+json"
+        assert "database" in down.json()["detail"]
+        assert client.get("/health").status_code == 200
+        not_ready = client.get("/ready")
+        assert not_ready.status_code == 503 and not_ready.headers["retry-after"] == "5"
+
+        proxy.start()
+        assert client.get("/ready").status_code == 200
+        assert post().status_code == 201
+        index = client.get(f"/locations/{location['id']}/happiness-index", headers=ADMIN).json()
+        assert index["overall"]["frames"] == 2  # the failed post counted nothing
+
+
+def serve(database_url: str, port: int, data_dir) -> subprocess.Popen:
+    environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
+                   "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
+                   "HAPPINESS_LOG_LEVEL": "warning"}
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+def test_counts_survive_a_server_restart(database_url, tmp_path):
+    from test_scale_out import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = serve(database_url, port, tmp_path)
+    try:
+        wait_until_ready(url, server)
+        location = httpx.post(f"{url}/locations", json={"name": "Restart"}, headers=ADMIN).json()
+        key = httpx.post(f"{url}/locations/{location['id']}/cameras", json={"name": "c"}, headers=ADMIN).json()["api_key"]
+        for _ in range(3):
+            assert httpx.post(f"{url}/locations/{location['id']}/frames", content=jpeg_bytes(),
+                              headers={"Content-Type": "image/jpeg", **bearer(key)}).status_code == 201
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    server = serve(database_url, port, tmp_path)
+    try:
+        wait_until_ready(url, server)
+        index = httpx.get(f"{url}/locations/{location['id']}/happiness-index", headers=ADMIN).json()
+        assert index["overall"]["frames"] == 3
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
