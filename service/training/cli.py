@@ -1,0 +1,148 @@
+"""``happiness train`` and ``happiness evaluate`` sub-commands.
+
+service/cli.py mounts them with :func:`add_train_parser` and :func:`add_evaluate_parser`; each
+sets ``func`` to a handler that takes the parsed arguments and returns an exit code. Run
+``python -m service.training.cli train ...`` to use them without the main command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def add_train_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``train``: fit an architecture on a folder-per-class data set."""
+    parser = subparsers.add_parser("train", help="train an emotion model on a folder-per-class data set")
+    parser.add_argument("--data", required=True, help="data set root with train/ (and val/) or one split folder")
+    parser.add_argument("--arch", default="default", help="architecture name (paper, default)")
+    parser.add_argument("--out", required=True, help="model folder to write, e.g. models/default")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the architecture's recipe)")
+    parser.add_argument("--classes", help="comma-separated subset of emotions, e.g. happy,sad")
+    parser.add_argument("--cv", type=int, metavar="K", help="stratified K-fold cross-validation instead of one model")
+    parser.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+    parser.add_argument("--seed", type=int, default=1337, help="seed of weights, shuffling and augmentation")
+    parser.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    parser.add_argument("--work-dir", help="checkpoint folder (default runs/train-<out name>)")
+    parser.set_defaults(func=run_train_command)
+    return parser
+
+
+def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``evaluate``: score a model folder on a folder-per-class split."""
+    from service.vision.classifier import DEFAULT_MODEL_DIR
+
+    parser = subparsers.add_parser("evaluate", help="evaluate an emotion model on a folder-per-class split")
+    parser.add_argument("--data", required=True, help="split folder with class subfolders (or a root with val/)")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model folder (default models/default)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--report", metavar="DIR", help="write PNG plots and summary.md into DIR")
+    parser.set_defaults(func=run_evaluate_command)
+    return parser
+
+
+def _command_line() -> str:
+    """The command as typed, with the stand-alone module spelled out so it can be rerun."""
+    program = Path(sys.argv[0]).name if sys.argv else "happiness"
+    if sys.argv and sys.argv[0].endswith(str(Path("training") / "cli.py")):
+        program = "python -m service.training.cli"
+    return " ".join([program, *(shlex.quote(part) for part in sys.argv[1:])])
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter is noise in a CLI; real errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_train_command(args: argparse.Namespace) -> int:
+    """Handler of ``train``: one model, or cross-validation with ``--cv``."""
+    _quiet_tensorflow()
+    from service.training import datasets
+    from service.training.train import TrainConfig, cross_validate, run_training
+
+    try:
+        config = TrainConfig(
+            data=args.data, arch=args.arch, out=args.out, epochs=args.epochs,
+            classes=datasets.parse_class_list(args.classes), cv=args.cv, resume=args.resume,
+            batch_size=args.batch_size, seed=args.seed, work_dir=args.work_dir,
+            patience=args.patience, command=getattr(args, "command_line", None) or _command_line(),
+        )
+        if config.cv:
+            print(json.dumps(cross_validate(config)["metrics"], indent=2))
+        else:
+            run_training(config)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        log.error("%s", error)
+        return 2
+    return 0
+
+
+def _resolve_split(data: str) -> Path:
+    """A root holding val/ evaluates on val/; anything else is taken as the split folder itself."""
+    path = Path(data)
+    return path / "val" if (path / "val").is_dir() else path
+
+
+def run_evaluate_command(args: argparse.Namespace) -> int:
+    """Handler of ``evaluate``: metrics as JSON on stdout, or a readable summary; optional report."""
+    _quiet_tensorflow()
+    from service.training.evaluate import evaluate_model_on_folder
+    from service.training.report import write_report
+
+    split = _resolve_split(args.data)
+    try:
+        metrics, metadata = evaluate_model_on_folder(args.model, split)
+    except (FileNotFoundError, ValueError) as error:
+        log.error("%s", error)
+        return 2
+    if args.report:
+        history_path = Path(args.model) / "history.json"
+        history = json.loads(history_path.read_text()) if history_path.exists() else []
+        log.info("report written to %s", write_report(args.report, metrics, metadata, history, str(split)))
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        _print_readable(metrics)
+    return 0
+
+
+def _print_readable(metrics: dict) -> None:
+    print(f"faces: {metrics['n']}  accuracy: {metrics['accuracy']:.4f}  macro F1: {metrics['macro_f1']:.4f}")
+    if metrics.get("happy_vs_rest"):
+        print("happy vs rest: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics["happy_vs_rest"].items()))
+    if metrics.get("happy_vs_sad_accuracy") is not None:
+        print(f"happy vs sad accuracy: {metrics['happy_vs_sad_accuracy']:.4f}")
+    if metrics.get("happy_share"):
+        print("happy share: " + "  ".join(f"{k} {v}" for k, v in metrics["happy_share"].items()))
+    for name, scores in metrics["per_class"].items():
+        print(f"  {name:9s} P {scores['precision']:.3f}  R {scores['recall']:.3f}  F1 {scores['f1']:.3f}  n {scores['support']}")
+
+
+def configure_logging() -> None:
+    """Logs on stderr, so stdout carries only results (the JSON of ``evaluate --json``)."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point until the main ``happiness`` command mounts these sub-commands."""
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="python -m service.training.cli")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_train_parser(subparsers)
+    add_evaluate_parser(subparsers)
+    args = parser.parse_args(argv)
+    if argv is not None:  # called from Python: sys.argv is not this command
+        args.command_line = " ".join(["python -m service.training.cli", *(shlex.quote(a) for a in argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

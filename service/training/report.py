@@ -1,0 +1,109 @@
+"""Evaluation report: PNG plots (confusion matrix; accuracy, loss and F1 curves) and a Markdown summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on servers
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def row_normalised(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (the recall view of a confusion matrix); empty rows stay 0."""
+    matrix = np.asarray(matrix, float)
+    sums = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
+
+
+def plot_confusion_matrix(matrix, classes: list[str], path: Path) -> Path:
+    """Heat map of row-normalised rates, annotated with the raw counts."""
+    plt = _pyplot()
+    rates, counts = row_normalised(matrix), np.asarray(matrix)
+    figure, axes = plt.subplots(figsize=(7, 6))
+    image = axes.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(counts):
+        colour = "white" if rates[row, col] > 0.5 else "black"
+        axes.text(col, row, f"{count}\n{rates[row, col]:.0%}", ha="center", va="center", fontsize=8, color=colour)
+    axes.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes, yticklabels=classes,
+             xlabel="predicted", ylabel="true", title="Confusion matrix (rows sum to 100%)")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def plot_curve(history: list[dict], keys: list[str], title: str, path: Path) -> Path | None:
+    """One line per history key against the epoch; None when the history has none of the keys."""
+    present = [key for key in keys if any(key in entry for entry in history)]
+    if not present:
+        return None
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for key in present:
+        points = [(entry["epoch"], entry[key]) for entry in history if key in entry]
+        axes.plot(*zip(*points), marker=".", label=key)
+    axes.set(xlabel="epoch", title=title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+CURVES = {
+    "accuracy.png": (["accuracy", "val_accuracy"], "Accuracy"),
+    "loss.png": (["loss", "val_loss"], "Loss"),
+    "f1.png": (["val_macro_f1"], "Validation macro F1"),
+}
+
+
+def summary_markdown(metrics: dict, metadata: dict, data_dir: str, plots: list[str]) -> str:
+    """Markdown summary of one evaluation: headline numbers, per-class table, plots."""
+    happy = metrics.get("happy_vs_rest") or {}
+    share = metrics.get("happy_share") or {}
+    lines = [
+        f"# Evaluation of `{metadata.get('name')}` {metadata.get('version')}",
+        "",
+        f"Data: `{data_dir}` ({metrics['n']} faces)",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| accuracy | {metrics['accuracy']:.4f} |",
+        f"| macro F1 | {metrics['macro_f1']:.4f} |",
+    ]
+    lines += [f"| happy vs rest {key} | {happy[key]:.4f} |" for key in ("accuracy", "precision", "recall", "f1") if key in happy]
+    if metrics.get("happy_vs_sad_accuracy") is not None:
+        lines.append(f"| happy vs sad accuracy | {metrics['happy_vs_sad_accuracy']:.4f} |")
+    lines += [f"| happy share {key} | {_fmt(value)} |" for key, value in share.items()]
+    lines += ["", "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+              for name, s in metrics["per_class"].items()]
+    lines += [""] + [f"![{name}]({name})" for name in plots]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def write_report(out_dir: str | Path, metrics: dict, metadata: dict, history: list[dict], data_dir: str) -> Path:
+    """Write the plots and summary.md into ``out_dir``; returns the summary's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = [plot_confusion_matrix(metrics["confusion_matrix"], list(metrics["per_class"]), out / "confusion_matrix.png")]
+    for filename, (keys, title) in CURVES.items():
+        plots.append(plot_curve(history, keys, title, out / filename))
+    names = [p.name for p in plots if p is not None]
+    summary = out / "summary.md"
+    summary.write_text(summary_markdown(metrics, metadata, data_dir, names))
+    return summary

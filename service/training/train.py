@@ -1,0 +1,380 @@
+"""Training: data preparation, resumable Keras fitting, and writing the model folder.
+
+Checkpoints live in a work folder (default ``runs/train-<model name>``): after every epoch the
+full model with its optimiser state (``last.keras``), the best model on validation accuracy
+(``best.keras``) and ``state.json`` (epoch, best score, history, wall time) are written, so
+``--resume`` continues exactly where an interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from service.training import datasets
+from service.training.architectures import RECIPES, Recipe, build_model
+from service.training.datasets import FaceSet
+
+log = logging.getLogger(__name__)
+
+VAL_FRACTION = 0.1
+PREPROCESSING = (
+    "grayscale face crop resized to 48x48 (OpenCV INTER_AREA when shrinking); pixels passed raw "
+    "as float32 [N,48,48,1] in 0..255; the model's first layer rescales by 1/255"
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (recorded in the model's metadata)."""
+
+    data: str
+    arch: str
+    out: str
+    epochs: int | None = None
+    classes: tuple[str, ...] = datasets.CANONICAL_CLASSES
+    cv: int | None = None
+    resume: bool = False
+    batch_size: int | None = None
+    seed: int = 1337
+    work_dir: str | None = None
+    patience: int | None = None
+    command: str = field(default_factory=lambda: " ".join(sys.argv))
+
+    def recipe(self) -> Recipe:
+        """The architecture's recipe with this run's overrides applied."""
+        recipe = RECIPES.get(self.arch, RECIPES["default"])
+        overrides = {"epochs": self.epochs, "batch_size": self.batch_size, "patience": self.patience}
+        return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+
+    def work_path(self) -> Path:
+        return Path(self.work_dir) if self.work_dir else Path("runs") / f"train-{Path(self.out).name}"
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_train_val(config: TrainConfig) -> tuple[FaceSet, FaceSet, dict]:
+    """Training and validation faces: the data set's val folder if present, else a stratified split."""
+    train_dir, val_dir = datasets.split_folders(config.data)
+    train = datasets.load_split(train_dir, config.classes)
+    if val_dir is not None:
+        val = datasets.load_split(val_dir, config.classes)
+        val_source = str(val_dir)
+    else:
+        train_idx, val_idx = datasets.stratified_split(train.labels, VAL_FRACTION, config.seed)
+        train, val = train.subset(train_idx), train.subset(val_idx)
+        val_source = f"stratified {VAL_FRACTION:.0%} of {train_dir} (seed {config.seed})"
+    if len(train.labels) == 0 or len(val.labels) == 0:
+        raise ValueError(f"no usable faces under {config.data} for classes {', '.join(config.classes)}")
+    return train, val, _data_summary(train_dir, val_source, train, val)
+
+
+def _data_summary(train_dir: Path, val_source: str, train: FaceSet, val: FaceSet) -> dict:
+    return {
+        "train_dir": str(train_dir),
+        "val": val_source,
+        "train_counts": train.counts(),
+        "val_counts": val.counts(),
+        "n_train": int(len(train.labels)),
+        "n_val": int(len(val.labels)),
+        "skipped_unreadable_files": train.skipped_files + val.skipped_files,
+        "skipped_class_folders": sorted(set(train.skipped_folders + val.skipped_folders)),
+    }
+
+
+def make_train_dataset(faces: FaceSet, batch_size: int, augment: bool, seed: int):
+    """Shuffled, batched tf.data pipeline of (float32 [B,48,48,1] 0..255, one-hot labels)."""
+    import tensorflow as tf
+
+    from service.training.augmentation import augment_batch
+
+    onehot = np.eye(len(faces.classes), dtype=np.float32)[faces.labels]
+    dataset = tf.data.Dataset.from_tensor_slices((faces.images[..., np.newaxis], onehot))
+    dataset = dataset.shuffle(len(onehot), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+    def to_model_input(images, labels):
+        images = tf.cast(images, tf.float32)  # kept uint8 until here: 4x less memory for the data set
+        return (augment_batch(images) if augment else images), labels
+
+    return dataset.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- schedule and callbacks
+
+
+def learning_rate_at(epoch: int, base_rate: float, total_epochs: int, cosine: bool, warmup: int = 2) -> float:
+    """Learning rate of an epoch: linear warm-up, then cosine decay to 1% of the base (or constant)."""
+    if not cosine:
+        return base_rate
+    if epoch < warmup:
+        return base_rate * (epoch + 1) / warmup
+    progress = (epoch - warmup) / max(1, total_epochs - warmup)
+    return base_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def _validation_callback(val: FaceSet):
+    """Keras callback adding val_loss, val_accuracy and val_macro_f1 to each epoch's logs."""
+    import keras
+
+    from service.training.evaluate import macro_f1
+
+    class ValidationMetrics(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            probs = self.model.predict(val.images[..., np.newaxis].astype(np.float32), batch_size=512, verbose=0)
+            picked = np.clip(probs[np.arange(len(val.labels)), val.labels], 1e-7, 1.0)
+            predicted = probs.argmax(axis=1)
+            logs["val_loss"] = float(-np.log(picked).mean())
+            logs["val_accuracy"] = float(np.mean(predicted == val.labels))
+            logs["val_macro_f1"] = macro_f1(val.labels, predicted, len(val.classes))
+
+    return ValidationMetrics()
+
+
+def _checkpoint_callback(work: Path, state: dict, patience: int, select_best: bool):
+    """Keras callback saving last/best models and state.json each epoch, and stopping early."""
+    import keras
+
+    class ResumableCheckpoint(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+            state["epoch"] = epoch + 1
+            state["train_seconds"] += time.perf_counter() - self.started
+            if select_best and logs["val_accuracy"] > state["best_val_accuracy"]:
+                state["best_val_accuracy"], state["best_epoch"] = logs["val_accuracy"], epoch + 1
+                _atomic_save(self.model, work / "best.keras")
+            _atomic_save(self.model, work / "last.keras")
+            _write_json(work / "state.json", state)
+            if select_best and state["epoch"] - state["best_epoch"] >= patience:
+                log.info("early stop: no val accuracy gain for %d epochs", patience)
+                self.model.stop_training = True
+
+    return ResumableCheckpoint()
+
+
+def _atomic_save(model, path: Path) -> None:
+    """Save via a temporary file so an interrupted save never leaves a broken checkpoint."""
+    temporary = path.with_name(path.stem + ".tmp.keras")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=2))
+    os.replace(temporary, path)
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def _new_state() -> dict:
+    return {"epoch": 0, "best_epoch": 0, "best_val_accuracy": -1.0, "train_seconds": 0.0, "history": []}
+
+
+def _compiled_model(config: TrainConfig, recipe: Recipe):
+    import keras
+
+    model = build_model(config.arch, len(config.classes))
+    optimizer = (
+        keras.optimizers.AdamW(recipe.learning_rate, weight_decay=1e-2)
+        if recipe.optimizer == "adamw"
+        else keras.optimizers.Adam(recipe.learning_rate)
+    )
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return model
+
+
+def _start_or_resume(config: TrainConfig, recipe: Recipe, work: Path) -> tuple[object, dict]:
+    """(model, state): restored from ``work`` when resuming and a checkpoint exists, else fresh."""
+    import keras
+
+    state_path, last_path = work / "state.json", work / "last.keras"
+    if config.resume and state_path.exists() and last_path.exists():
+        state = json.loads(state_path.read_text())
+        state.setdefault("commands", []).append(config.command)
+        log.info("resuming from %s after epoch %d", work, state["epoch"])
+        return keras.models.load_model(last_path), state
+    if config.resume:
+        log.warning("--resume: no checkpoint in %s, starting fresh", work)
+    for stale in ("state.json", "last.keras", "best.keras"):
+        (work / stale).unlink(missing_ok=True)
+    return _compiled_model(config, recipe), {**_new_state(), "commands": [config.command]}
+
+
+def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_best: bool = True):
+    """Train (or resume) in ``work``; returns (model to keep, state with history and wall time)."""
+    import keras
+
+    recipe = config.recipe()
+    work.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    model, state = _start_or_resume(config, recipe, work)
+    schedule = keras.callbacks.LearningRateScheduler(
+        lambda epoch: learning_rate_at(epoch, recipe.learning_rate, recipe.epochs, recipe.cosine_schedule)
+    )
+    if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe, select_best):
+        callbacks = [schedule, _validation_callback(val), _checkpoint_callback(work, state, recipe.patience, select_best)]
+        model.fit(
+            make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"]),
+            epochs=recipe.epochs,
+            initial_epoch=state["epoch"],
+            callbacks=callbacks,
+            shuffle=False,  # the tf.data pipeline shuffles, with a seed
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    if select_best and (work / "best.keras").exists():
+        model = keras.models.load_model(work / "best.keras")
+    return model, state
+
+
+def _stopped_early(state: dict, recipe: Recipe, select_best: bool) -> bool:
+    return select_best and state["epoch"] > 0 and state["epoch"] - state["best_epoch"] >= recipe.patience
+
+
+# ---------------------------------------------------------------- model folder
+
+
+def machine_description() -> dict:
+    """Where the training ran: CPU model, core count, OS and library versions."""
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": bool(tf.config.list_physical_devices("GPU")),
+            "platform": platform.platform(), "tensorflow": tf.__version__, "python": platform.python_version()}
+
+
+def write_model_folder(out: Path, model, metadata: dict, history: list[dict]) -> None:
+    """model.keras, model.tflite (what the service runs), metadata.json and history.json."""
+    from service.vision.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, keras_to_tflite
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / KERAS_FILE)
+    (out / TFLITE_FILE).write_bytes(keras_to_tflite(out / KERAS_FILE))
+    (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+
+
+def read_metadata(model_dir: str | Path) -> dict:
+    """The metadata.json of a model folder."""
+    return json.loads((Path(model_dir) / "metadata.json").read_text())
+
+
+def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics: dict, rates: dict | None) -> dict:
+    """The metadata.json content: identity, input contract, val metrics, rates and provenance."""
+    recipe = config.recipe()
+    return {
+        "name": Path(config.out).name,
+        "version": time.strftime("%Y.%m.%d-%H%M", time.gmtime()),
+        "architecture": config.arch,
+        "parameters": int(model.count_params()),
+        "classes": list(config.classes),
+        "input_size": [48, 48],
+        "input": "float32 [N,48,48,1], raw pixel values 0..255",
+        "preprocessing": PREPROCESSING,
+        "happy_vs_rest": rates,
+        "metrics": metrics,
+        "training": {
+            "command": state.get("commands", [config.command])[0],
+            "resumed_with": state.get("commands", [config.command])[1:],
+            "recipe": asdict(recipe),
+            "seed": config.seed,
+            "epochs_run": state["epoch"],
+            "best_epoch": state["best_epoch"],
+            "selected_on": "val accuracy (best epoch)",
+            "wall_time_s": round(state["train_seconds"], 1),
+            "machine": machine_description(),
+            "data": data,
+        },
+    }
+
+
+def run_training(config: TrainConfig) -> dict:
+    """Train ``config.arch`` on ``config.data`` and write the model folder; returns the metadata."""
+    from service.training.evaluate import evaluate_probabilities, happy_rates
+
+    train, val, data = load_train_val(config)
+    log.info("training %s on %d faces, validating on %d", config.arch, data["n_train"], data["n_val"])
+    model, state = fit(config, train, val, config.work_path())
+    probs = model.predict(val.images[..., np.newaxis].astype(np.float32), batch_size=512, verbose=0)
+    rates = happy_rates(probs, val.labels, config.classes)
+    tpr_fpr = (rates["tpr"], rates["fpr"]) if rates else None
+    metrics = evaluate_probabilities(probs, val.labels, config.classes, tpr_fpr)
+    metadata = build_metadata(config, model, state, data, metrics, rates)
+    write_model_folder(Path(config.out), model, metadata, state["history"])
+    log.info("wrote %s: val accuracy %.4f, macro F1 %.4f", config.out, metrics["accuracy"], metrics["macro_f1"])
+    return metadata
+
+
+# ---------------------------------------------------------------- cross-validation
+
+CV_METRICS = ("accuracy", "macro_f1", "happy_vs_rest_f1", "happy_vs_sad_accuracy")
+
+
+def headline_metrics(metrics: dict) -> dict[str, float | None]:
+    """The few numbers compared across folds and models."""
+    happy = metrics.get("happy_vs_rest") or {}
+    return {
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "happy_vs_rest_f1": happy.get("f1"),
+        "happy_vs_sad_accuracy": metrics.get("happy_vs_sad_accuracy"),
+    }
+
+
+def mean_and_std(fold_results: list[dict]) -> dict[str, dict]:
+    """Mean and (population) standard deviation of each headline metric over the folds."""
+    summary = {}
+    for name in CV_METRICS:
+        values = np.array([r[name] for r in fold_results if r.get(name) is not None], dtype=float)
+        summary[name] = {
+            "mean": float(values.mean()) if values.size else None,
+            "std": float(values.std()) if values.size else None,
+            "folds": values.tolist(),
+        }
+    return summary
+
+
+def cross_validate(config: TrainConfig) -> dict:
+    """Stratified K-fold on the training faces; each fold trains the full recipe (no epoch selection,
+    so the held-out fold is never used to choose anything) and is scored on its held-out part.
+    Finished folds are kept in the work folder, so ``--resume`` skips them."""
+    from service.training.evaluate import evaluate_probabilities
+
+    train_dir, _ = datasets.split_folders(config.data)
+    faces = datasets.load_split(train_dir, config.classes)
+    results = []
+    for index, (train_idx, test_idx) in enumerate(datasets.stratified_folds(faces.labels, config.cv, config.seed)):
+        fold_dir = config.work_path() / f"fold-{index + 1}"
+        result_path = fold_dir / "result.json"
+        if config.resume and result_path.exists():
+            results.append(json.loads(result_path.read_text()))
+            continue
+        held_out = faces.subset(test_idx)
+        model, _ = fit(config, faces.subset(train_idx), held_out, fold_dir, select_best=False)
+        probs = model.predict(held_out.images[..., np.newaxis].astype(np.float32), batch_size=512, verbose=0)
+        results.append(headline_metrics(evaluate_probabilities(probs, held_out.labels, config.classes)))
+        _write_json(result_path, results[-1])
+        log.info("fold %d/%d: %s", index + 1, config.cv, results[-1])
+    summary = {"k": config.cv, "command": config.command, "metrics": mean_and_std(results)}
+    Path(config.out).mkdir(parents=True, exist_ok=True)
+    _write_json(Path(config.out) / "cv.json", summary)
+    return summary

@@ -1,0 +1,107 @@
+"""Emotion classifier used by the service: a whole batch of faces in one interpreter call.
+
+A model folder holds ``model.keras`` (the trained Keras model), ``metadata.json`` and
+``model.tflite``, a float32 TFLite conversion of the same model written at training time.
+Inference runs the TFLite interpreter (XNNPACK kernels): on one CPU core it is 3-5x faster
+than calling the Keras model, and has none of ``model.predict``'s ~35 ms per-call overhead.
+The conversion keeps float32 weights, so decisions match the Keras model (a test checks it).
+When ``model.tflite`` is missing it is converted from ``model.keras`` at load time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL_DIR: Path = Path(__file__).resolve().parents[2] / "models" / "default"
+
+KERAS_FILE = "model.keras"
+TFLITE_FILE = "model.tflite"
+METADATA_FILE = "metadata.json"
+
+
+def keras_to_tflite(keras_path: str | Path) -> bytes:
+    """Float32 TFLite flatbuffer of a saved Keras model (no quantisation, so scores stay the same)."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(keras_path, compile=False)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    # The converter prints its SavedModel signature on stdout, which must stay clean for JSON output.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
+
+
+def _make_interpreter(model_content: bytes, num_threads: int):
+    """A TFLite interpreter from the standalone LiteRT package when installed, else TensorFlow's."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import warnings
+
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that LiteRT replaces it
+            return tf.lite.Interpreter(model_content=model_content, num_threads=num_threads)
+    return Interpreter(model_content=model_content, num_threads=num_threads)
+
+
+def faces_to_input(faces: np.ndarray) -> np.ndarray:
+    """uint8 [N, H, W] grayscale faces -> float32 [N, H, W, 1] raw 0..255 (the model scales itself)."""
+    return np.ascontiguousarray(faces, dtype=np.float32)[..., np.newaxis]
+
+
+class EmotionClassifier:
+    """Maps grayscale face crops to class probabilities, in the model's class order."""
+
+    def __init__(self, model_content: bytes, metadata: dict, num_threads: int = 1):
+        self.metadata = metadata
+        self.name: str = metadata["name"]
+        self.version: str = str(metadata["version"])
+        self.classes: tuple[str, ...] = tuple(metadata["classes"])
+        self.input_size: tuple[int, int] = tuple(metadata["input_size"])  # type: ignore[assignment]
+        self._interpreter = _make_interpreter(model_content, num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch_size = -1
+        # One interpreter holds one set of tensors: concurrent calls must take turns.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model_dir: str | Path, num_threads: int = 1) -> "EmotionClassifier":
+        """Load a model folder (metadata.json + model.tflite, or model.keras to convert)."""
+        model_dir = Path(model_dir)
+        metadata = json.loads((model_dir / METADATA_FILE).read_text())
+        tflite_path = model_dir / TFLITE_FILE
+        if tflite_path.exists():
+            content = tflite_path.read_bytes()
+        else:
+            content = keras_to_tflite(model_dir / KERAS_FILE)
+        return cls(content, metadata, num_threads)
+
+    def predict_proba(self, faces: np.ndarray) -> np.ndarray:
+        """Class probabilities float32 [N, C] for uint8 faces [N, H, W] already at ``input_size``."""
+        faces = np.asarray(faces)
+        if faces.ndim != 3 or faces.shape[1:] != self.input_size:
+            raise ValueError(f"expected faces [N, {self.input_size[0]}, {self.input_size[1]}], got {faces.shape}")
+        if len(faces) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        batch = faces_to_input(faces)
+        with self._lock:
+            self._fit_batch_size(len(batch))
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output).astype(np.float32, copy=True)
+
+    def _fit_batch_size(self, batch_size: int) -> None:
+        """Resize the interpreter's input only when the batch size changes (re-allocation costs ~0.1 ms)."""
+        if batch_size != self._batch_size:
+            self._interpreter.resize_tensor_input(self._input, [batch_size, *self.input_size, 1])
+            self._interpreter.allocate_tensors()
+            self._batch_size = batch_size

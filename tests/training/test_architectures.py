@@ -1,0 +1,39 @@
+"""Architectures: the paper's exact size, and the default model's input contract and budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from service.training.architectures import ARCHITECTURES, build_model  # noqa: E402
+
+
+def test_paper_architecture_has_the_papers_parameter_count():
+    assert build_model("paper", 7).count_params() == 363_655
+
+
+def test_paper_architecture_layer_sequence():
+    kinds = [type(layer).__name__ for layer in build_model("paper", 7).layers]
+    assert kinds == ["InputLayer", "Rescaling", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D",
+                     "MaxPooling2D", "Flatten", "Dense", "Dense", "Dense"]
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_models_take_raw_pixels_and_return_probabilities(name):
+    model = build_model(name, 7)
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+    assert isinstance(model.layers[1], keras.layers.Rescaling) and not model.layers[1].weights
+    probs = model(np.full((2, 48, 48, 1), 255.0, np.float32), training=False).numpy()
+    assert probs.sum(axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+
+
+def test_default_model_stays_small():
+    # ~200k parameters keeps the file well under a megabyte and inference under 1 ms per face.
+    assert build_model("default", 7).count_params() < 1_000_000
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(KeyError):
+        build_model("resnet152", 7)
