@@ -157,7 +157,7 @@ def test_token_flow(browser, live_server, seeded):
     page.click("#token-form button[type=submit]")
     card(page, "Museum Square").wait_for()
     assert page.evaluate("sessionStorage.getItem('happiness.token')") == VIEWER_TOKEN
-    page.goto("/dashboard/location.html?id=1")  # kept for the session: no second prompt
+    page.goto(f"/dashboard/location.html?id={seeded['Museum Square']}")  # kept for the session: no second prompt
     page.locator("#index-chart svg.chart").wait_for()
     page.click("#token-forget")
     assert page.evaluate("sessionStorage.getItem('happiness.token')") is None

@@ -66,13 +66,21 @@ function labelPicks(n) {
   return n <= 1 ? [0] : [...new Set([0, Math.floor((n - 1) / 2), n - 1])];
 }
 
-function xAxis(chart, labels) {
-  const n = labels.length;
-  const picks = labelPicks(n);
+function xAxis(chart, labels, xAt) {
+  // the outer labels are anchored inwards so that they are never cut off at the edges
+  const picks = labelPicks(labels.length);
   picks.forEach((i, k) => {
-    const anchor = picks.length > 1 && k === 0 ? "start" : k === picks.length - 1 && picks.length > 1 ? "end" : "middle";
-    chart.append(svg("text", { x: xOf(i, n), y: HEIGHT - 8, class: "axis", "text-anchor": anchor }, labels[i]));
+    const anchor = picks.length === 1 ? "middle" : k === 0 ? "start" : k === picks.length - 1 ? "end" : "middle";
+    chart.append(svg("text", { x: xAt(i), y: HEIGHT - 8, class: "axis", "text-anchor": anchor }, labels[i]));
   });
+}
+
+function niceMax(max) {
+  // a round axis top (1, 2, 3 or 5 times a power of ten, times the 4 grid steps): whole-count ticks
+  const step = Math.max(1, max / 4);
+  const power = 10 ** Math.floor(Math.log10(step));
+  const multiple = [1, 2, 3, 5, 10].find((m) => m * power >= step);
+  return multiple * power * 4;
 }
 
 export function sparkline(values, label) {
@@ -128,30 +136,27 @@ export function indexChart(series, labels, label) {
   segments(adjusted).forEach((run) => adjustedLine(chart, run, adjusted, n));
   segments(index).forEach((run) => chart.append(svg("path", { d: pathOf(run, index, n), class: "index-line" })));
   markers(chart, index, labels, n);
-  xAxis(chart, labels);
+  xAxis(chart, labels, (i) => xOf(i, n));
   return chart;
 }
 
 function barGeometry(i, n) {
   const slot = PLOT_W / Math.max(n, 1);
-  return { x: PAD.left + i * slot + slot * 0.1, width: Math.max(slot * 0.8, 0.5) };
+  const width = Math.max(slot * 0.8, Math.min(slot, 1.5)); // thin bars stay visible, never overlap
+  return { x: PAD.left + i * slot + (slot - width) / 2, width };
 }
 
-function barXAxis(chart, labels) {
-  // bars are centred in their slots, so the axis labels are placed on slot centres too
-  const n = labels.length;
-  labelPicks(n).forEach((i) => {
-    const { x, width } = barGeometry(i, n);
-    chart.append(svg("text", { x: x + width / 2, y: HEIGHT - 8, class: "axis", "text-anchor": "middle" }, labels[i]));
-  });
+function barCentre(i, n) {
+  const { x, width } = barGeometry(i, n);
+  return x + width / 2;
 }
 
 export function stackedBars(rows, keys, labels, label) {
   // rows: [{key: count}] per bucket, stacked in the order of `keys`.
   const n = rows.length;
-  const max = Math.max(1, ...rows.map((row) => keys.reduce((sum, key) => sum + (row[key] || 0), 0)));
+  const max = niceMax(Math.max(...rows.map((row) => keys.reduce((sum, key) => sum + (row[key] || 0), 0))));
   const chart = frame(label, n);
-  yAxis(chart, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
+  yAxis(chart, max, String);
   rows.forEach((row, i) => {
     const { x, width } = barGeometry(i, n);
     let base = 0;
@@ -162,15 +167,15 @@ export function stackedBars(rows, keys, labels, label) {
       base += row[key];
     });
   });
-  barXAxis(chart, labels);
+  xAxis(chart, labels, (i) => barCentre(i, n));
   return chart;
 }
 
 export function barChart(values, labels, label) {
   const n = values.length;
-  const max = Math.max(1, ...values);
+  const max = niceMax(Math.max(...values));
   const chart = frame(label, n);
-  yAxis(chart, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
+  yAxis(chart, max, String);
   values.forEach((value, i) => {
     if (!value) return;
     const { x, width } = barGeometry(i, n);
@@ -178,7 +183,7 @@ export function barChart(values, labels, label) {
                                class: "bar faces-bar", "data-value": value });
     chart.append(titled(rect, `${labels[i]}: ${value} faces`));
   });
-  barXAxis(chart, labels);
+  xAxis(chart, labels, (i) => barCentre(i, n));
   return chart;
 }
 

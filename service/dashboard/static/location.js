@@ -26,14 +26,19 @@ function queryParams() {
   return { bucket: $("bucket").value, from: `${$("from").value}T00:00:00Z`, to: end.toISOString() };
 }
 
+let latestRequest = 0;
+
 async function load() {
   if (!locationId) return showMessage($("status"), "No location chosen: open one from the city overview.", "error");
+  const request = ++latestRequest; // a slow answer to an older choice must not overwrite a newer one
   try {
     const body = await (await api(`locations/${locationId}/happiness-index`, queryParams())).json();
+    if (request !== latestRequest) return;
     showMessage($("status"), "");
     render(body);
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
+    if (request !== latestRequest) return;
     $("content").hidden = true;
     showMessage($("status"), explain(error), "error");
   }

@@ -19,15 +19,20 @@ function rangeParams() {
   return { from: isoDaysAgo(Number($("range").value)), to: new Date().toISOString() };
 }
 
+let latestRequest = 0;
+
 async function load() {
+  const request = ++latestRequest; // a slow answer to an older range must not overwrite a newer one
   showMessage($("status"), "Loading…");
   try {
     const overview = await (await api("happiness-index", rangeParams())).json();
-    state.locations = overview.locations;
-    state.sparks = await dailySeries(overview.locations);
+    const sparks = await dailySeries(overview.locations);
+    if (request !== latestRequest) return;
+    Object.assign(state, { locations: overview.locations, sparks });
     showMessage($("status"), "");
     render();
   } catch (error) {
+    if (request !== latestRequest) return;
     $("cards").replaceChildren();
     showMessage($("status"), explain(error), "error");
   }
