@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,10 @@ PROBLEM_SCHEMA = {
 }
 
 
+# answers any operation may give: a malformed body, the rate limit, the database gone
+COMMON_PROBLEMS = {400: "Malformed request body", 503: "Service unavailable"}
+
+
 def _openapi_with_problem_schema(app: FastAPI):
     generate = app.openapi
 
@@ -110,9 +114,29 @@ def _openapi_with_problem_schema(app: FastAPI):
         if app.openapi_schema is None:
             schema = generate()
             schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            for operation in _operations(schema):
+                _document_problems(operation)
         return app.openapi_schema
 
     return openapi
+
+
+def _operations(schema: dict[str, Any]):
+    for path_item in schema.get("paths", {}).values():
+        yield from (op for method, op in path_item.items() if method in {"get", "post", "patch", "delete", "put"})
+
+
+def _document_problems(operation: dict[str, Any]) -> None:
+    """Every error an operation answers is problem+json, FastAPI's own 422 included."""
+    responses = operation.setdefault("responses", {})
+    extra = {str(status): title for status, title in COMMON_PROBLEMS.items()
+             if status != 400 or "requestBody" in operation}
+    for status, title in extra.items():
+        responses.setdefault(status, {"description": title})
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for status, response in responses.items():
+        if status[0] in "45":
+            response["content"] = content
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -120,6 +144,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_conflict)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -148,6 +173,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
         detail = f"no endpoint at {request.url.path}"
     return problem_response(exc.status_code, title, detail, instance=request.url.path,
                             headers=getattr(exc, "headers", None))
+
+
+async def _integrity_conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+    # a race the service's own checks could not see, e.g. two requests creating one name
+    log.warning("integrity conflict on %s: %s", request.url.path, exc.orig)
+    return problem_response(409, "Conflict", "the request conflicts with data stored meanwhile; "
+                            "read the current state and retry", instance=request.url.path)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BeforeValidator
 
 from service.auth import ReaderDep
 from service.db.tables import EMOTIONS, utc_now
@@ -23,10 +25,20 @@ def get_model_info(request: Request) -> ModelInfo:
     return request.app.state.model_info
 
 
+def _iso_only(value):
+    # pydantic would read "1700000000" as a Unix time; the API promises ISO-8601 only
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
+        raise ValueError("use an ISO-8601 date-time such as 2026-05-01T00:00:00Z, not a number")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 def index_query(
     settings: SettingsDep, model: Annotated[ModelInfo, Depends(get_model_info)],
-    start: Annotated[datetime | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
     bucket: Annotated[Bucket, Query(description="Period of each point; day, week and month follow the location's time zone.")] = "day",
 ) -> service.Query:
     if bucket == "15min" and settings.bucket_minutes > 15:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+ZONE_NAMES = sorted(available_timezones())
 
 
 def validate_timezone(name: str) -> str:
@@ -20,7 +23,7 @@ class LocationFields(BaseModel):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     timezone: str = Field("UTC", description="IANA time zone; day, week and month buckets follow it.",
-                          examples=["Europe/Amsterdam"])
+                          examples=["Europe/Amsterdam"], json_schema_extra={"enum": ZONE_NAMES})
 
     _check_timezone = field_validator("timezone")(validate_timezone)
 
@@ -36,12 +39,19 @@ class LocationUpdate(BaseModel):
     description: str | None = Field(None, max_length=2000)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    timezone: str | None = None
+    timezone: str | None = Field(None, json_schema_extra={"enum": ZONE_NAMES})
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str | None) -> str | None:
         return None if value is None else validate_timezone(value)
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> LocationUpdate:
+        for name in ("name", "timezone"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep the current value")
+        return self
 
 
 class LocationOut(LocationFields):

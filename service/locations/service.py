@@ -27,8 +27,6 @@ def update_location(session: Session, location_id: int, data: LocationUpdate) ->
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") not in (None, location.name):
         _ensure_name_free(session, changes["name"])
-    if "timezone" in changes and changes["timezone"] is None:
-        del changes["timezone"]  # the zone is required; null means "leave as is"
     for field, value in changes.items():
         setattr(location, field, value)
     session.flush()

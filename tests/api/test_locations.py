@@ -62,3 +62,11 @@ def test_public_read_serves_reads_without_a_token(database_url, tmp_path, pipeli
     with TestClient(create_app(settings, pipeline=pipeline)) as client:
         assert client.get("/locations").status_code == 200
         assert client.post("/locations", json={"name": "X"}).status_code == 401
+
+
+def test_null_for_a_required_field_is_422_and_changes_nothing(client):
+    location = add_location(client, "Keep me")
+    for field in ("name", "timezone"):
+        response = client.patch(f"/locations/{location['id']}", json={field: None}, headers=ADMIN)
+        assert response.status_code == 422 and f"{field} cannot be null" in response.json()["detail"]
+    assert client.get(f"/locations/{location['id']}", headers=ADMIN).json()["name"] == "Keep me"
