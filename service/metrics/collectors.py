@@ -35,7 +35,9 @@ def multiprocess_enabled() -> bool:
 
 
 def record_frame(location_id: int, result, timings_ms: Mapping[str, float]) -> None:
-    """Count a recorded frame; a duplicate frame_id ran the pipeline but adds no counts."""
+    """Count a recorded frame; a duplicate frame_id ran the pipeline but adds no counts. It runs
+    just before the request's commit: a failed commit (answered 503) leaves these one frame
+    ahead of the database, which is acceptable for rates and alerts; the index reads the database."""
     observe_stage_timings(timings_ms)
     if result.duplicate:
         return

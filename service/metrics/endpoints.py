@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.auth import ReaderDep
+from service.errors import Forbidden, Unauthorized, problem_responses
 from service.metrics.collectors import scrape_registry
 
 router = APIRouter(tags=["integrations"])
@@ -11,7 +12,8 @@ router = APIRouter(tags=["integrations"])
 
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
-                             "description": "Prometheus text exposition format"}})
+                             "description": "Prometheus text exposition format"},
+                       **problem_responses(Unauthorized, Forbidden)})
 def metrics(request: Request, _: ReaderDep) -> Response:
     """Prometheus metrics: frames, faces, happy and not-happy faces by location, request
     latency, pipeline stage timings and the model's name and version. Same read access as the
