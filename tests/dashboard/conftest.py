@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,26 +39,44 @@ def _require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+@contextmanager
+def _serving(folder: Path, pipeline, **settings) -> Iterator[str]:
+    """The app on a fresh SQLite database, served by uvicorn in a thread; yields its base URL."""
     import uvicorn
 
     from service.main import create_app
 
-    folder = tmp_path_factory.mktemp("live")
     database_url = f"sqlite:///{folder / 'happiness.db'}"
     upgrade(database_url)
-    pipeline = ScriptedPipeline()
-    app = create_app(make_settings(database_url, folder), pipeline=pipeline)
+    app = create_app(make_settings(database_url, folder, **settings), pipeline=pipeline)
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port first
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     _wait_until_started(server)
-    yield LiveServer(f"http://127.0.0.1:{listening.getsockname()[1]}", pipeline)
+    yield f"http://127.0.0.1:{listening.getsockname()[1]}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    pipeline = ScriptedPipeline()
+    with _serving(tmp_path_factory.mktemp("live"), pipeline) as url:
+        yield LiveServer(url, pipeline)
+
+
+@pytest.fixture(scope="module")
+def real_live_server(tmp_path_factory) -> Iterator[str]:
+    """The real HOG detector and the committed model (loaded once: several seconds)."""
+    from service.config import DEFAULT_MODEL_DIR, Settings
+    from service.main import build_pipeline
+
+    if not (DEFAULT_MODEL_DIR / "metadata.json").exists():
+        pytest.skip(f"no committed model in {DEFAULT_MODEL_DIR}")
+    with _serving(tmp_path_factory.mktemp("real"), build_pipeline(Settings(detector="hog")), detector="hog") as url:
+        yield url
 
 
 def _wait_until_started(server, timeout_s: float = 20.0) -> None:

@@ -88,6 +88,7 @@ export function sparkline(values, label) {
                              "data-points": values.length });
   const x = (i) => (values.length <= 1 ? 60 : 2 + (i * 116) / (values.length - 1));
   const y = (v) => 30 - v * 28;
+  chart.append(svg("line", { x1: 2, x2: 118, y1: 30, y2: 30, class: "spark-base" })); // 0%, so one dot still reads
   segments(values).forEach((run) => {
     const d = run.map((i, k) => `${k ? "L" : "M"}${x(i).toFixed(1)},${y(values[i]).toFixed(1)}`).join("");
     chart.append(svg("path", { d, class: "spark-line" }));
