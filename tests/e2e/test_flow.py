@@ -82,3 +82,27 @@ def test_analyze_command_prints_faces_as_json():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["faces"] == 2 and len(report["detections"]) == 2
     assert report["happy"] + report["not_happy"] == 2
+
+
+def exif_rotated_astronaut_jpeg() -> bytes:
+    """The astronaut stored lying on its side, with EXIF orientation 8 saying how to stand it
+    up, as a phone or a camera mounted on its side would send it."""
+    from PIL import Image
+    from skimage import data
+
+    sideways = Image.fromarray(data.astronaut()).transpose(Image.Transpose.ROTATE_270)
+    exif = Image.Exif()
+    exif[0x0112] = 8  # rotate 90 degrees counter-clockwise to view
+    buffer = io.BytesIO()
+    sideways.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()
+
+
+def test_exif_rotated_photo_still_finds_the_face(live):
+    client, location_id, key = live
+    response = client.post(f"/locations/{location_id}/frames", content=exif_rotated_astronaut_jpeg(),
+                           headers={"Content-Type": "image/jpeg", **bearer(key)})
+    assert response.status_code == 201, response.text
+    assert response.json()["faces"] == 1
+    box = response.json()["detections"][0]["box"]
+    assert box["bottom"] <= 512 and box["right"] <= 512  # boxes are in upright coordinates
