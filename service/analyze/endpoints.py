@@ -9,14 +9,14 @@ from service.auth import AdminDep
 from service.deps import PipelineDep, SettingsDep
 from service.errors import (Forbidden, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
                             UnsupportedMediaType, problem_responses)
-from service.frames.endpoints import FRAME_BODY
+from service.frames.endpoints import image_upload_body
 from service.frames.upload import read_upload
 from service.metrics import observe_stage_timings
 
 router = APIRouter(tags=["analyze"])
 
 
-@router.post("/analyze", response_model=AnalysisOut, openapi_extra=FRAME_BODY,
+@router.post("/analyze", response_model=AnalysisOut, openapi_extra=image_upload_body(),
              responses={200: {"content": {"image/jpeg": {}},
                               "description": "The detections, or with annotate=true the image with them drawn"},
                         **problem_responses(Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,

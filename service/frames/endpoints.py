@@ -15,22 +15,20 @@ from service.frames.upload import read_upload
 
 router = APIRouter(tags=["frames"])
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
-FRAME_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": {
-                "type": "object", "required": ["image"],
-                "properties": {"image": {"type": "string", "format": "binary"},
-                               "captured_at": {"type": "string", "format": "date-time"},
-                               "frame_id": {"type": "string", "maxLength": 128}},
-            }},
-            "image/jpeg": _BINARY,
-            "image/png": _BINARY,
-        },
-    }
-}
+def image_upload_body(**fields: dict) -> dict:
+    """OpenAPI requestBody of an image upload: multipart with an `image` file and `fields`,
+    or a raw image/jpeg or image/png body."""
+    binary = {"type": "string", "format": "binary"}
+    form = {"type": "object", "required": ["image"], "properties": {"image": binary, **fields}}
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": form},
+        "image/jpeg": {"schema": binary},
+        "image/png": {"schema": binary},
+    }}}
+
+
+FRAME_BODY = image_upload_body(captured_at={"type": "string", "format": "date-time"},
+                               frame_id={"type": "string", "maxLength": 128})
 
 
 @router.post(

@@ -49,7 +49,8 @@ def get_entity(entity_id: str, request: Request, _: ReaderDep, session: SessionD
     return _answer(request, found[0], options)
 
 
-@router.get("/context.jsonld", name="ngsi_context")
+@router.get("/context.jsonld", name="ngsi_context", response_class=JSONResponse,
+            responses={200: {"content": {LD_JSON: {}}, "description": "The JSON-LD context"}})
 def context_document() -> JSONResponse:
     """The JSON-LD @context of these entities (public: it holds no data)."""
     return JSONResponse({"@context": entities.context()}, media_type=LD_JSON)
