@@ -6,10 +6,10 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
@@ -40,10 +40,19 @@ class Settings(BaseSettings):
     camera_rate_per_minute: float = Field(120, ge=0, description="Frames a camera may post per minute (per worker); 0 = no limit.")
     camera_burst: int = Field(20, ge=1, description="Frames a camera may post at once above its rate.")
     trend_min_faces: int = Field(5, ge=1, description="Faces a bucket needs to count for the trend.")
+    prune_interval_hours: float = Field(0, ge=0, description="Run the retention prune this often in the server; 0 = never (use `happiness db prune`).")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma-separated origins allowed to call the API from a browser.")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     log_level: str = "info"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("admin_token", "viewer_token", "database_url", mode="before")
     @classmethod
