@@ -24,6 +24,11 @@ run: $(STAMP)  ## set up and run the service on embedded SQLite with the committ
 test: $(STAMP)  ## run the test suite (PostgreSQL tests skip when no server answers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench: $(STAMP)  ## benchmarks (see BENCHMARKS.md): pipeline vs seed, ingestion, queries; BENCH_ARGS=--quick for a smoke run
+	$(BIN)/happiness bench pipeline $(BENCH_ARGS)
+	$(BIN)/happiness bench ingest $(BENCH_ARGS)
+	$(BIN)/happiness bench query $(BENCH_ARGS)
+
 chromium:  ## install Debian's chromium for the dashboard's browser tests, when missing (needs root)
 	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }

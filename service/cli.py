@@ -6,6 +6,7 @@
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
     happiness train / evaluate            the emotion model (see `happiness train --help`)
+    happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cameras(commands)
     _add_analyze(commands)
     _add_training(commands)
+    _add_bench(commands)
     return parser
 
 
@@ -250,6 +252,38 @@ def _add_training(commands) -> None:
 
     add_train_parser(commands)
     add_evaluate_parser(commands)
+
+
+# --- bench ---------------------------------------------------------------------------------
+
+def _add_bench(commands) -> None:
+    bench = commands.add_parser("bench", help="benchmarks: pipeline vs the seed, ingestion, queries",
+                                description="Measurements, never tests; results go to BENCHMARKS.md. "
+                                "pipeline: seed vs service on the sample frames; ingest: concurrent "
+                                "cameras posting to `happiness serve`; query: index endpoints on a "
+                                "synthetic year.")
+    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query"))
+    bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
+    bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
+    bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")
+    bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
+    bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
+    bench.add_argument("--frames", type=int, default=400, help="ingest: frames per run")
+    bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
+    bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
+    bench.set_defaults(func=run_bench)
+
+
+def run_bench(args) -> int:
+    """The harness lives in bench/ beside service/, not in the installed package."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench").is_dir():
+        log.error("bench/ not found beside %s: run from a checkout of the repository", root / "service")
+        return 2
+    sys.path.insert(0, str(root))
+    from bench.run import run_suite
+
+    return run_suite(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Benchmarks: measurements, never tests. Run them with `happiness bench` (see BENCHMARKS.md)."""

@@ -1,0 +1,27 @@
+"""Dispatch of `happiness bench SUITE` to the benchmark modules."""
+
+from __future__ import annotations
+
+import os
+
+from bench.frames import DEFAULT_SAMPLES
+
+
+def run_suite(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    samples = args.samples or DEFAULT_SAMPLES
+    databases = [name.strip() for name in args.databases.split(",") if name.strip()]
+    if args.suite == "pipeline":
+        from bench import pipeline_compare
+
+        return pipeline_compare.main(samples, args.repeat, args.quick)
+    if args.suite == "ingest":
+        from bench import ingest
+
+        return ingest.main(samples, databases, args.cameras, args.frames, args.quick)
+    from bench import query
+
+    return query.main(databases, args.locations, args.days, args.repeat, args.quick)
+
+
+__all__ = ["run_suite"]
