@@ -196,3 +196,16 @@ class TcpProxy:
                     end.close()
                 except OSError:
                     pass
+
+
+def add_location_with_camera(session) -> tuple[int, int]:
+    """A location and a camera written straight to the database (tests below the API)."""
+    from service.db.tables import Camera, Location
+
+    location = Location(name="L", timezone="UTC")
+    session.add(location)
+    session.flush()
+    camera = Camera(location_id=location.id, name="c", key_hash="h" * 64, key_prefix="p")
+    session.add(camera)
+    session.flush()
+    return location.id, camera.id

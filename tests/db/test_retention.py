@@ -4,24 +4,20 @@ from sqlalchemy import func, select
 
 from service.db.engine import make_engine, make_session_factory
 from service.db.retention import prune, retention_cutoff
-from service.db.tables import BucketCount, Camera, FrameReceipt, Location
+from service.db.tables import BucketCount, FrameReceipt
 from service.frames.repository import add_counts, claim_frame
+from support import add_location_with_camera
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def seed(session_factory) -> None:
     with session_factory.begin() as session:
-        location = Location(name="L", timezone="UTC")
-        session.add(location)
-        session.flush()
-        camera = Camera(location_id=location.id, name="c", key_hash="k" * 64, key_prefix="p")
-        session.add(camera)
-        session.flush()
+        location_id, camera_id = add_location_with_camera(session)
         for age_days in (400, 366, 364, 1):
             at = NOW - timedelta(days=age_days)
-            add_counts(session, location.id, camera.id, at, {"frames": 1, "faces": 1})
-            claim_frame(session, camera.id, f"f{age_days}", at, {})
+            add_counts(session, location_id, camera_id, at, {"frames": 1, "faces": 1})
+            claim_frame(session, camera_id, f"f{age_days}", at, {})
 
 
 def test_prune_deletes_only_what_is_older_than_the_window(database_url):

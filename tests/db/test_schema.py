@@ -11,8 +11,9 @@ from sqlalchemy import func, select, text
 from service.db.base import Base
 from service.db.engine import make_engine, make_session_factory
 from service.db.migrate import DatabaseNotMigrated, ensure_migrated
-from service.db.tables import BucketCount, Camera, Location
+from service.db.tables import BucketCount
 from service.frames.repository import add_counts, claim_frame
+from support import add_location_with_camera
 
 
 def test_migrations_match_the_models(database_url):
@@ -50,15 +51,8 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
 
 
 def _camera(database_url) -> tuple[int, int]:
-    session_factory = make_session_factory(make_engine(database_url))
-    with session_factory.begin() as session:
-        location = Location(name="L", timezone="UTC")
-        session.add(location)
-        session.flush()
-        camera = Camera(location_id=location.id, name="c", key_hash="h" * 64, key_prefix="p")
-        session.add(camera)
-        session.flush()
-        return location.id, camera.id
+    with make_session_factory(make_engine(database_url)).begin() as session:
+        return add_location_with_camera(session)
 
 
 def test_concurrent_upserts_lose_no_count(database_url):

@@ -45,11 +45,17 @@ def astronaut_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_astronaut_photo_moves_the_index(live):
+def post_frame(live, body: bytes, content_type: str):
     client, location_id, key = live
-    response = client.post(f"/locations/{location_id}/frames", content=astronaut_png(),
-                           headers={"Content-Type": "image/png", **bearer(key)})
+    response = client.post(f"/locations/{location_id}/frames", content=body,
+                           headers={"Content-Type": content_type, **bearer(key)})
     assert response.status_code == 201, response.text
+    return response
+
+
+def test_astronaut_photo_moves_the_index(live):
+    client, location_id, _ = live
+    response = post_frame(live, astronaut_png(), "image/png")
     body = response.json()
     assert body["faces"] == 1 and body["happy"] + body["not_happy"] == 1
     scores = body["detections"][0]["scores"]
@@ -99,10 +105,7 @@ def exif_rotated_astronaut_jpeg() -> bytes:
 
 
 def test_exif_rotated_photo_still_finds_the_face(live):
-    client, location_id, key = live
-    response = client.post(f"/locations/{location_id}/frames", content=exif_rotated_astronaut_jpeg(),
-                           headers={"Content-Type": "image/jpeg", **bearer(key)})
-    assert response.status_code == 201, response.text
+    response = post_frame(live, exif_rotated_astronaut_jpeg(), "image/jpeg")
     assert response.json()["faces"] == 1
     box = response.json()["detections"][0]["box"]
     assert box["bottom"] <= 512 and box["right"] <= 512  # boxes are in upright coordinates
