@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     min_face_px: int = Field(48, ge=12, le=1000, description="Smallest face (pixels) to look for.")
     max_working_width: int = Field(1280, ge=160, description="Frames are detected at most this wide.")
     bucket_minutes: int = Field(15, description="Width of the stored time buckets (UTC).")
+    analysis_threads: int = Field(2, ge=1, le=64, description="Frames analysed at once per worker process.")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=10_000)
     retention_days: int = Field(365, ge=1, description="Oldest captured_at accepted (and kept).")

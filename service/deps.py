@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,14 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+async def run_analysis(request: Request, function, *args):
+    """Run CPU-heavy image work in a worker thread, at most `analysis_threads` at once per
+    process: more would only share the same cores while each holds a decoded frame (up to
+    40 Mpx x 3 bytes), so a burst of uploads queues as small encoded bodies instead."""
+    limiter = request.app.state.analysis_limiter
+    return await anyio.to_thread.run_sync(lambda: function(*args), limiter=limiter)
 
 
 def get_pipeline(request: Request) -> Any:

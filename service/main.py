@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.rate_limiter = RateLimiter(settings.camera_rate_per_minute, settings.camera_burst)
+        app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
         log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),

@@ -6,7 +6,7 @@ from fastapi.concurrency import run_in_threadpool
 from service.analyze import service
 from service.analyze.schemas import AnalysisOut
 from service.auth import AdminDep
-from service.deps import PipelineDep, SettingsDep
+from service.deps import PipelineDep, SettingsDep, run_analysis
 from service.errors import (Forbidden, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
                             UnsupportedMediaType, problem_responses)
 from service.frames.endpoints import image_upload_body
@@ -29,7 +29,7 @@ async def analyze(
     Nothing is stored or counted. Send it like a frame: multipart `image` or a raw body. With
     `annotate=true` the answer is a JPEG; its X-Faces, X-Happy and X-Not-Happy headers carry the counts."""
     upload = await read_upload(request, settings.max_upload_bytes)
-    analysis = await run_in_threadpool(service.analyze, pipeline, upload.image, settings)
+    analysis = await run_analysis(request, service.analyze, pipeline, upload.image, settings)
     observe_stage_timings(analysis.result.timings_ms)
     if not annotate:
         return service.to_output(analysis)

@@ -6,7 +6,7 @@ from fastapi.concurrency import run_in_threadpool
 from service import metrics
 from service.auth import CameraDep
 from service.db.tables import utc_now
-from service.deps import LocationId, PipelineDep, SessionDep, SettingsDep
+from service.deps import LocationId, PipelineDep, SessionDep, SettingsDep, run_analysis
 from service.errors import (Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized,
                             UnprocessableImage, UnsupportedMediaType, problem_responses)
 from service.frames import service
@@ -55,7 +55,7 @@ async def post_frame(
         captured_at=service.parse_captured_at(upload.fields.get("captured_at", captured_at), now, settings),
         frame_id=service.parse_frame_id(upload.fields.get("frame_id", frame_id)),
     )
-    analysis = await run_in_threadpool(service.analyze_image, pipeline, upload.image, settings)
+    analysis = await run_analysis(request, service.analyze_image, pipeline, upload.image, settings)
     result = await run_in_threadpool(service.record_frame, session, meta, analysis, settings, now)
     metrics.record_frame(location_id, result, analysis.timings_ms)
     if result.duplicate:

@@ -159,3 +159,39 @@ def test_a_failed_commit_answers_503_not_201(client, camera):
         client.app.dependency_overrides.clear()
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert index_of(client, camera)["overall"]["frames"] == 0
+
+
+def test_frames_are_analysed_at_most_analysis_threads_at_once(database_url, tmp_path):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+    from support import ScriptedPipeline, make_settings
+
+    class SlowPipeline(ScriptedPipeline):
+        def __init__(self):
+            super().__init__()
+            self.running, self.most, self.lock = 0, 0, threading.Lock()
+
+        def analyze(self, rgb):
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            time.sleep(0.05)
+            with self.lock:
+                self.running -= 1
+            return super().analyze(rgb)
+
+    pipeline = SlowPipeline()
+    settings = make_settings(database_url, tmp_path, analysis_threads=2, camera_rate_per_minute=0)
+    with TestClient(create_app(settings, pipeline=pipeline)) as client:
+        location = add_location(client)
+        key = add_camera(client, location["id"])["api_key"]
+        post = lambda _: client.post(f"/locations/{location['id']}/frames", content=jpeg_bytes(),  # noqa: E731
+                                     headers={"Content-Type": "image/jpeg", **bearer(key)}).status_code
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(post, range(16)))
+    assert statuses == [201] * 16 and pipeline.most == 2
