@@ -15,7 +15,7 @@ from service.db.tables import EMOTIONS, Location
 from service.errors import InvalidInput
 from service.index import buckets as calendar
 from service.index import repository, statistics
-from service.index.repository import StoredBucket
+from service.index.repository import OffsetSegment, StoredBucket
 from service.index.schemas import (CityLocation, CityOverview, LocationIndex, ModelInfo, Point,
                                    Summary, TrendOut)
 from service.locations.service import get_location, list_locations
@@ -36,7 +36,8 @@ class Query:
 def location_index(session: Session, location_id: int, query: Query) -> LocationIndex:
     location = get_location(session, location_id)
     spans = spans_of(query, location)
-    series = build_series(_stored_within(session, {location.id: spans}), spans, query.model)
+    stored = _stored_within(session, {location.id: spans}, {location.id: location.timezone}, query.bucket)
+    series = build_series(stored, spans, query.model)
     return LocationIndex(
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
         start=query.start, end=query.end, model=query.model,
@@ -50,7 +51,8 @@ def city_overview(session: Session, query: Query) -> CityOverview:
     daily = Query(query.start, query.end, "day", query.model, query.trend_min_faces)
     spans = {location.id: spans_of(daily, location) for location in locations}
     by_location = {location.id: [] for location in locations}
-    for bucket in _stored_within(session, spans):
+    zones = {location.id: location.timezone for location in locations}
+    for bucket in _stored_within(session, spans, zones, "day"):
         by_location[bucket.location_id].append(bucket)
     rows = [_city_row(location, build_series(by_location[location.id], spans[location.id], query.model),
                       query) for location in locations]
@@ -77,13 +79,68 @@ def spans_of(query: Query, location: Location) -> list[tuple[datetime, datetime]
         raise InvalidInput(str(error)) from error
 
 
-def _stored_within(session: Session, spans: dict[int, list[tuple[datetime, datetime]]]) -> list[StoredBucket]:
-    """Stored buckets of these locations from the earliest period start to the latest end."""
-    bounds = [(periods[0][0], periods[-1][1]) for periods in spans.values() if periods]
+def _stored_within(session: Session, spans: dict[int, list[tuple[datetime, datetime]]],
+                   zones: dict[int, str], bucket: calendar.Bucket) -> list[StoredBucket]:
+    """Stored buckets of these locations within their periods. Day, week and month periods are
+    whole local days, so the database sums the buckets by local day first, one query per zone;
+    finer periods read the stored buckets themselves."""
+    if bucket in calendar.SUB_DAY_MINUTES:
+        bounds = _bounds(spans.values())
+        return repository.buckets_between(session, list(spans), *bounds) if bounds else []
+    stored: list[StoredBucket] = []
+    for zone, location_ids in _by_zone(spans, zones).items():
+        bounds = _bounds(spans[location_id] for location_id in location_ids)
+        if bounds:
+            segments = offset_segments(*bounds, ZoneInfo(zone))
+            stored += repository.local_days_between(session, location_ids, segments, *bounds)
+    return stored
+
+
+def _bounds(period_lists: Iterable[list[tuple[datetime, datetime]]]) -> tuple[datetime, datetime] | None:
+    """From the earliest period start to the latest period end; None without periods."""
+    bounds = [(periods[0][0], periods[-1][1]) for periods in period_lists if periods]
     if not bounds:
-        return []
-    start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
-    return repository.buckets_between(session, list(spans), start, end)
+        return None
+    return min(b[0] for b in bounds), max(b[1] for b in bounds)
+
+
+def _by_zone(spans: dict[int, list], zones: dict[int, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for location_id in spans:
+        grouped.setdefault(zones[location_id], []).append(location_id)
+    return grouped
+
+
+def offset_segments(start: datetime, end: datetime, zone: ZoneInfo) -> list[OffsetSegment]:
+    """The zone's UTC offsets over [start, end), one segment per offset. Offsets are checked a
+    day apart (zones change at most a few times a year, never twice in a day) and each change
+    is then found to the second by bisection."""
+    segments = [OffsetSegment(start, _offset(start, zone))]
+    moment = start
+    while moment < end:
+        following = min(moment + timedelta(days=1), end)
+        if _offset(following, zone) != segments[-1].offset_seconds:
+            change = _first_change(moment, following, zone)
+            segments.append(OffsetSegment(change, _offset(change, zone)))
+        moment = following
+    return segments
+
+
+def _offset(instant: datetime, zone: ZoneInfo) -> int:
+    return int(instant.astimezone(zone).utcoffset().total_seconds())
+
+
+def _first_change(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
+    """The first second in (before, after] whose offset differs from before's."""
+    offset = _offset(before, zone)
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        middle = middle.replace(microsecond=0)
+        if _offset(middle, zone) == offset:
+            before = middle
+        else:
+            after = middle
+    return after
 
 
 def build_series(stored: list[StoredBucket], spans: list[tuple[datetime, datetime]],
