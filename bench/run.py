@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from bench.frames import DEFAULT_SAMPLES
@@ -9,6 +10,7 @@ from bench.frames import DEFAULT_SAMPLES
 
 def run_suite(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the tables
     samples = args.samples or DEFAULT_SAMPLES
     databases = [name.strip() for name in args.databases.split(",") if name.strip()]
     if args.suite == "pipeline":

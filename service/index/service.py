@@ -56,7 +56,7 @@ def city_overview(session: Session, query: Query) -> CityOverview:
         by_location[bucket.location_id].append(bucket)
     rows = [_city_row(location, build_series(by_location[location.id], spans[location.id], query.model),
                       query) for location in locations]
-    total = _add_counts(row.range.model_dump() for row in rows)
+    total = _add_counts(row.range for row in rows)
     return CityOverview(start=query.start, end=query.end, model=query.model,
                         overall=summary_of(total, query.model), locations=rows)
 
@@ -163,26 +163,31 @@ def _add_into(total: dict[str, int], counts: dict[str, int]) -> None:
 
 def _point(span: tuple[datetime, datetime], counts: dict[str, int], model: ModelInfo) -> Point:
     emotions = {emotion: counts[emotion] for emotion in EMOTIONS}  # `happy` is also the emotion
-    return Point(start=span[0], end=span[1], emotions=emotions,
-                 **summary_of(counts, model).model_dump())
+    return Point(start=span[0], end=span[1], emotions=emotions, **_summary_fields(counts, model))
 
 
 def summary_of(counts: dict[str, int], model: ModelInfo) -> Summary:
+    return Summary(**_summary_fields(counts, model))
+
+
+def _summary_fields(counts: dict[str, int], model: ModelInfo) -> dict:
+    """The Summary fields of these counts, as keywords: building a Point from them directly
+    skips a Summary model and its dump per period (a city year has 36,500 periods)."""
     core = statistics.summarize(counts["happy"], counts["faces"], model.tpr, model.fpr)
-    return Summary(frames=counts["frames"], faces=core.faces, happy=core.happy,
-                   not_happy=core.not_happy, index=core.index, ci95=core.ci95,
-                   adjusted_index=core.adjusted_index)
+    return dict(frames=counts["frames"], faces=core.faces, happy=core.happy, not_happy=core.not_happy,
+                index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index)
 
 
 def _total(series: list[Point]) -> dict[str, int]:
-    return _add_counts(point.model_dump() for point in series)
+    return _add_counts(series)
 
 
-def _add_counts(rows: Iterable[dict]) -> dict[str, int]:
+def _add_counts(rows: Iterable[Summary]) -> dict[str, int]:
+    """Sum the counts of summaries (or points) by attribute: no model_dump per row."""
     total = dict.fromkeys(COUNT_KEYS, 0)
     for row in rows:
         for key in COUNT_KEYS:
-            total[key] += row[key]
+            total[key] += getattr(row, key)
     return total
 
 

@@ -1,0 +1,143 @@
+"""Ingestion throughput: N cameras post real frames concurrently to `happiness serve` (default
+workers), on SQLite and on PostgreSQL, with the real detector and with the stub detector (API +
+database overhead alone). Each camera posts its next frame when the previous one is answered.
+
+    happiness bench ingest [--cameras 16] [--frames 400] [--databases sqlite,postgres] [--quick]
+
+Reports frames/s, p50/p95/p99 latency, the error rate and the server's CPU ms per frame, and
+checks after each run that the stored frames and faces equal what the answers counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from tqdm import tqdm
+
+from bench import databases, server
+from bench.timing import percentile
+
+REAL_FRAMES = ("obama-720p.jpg", "obama-480p.jpg", "two_people.jpg", "kit_with_rose.jpg")
+STUB_FRAME = "obama_small.jpg"  # small, so decoding does not hide the API + database cost
+STUB_FRAMES_FACTOR = 5  # the stub answers far faster; more frames keep the run long enough to time
+ADMIN = {"Authorization": f"Bearer {server.ADMIN_TOKEN}"}
+
+
+@dataclass
+class LoadResult:
+    database: str
+    detector: str
+    cameras: int
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    faces_answered: int = 0
+    wall_s: float = 0.0
+    server_cpu_s: float = 0.0
+    stored: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> int:
+        return sum(status in (200, 201) for status in self.statuses)
+
+    def counts_match(self) -> bool:
+        return self.stored.get("frames") == self.ok and self.stored.get("faces") == self.faces_answered
+
+
+async def _camera(client: httpx.AsyncClient, url: str, key: str, frames: list[bytes], result: LoadResult,
+                  progress) -> None:
+    for number, image in enumerate(frames):
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, content=image, params={"frame_id": f"{key[-8:]}-{number}"},
+                                         headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"})
+            status = response.status_code
+            result.faces_answered += response.json()["faces"] if status == 201 else 0
+        except httpx.HTTPError:
+            status = 0
+        result.latencies_ms.append((time.perf_counter() - started) * 1e3)
+        result.statuses.append(status)
+        progress.update(1)
+
+
+async def drive(base: str, location_id: int, keys: list[str], images: list[bytes], total: int,
+                result: LoadResult) -> None:
+    """Every camera posts its share of `total` frames, cycling through `images`."""
+    share = [[images[(c + n) % len(images)] for n in range(total // len(keys))] for c in range(len(keys))]
+    limits = httpx.Limits(max_connections=len(keys), max_keepalive_connections=len(keys))
+    url = f"{base}/locations/{location_id}/frames"
+    with tqdm(total=sum(map(len, share)), desc=f"{result.database}/{result.detector}", unit="frame",
+              disable=None) as progress:
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            await asyncio.gather(*(_camera(client, url, key, frames, result, progress)
+                                   for key, frames in zip(keys, share)))
+
+
+def _register(base: str, cameras: int) -> tuple[int, list[str]]:
+    location = httpx.post(f"{base}/locations", json={"name": "load"}, headers=ADMIN).raise_for_status().json()
+    keys = [httpx.post(f"{base}/locations/{location['id']}/cameras", json={"name": f"cam{n}"},
+                       headers=ADMIN).raise_for_status().json()["api_key"] for n in range(cameras)]
+    return location["id"], keys
+
+
+def _stored(base: str, location_id: int) -> dict:
+    now = datetime.now(UTC)
+    params = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+    return httpx.get(f"{base}/locations/{location_id}/happiness-index", params=params,
+                     headers=ADMIN).raise_for_status().json()["overall"]
+
+
+def run_load(database: str, url: str, detector: str, cameras: int, total: int, images: list[bytes]) -> LoadResult:
+    result = LoadResult(database, detector, cameras)
+    port = server.free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as folder:
+        process = server.start(url, Path(folder), port, detector)
+        try:
+            server.await_ready(base, process)
+            location_id, keys = _register(base, cameras)
+            cpu_before, started = server.cpu_seconds(process.pid), time.perf_counter()
+            asyncio.run(drive(base, location_id, keys, images, total, result))
+            result.wall_s = time.perf_counter() - started
+            result.server_cpu_s = server.cpu_seconds(process.pid) - cpu_before
+            result.stored = _stored(base, location_id)
+        finally:
+            server.stop(process)
+    return result
+
+
+def markdown(results: list[LoadResult]) -> str:
+    rows = ["| database | detector | cameras | frames | frames/s | p50 ms | p95 ms | p99 ms | errors "
+            "| server cpu ms/frame | stored = sent |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in results:
+        sent = len(r.statuses)
+        rows.append(f"| {r.database} | {r.detector} | {r.cameras} | {sent} | {r.ok / r.wall_s:.1f} "
+                    f"| {percentile(r.latencies_ms, 50):.1f} | {percentile(r.latencies_ms, 95):.1f} "
+                    f"| {percentile(r.latencies_ms, 99):.1f} | {(sent - r.ok) / sent:.1%} "
+                    f"| {r.server_cpu_s * 1e3 / max(r.ok, 1):.2f} "
+                    f"| {'yes' if r.counts_match() else 'NO'} ({r.stored.get('frames')} frames, "
+                    f"{r.stored.get('faces')} faces) |")
+    return "\n".join(rows)
+
+
+def main(samples: Path, names: list[str], cameras: int, frames: int, quick: bool) -> int:
+    real = [(samples / name).read_bytes() for name in REAL_FRAMES if (samples / name).exists()]
+    stub = [(samples / STUB_FRAME).read_bytes()] if (samples / STUB_FRAME).exists() else real[:1]
+    plans = [("stub", stub, 20, 4)] if quick else [("hog", real, frames, cameras),
+                                                   ("stub", stub, frames * STUB_FRAMES_FACTOR, cameras)]
+    results = []
+    for name in (["sqlite"] if quick else names):
+        with databases.scratch(name) as url:
+            if url is None:
+                print(f"{name}: no server reachable, skipped")
+                continue
+            results += [run_load(name, url, detector, count, total, images)
+                        for detector, images, total, count in plans]
+    print(markdown(results))
+    return 0 if all(r.counts_match() for r in results) else 1
