@@ -7,10 +7,8 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef0123"
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -40,20 +38,12 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def await_ready(url: str, process: subprocess.Popen, timeout_s: float = 300) -> None:
-    """Poll /ready until it answers 200; the workers load TensorFlow first, which takes a while
-    on a loaded machine."""
-    give_up = time.monotonic() + timeout_s
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError(f"happiness serve exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {timeout_s:.0f} s")
+def await_ready(url: str, process: subprocess.Popen) -> None:
+    """Poll /ready until it answers (the tests' helper: it reports the server's stderr if it dies)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support import wait_until_ready
+
+    wait_until_ready(url, process, timeout=300)
 
 
 def cpu_seconds(pid: int) -> float:
