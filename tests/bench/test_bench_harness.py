@@ -1,0 +1,31 @@
+"""A tiny run of each benchmark, to check that the harness works. No timing is asserted:
+benchmarks are measurements, and a slow or loaded machine must never fail a test."""
+
+import pytest
+
+from service.cli import main
+from support import require_samples
+
+pytestmark = pytest.mark.slow
+
+
+def test_pipeline_bench_compares_seed_and_service_on_the_same_frames(capsys):
+    samples = require_samples()
+    assert main(["bench", "pipeline", "--quick", "--samples", str(samples)]) == 0
+    output = capsys.readouterr().out
+    assert "| frame | size | seed cpu | service cpu |" in output
+    assert "| obama-480p.jpg | service |" in output  # the decode/detect/classify/store split
+    assert "seed faces the service missed (of the sizes it must find): 0" in output
+
+
+def test_query_bench_answers_like_the_baseline_code(capsys):
+    assert main(["bench", "query", "--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "| sqlite | city overview | current |" in output
+    assert "baseline answers identical to the current ones: NO" not in output
+
+
+def test_ingest_bench_stores_what_it_sent(capsys):
+    samples = require_samples()
+    assert main(["bench", "ingest", "--quick", "--samples", str(samples)]) == 0
+    assert "| sqlite | stub | 4 | 20 |" in capsys.readouterr().out
