@@ -30,6 +30,6 @@ def test_fuzzing_the_whole_api_finds_no_failure(sqlite_database, tmp_path):
         result = subprocess.run(
             [st, "run", f"{server.url}/openapi.json", "--checks", CHECKS, "--max-examples", "25",
              "--header", f"Authorization: Bearer {ADMIN_TOKEN}", "--no-color", "--seed", "1"],
-            capture_output=True, text=True, timeout=1200)
+            capture_output=True, text=True, timeout=1200, cwd=tmp_path)  # its state files go there
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
