@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
+from tqdm import tqdm
 
 from service.db.tables import EMOTIONS, BucketCount, Camera, Location
 
@@ -28,7 +29,7 @@ def generate(engine: Engine, locations: int, days: int, end: datetime) -> int:
     starts = [end - days * timedelta(days=1) + index * BUCKET for index in range(days * 96)]
     _add_locations(engine, locations)
     rows = 0
-    for location_id in range(1, locations + 1):
+    for location_id in tqdm(range(1, locations + 1), desc="history", unit="location", disable=None):
         rows += _bulk_insert(engine, list(_bucket_rows(location_id, starts)))
     return rows
 

@@ -120,7 +120,7 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
     from service.db.engine import make_engine, make_session_factory
 
     if quick:
-        names, locations, days, repeat = ["sqlite"], 3, 20, 2
+        names, locations, days, repeat = ["sqlite"], 3, 40, 2  # 40 days: both Amsterdam and New York change clocks
     results = []
     for name in names:
         with databases.scratch(name) as url:
