@@ -78,8 +78,8 @@ async def drive(base: str, location_id: int, keys: list[str], images: list[bytes
                                    for key, frames in zip(keys, share)))
 
 
-def _register(base: str, cameras: int) -> tuple[int, list[str]]:
-    location = httpx.post(f"{base}/locations", json={"name": "load"}, headers=ADMIN).raise_for_status().json()
+def _register(base: str, name: str, cameras: int) -> tuple[int, list[str]]:
+    location = httpx.post(f"{base}/locations", json={"name": name}, headers=ADMIN).raise_for_status().json()
     keys = [httpx.post(f"{base}/locations/{location['id']}/cameras", json={"name": f"cam{n}"},
                        headers=ADMIN).raise_for_status().json()["api_key"] for n in range(cameras)]
     return location["id"], keys
@@ -100,7 +100,7 @@ def run_load(database: str, url: str, detector: str, cameras: int, total: int, i
         process = server.start(url, Path(folder), port, detector)
         try:
             server.await_ready(base, process)
-            location_id, keys = _register(base, cameras)
+            location_id, keys = _register(base, f"load {detector}", cameras)
             cpu_before, started = server.cpu_seconds(process.pid), time.perf_counter()
             asyncio.run(drive(base, location_id, keys, images, total, result))
             result.wall_s = time.perf_counter() - started
