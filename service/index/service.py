@@ -4,6 +4,7 @@ the overall summary and the trend; and the same for every location of the city."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,17 +114,19 @@ def _by_zone(spans: dict[int, list], zones: dict[int, str]) -> dict[str, list[in
 
 
 def offset_segments(start: datetime, end: datetime, zone: ZoneInfo) -> list[OffsetSegment]:
-    """The zone's UTC offsets over [start, end), one segment per offset. Offsets are checked a
-    day apart (zones change at most a few times a year, never twice in a day) and each change
-    is then found to the second by bisection."""
+    """The zone's UTC offsets over [start, end), one segment per offset. Offsets are compared a
+    day apart (zones change a few times a year at most) and each change is then found to the
+    second by bisection; the scan goes on from the change, so two changes in a day are found
+    too, unless the second one restores the offset of the first."""
     segments = [OffsetSegment(start, _offset(start, zone))]
     moment = start
     while moment < end:
         following = min(moment + timedelta(days=1), end)
-        if _offset(following, zone) != segments[-1].offset_seconds:
-            change = _first_change(moment, following, zone)
-            segments.append(OffsetSegment(change, _offset(change, zone)))
-        moment = following
+        if _offset(following, zone) == segments[-1].offset_seconds:
+            moment = following
+            continue
+        moment = _first_change(moment, following, zone)
+        segments.append(OffsetSegment(moment, _offset(moment, zone)))
     return segments
 
 
@@ -132,16 +135,16 @@ def _offset(instant: datetime, zone: ZoneInfo) -> int:
 
 
 def _first_change(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
-    """The first second in (before, after] whose offset differs from before's."""
+    """The first whole second after `before` whose offset differs from before's; `after`'s does."""
     offset = _offset(before, zone)
-    while after - before > timedelta(seconds=1):
-        middle = before + (after - before) / 2
-        middle = middle.replace(microsecond=0)
-        if _offset(middle, zone) == offset:
-            before = middle
+    unchanged, changed = 0, math.ceil((after - before).total_seconds())
+    while changed - unchanged > 1:
+        middle = (unchanged + changed) // 2
+        if _offset(before + timedelta(seconds=middle), zone) == offset:
+            unchanged = middle
         else:
-            after = middle
-    return after
+            changed = middle
+    return before + timedelta(seconds=changed)
 
 
 def build_series(stored: list[StoredBucket], spans: list[tuple[datetime, datetime]],
