@@ -21,7 +21,7 @@ import re
 from io import BytesIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from service.vision.errors import ImageTooLarge, UndecodableImage
 
@@ -77,6 +77,9 @@ def _refuse_if_too_large(image: Image.Image, max_pixels: int) -> None:
 def _load_first_frame(image: Image.Image, data: bytes) -> None:
     """Decode the pixels of frame 0 (the frame Pillow positions on when opening)."""
     kind = image.format or _sniff_format(data) or "image"
+    # face_recognition.api sets this Pillow global to True when imported (the seed benchmark
+    # does), which would let a truncated upload through as a half-grey frame
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         image.load()
     except Image.DecompressionBombError as exc:  # a frame larger than the header said

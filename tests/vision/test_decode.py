@@ -203,3 +203,11 @@ def test_exactly_at_the_limit_is_accepted(encode):
     assert decode_image(data, max_pixels=100).shape == (10, 10, 3)
     with pytest.raises(ImageTooLarge):
         decode_image(data, max_pixels=99)
+
+
+def test_truncated_upload_is_refused_even_after_face_recognition_is_imported(encode):
+    import face_recognition.api  # noqa: F401  (sets Pillow's LOAD_TRUNCATED_IMAGES to True)
+
+    data = encode(Image.fromarray(gradient(200, 200)), "PNG")
+    with pytest.raises(UndecodableImage):
+        decode_image(data[: len(data) // 2], max_pixels=10_000_000)
