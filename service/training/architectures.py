@@ -38,41 +38,26 @@ def build_paper(num_classes: int = 7, input_shape: tuple[int, int, int] = INPUT_
     return keras.Model(inputs, outputs, name="paper")
 
 
-def _conv_bn_relu(x, filters: int, kernel: int = 3, strides: int = 1):
-    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    return layers.ReLU()(x)
-
-
-def _separable_stage(x, filters: int):
-    """Two separable 3x3 convolutions, a 2x2 max pool, and a strided 1x1 shortcut added to it.
-
-    Separable convolutions cost ~1/8 of a full 3x3 convolution at these widths, which is
-    what keeps the model under ~30 MFLOPs per face; the shortcut keeps gradients flowing.
-    """
-    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
-    shortcut = layers.BatchNormalization()(shortcut)
-    for _ in range(2):
-        x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-    x = layers.MaxPooling2D(2, padding="same")(x)
-    return layers.Add()([x, shortcut])
-
-
 def build_default(num_classes: int = 7, input_shape: tuple[int, int, int] = INPUT_SHAPE) -> keras.Model:
-    """The project's model: a small residual separable-convolution network for 2-core CPUs.
+    """The project's model: the paper's convolution stack, regularised for better generalisation.
 
-    Full 3x3 convolutions at 48x48 learn edges, then three separable stages (64, 128, 256
-    channels at 24, 12 and 6 pixels) each halve the resolution; global average pooling and
-    dropout replace the paper's large dense layers, which held most of its parameters.
+    Same cost per face as the paper (~14M multiply-adds), because training time on a shared
+    2-core CPU is the binding limit: a 3x3 Conv32-Conv64-Conv128 stack ('valid', 2x2 max pools)
+    with batch normalisation after every convolution, dropout around a single 128-unit dense
+    layer instead of two, and training with augmentation and label smoothing (see RECIPES).
+    Wider, depthwise-separable and residual designs were 2.5-4x slower per epoch on this machine.
     """
     inputs, x = _inputs_scaled(input_shape)
-    x = _conv_bn_relu(x, 32)
-    x = _conv_bn_relu(x, 32, strides=2)
-    for filters in (64, 128, 256):
-        x = _separable_stage(x, filters)
-    x = layers.GlobalAveragePooling2D()(x)
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, padding="valid", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(128, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
     return keras.Model(inputs, outputs, name="default")
@@ -100,7 +85,7 @@ ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
 # The paper trained with plain Adam for 30 epochs and kept the best epoch on validation data.
 RECIPES: dict[str, Recipe] = {
     "paper": Recipe(30, 64, 1e-3, "adam", False, 0.0, False, 30),
-    "default": Recipe(40, 64, 2e-3, "adamw", True, 0.1, True, 15),
+    "default": Recipe(30, 64, 2e-3, "adamw", True, 0.1, True, 10),
 }
 
 

@@ -30,7 +30,7 @@ def test_models_take_raw_pixels_and_return_probabilities(name):
 
 
 def test_default_model_stays_small():
-    # ~200k parameters keeps the file well under a megabyte and inference under 1 ms per face.
+    # Under a million parameters keeps the committed files at a few MB and inference well under 1 ms per face.
     assert build_model("default", 7).count_params() < 1_000_000
 
 

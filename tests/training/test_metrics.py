@@ -71,3 +71,24 @@ def test_mean_and_std_over_folds():
     summary = mean_and_std(folds)
     assert summary["accuracy"]["mean"] == pytest.approx(0.6) and summary["accuracy"]["std"] == pytest.approx(0.1)
     assert summary["happy_vs_rest_f1"]["mean"] is None
+
+
+def test_augment_batch_without_random_range_only_mirrors():
+    tf = pytest.importorskip("tensorflow")
+    from service.training.augmentation import AugmentConfig, augment_batch
+
+    images = np.random.default_rng(0).uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
+    still = AugmentConfig(max_rotation_deg=0, max_zoom=0, max_shift=0, max_contrast=0, max_brightness=0)
+    out = augment_batch(tf.constant(images), still).numpy()
+    for original, augmented in zip(images, out):
+        assert np.allclose(augmented, original, atol=1e-3) or np.allclose(augmented, original[:, ::-1], atol=1e-3)
+
+
+def test_augment_batch_keeps_shape_and_pixel_range():
+    tf = pytest.importorskip("tensorflow")
+    from service.training.augmentation import augment_batch
+
+    images = np.random.default_rng(1).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+    out = augment_batch(tf.constant(images)).numpy()
+    assert out.shape == images.shape and out.min() >= 0 and out.max() <= 255
+    assert not np.allclose(out, images)
