@@ -30,10 +30,17 @@ def new_key() -> str:
     return CAMERA_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+def _give_new_key(camera: Camera) -> str:
+    """Store the hash and the visible prefix of a fresh key on `camera`; return the key."""
+    key = new_key()
+    camera.key_hash, camera.key_prefix = hash_key(key), key[:12]
+    return key
+
+
 def create_camera(session: Session, location_id: int, name: str) -> IssuedKey:
     get_location(session, location_id)
-    key = new_key()
-    camera = Camera(location_id=location_id, name=name, key_hash=hash_key(key), key_prefix=key[:12])
+    camera = Camera(location_id=location_id, name=name)
+    key = _give_new_key(camera)
     return IssuedKey(repository.add(session, camera), key)
 
 
@@ -62,7 +69,6 @@ def rotate_key(session: Session, location_id: int, camera_id: int) -> IssuedKey:
     camera = get_camera(session, location_id, camera_id)
     if camera.revoked_at is not None:
         raise Conflict(f"camera {camera_id} is revoked; create a new camera instead")
-    key = new_key()
-    camera.key_hash, camera.key_prefix = hash_key(key), key[:12]
+    key = _give_new_key(camera)
     session.flush()
     return IssuedKey(camera, key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -28,7 +30,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+@lru_cache(maxsize=4)
 def head_revision(database_url: str) -> str | None:
+    """The newest revision in migrations/; cached because /ready asks on every probe and the
+    files cannot change under a running process."""
     return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
 
 
