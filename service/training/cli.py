@@ -22,7 +22,8 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``train``: fit an architecture on a folder-per-class data set."""
     parser = subparsers.add_parser("train", help="train an emotion model on a folder-per-class data set")
     parser.add_argument("--data", required=True, help="data set root with train/ (and val/) or one split folder")
-    parser.add_argument("--arch", default="default", help="architecture name (paper, default)")
+    parser.add_argument("--arch", default="default", help="architecture: default (the shipped model), "
+                        "compact (the first default, paper-sized), paper (the source paper's CNN)")
     parser.add_argument("--out", required=True, help="model folder to write, e.g. models/default")
     parser.add_argument("--epochs", type=int, help="epochs (default: the architecture's recipe)")
     parser.add_argument("--classes", help="comma-separated subset of emotions, e.g. happy,sad")

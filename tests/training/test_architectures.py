@@ -29,6 +29,11 @@ def test_models_take_raw_pixels_and_return_probabilities(name):
     assert probs.sum(axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
 
 
+def test_compact_architecture_reproduces_the_first_default_model():
+    # The first committed default (62.6% on val, described in models/README.md) had exactly this size.
+    assert build_model("compact", 7).count_params() == 356_903
+
+
 def test_default_model_stays_small():
     # Under a million parameters keeps the committed files at a few MB and inference well under 1 ms per face.
     assert build_model("default", 7).count_params() < 1_000_000
