@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,12 +24,28 @@ def _module_at(revision: str, path: str, name: str) -> types.ModuleType:
 
 
 def index_service_at(revision: str) -> types.ModuleType | None:
-    """service.index.service at `revision`, wired to that revision's repository; None outside
-    a git checkout or for an unknown revision."""
+    """service.index.service at `revision`, wired to that revision's repository (also for its
+    `from service.index.repository import ...`); None outside a git checkout or for an unknown
+    revision."""
     try:
-        repository = _module_at(revision, "service/index/repository.py", "baseline_index_repository")
-        service = _module_at(revision, "service/index/service.py", "baseline_index_service")
+        repository = _module_at(revision, "service/index/repository.py", f"index_repository_{revision}")
+        with _imported_as("service.index.repository", repository):
+            service = _module_at(revision, "service/index/service.py", f"index_service_{revision}")
     except (OSError, subprocess.CalledProcessError):
         return None
     service.repository = repository  # its functions look the name up when called
     return service
+
+
+@contextmanager
+def _imported_as(name: str, module: types.ModuleType) -> Iterator[None]:
+    """Let `from <name> import ...` find `module` while an old revision's code is executed."""
+    current = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        yield
+    finally:
+        if current is None:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = current

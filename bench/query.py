@@ -1,6 +1,6 @@
 """Query speed on a synthetic history: the location index (bucket=day over the whole history)
-and the city overview, on SQLite and PostgreSQL, the current code timed alternately with the
-code of BASELINE_REVISION (before the query work) in the same run.
+and the city overview, on SQLite and PostgreSQL, the current code timed alternately in the
+same run with the code of earlier revisions (REFERENCES), whose answers must be identical.
 
     happiness bench query [--locations 100] [--days 365] [--repeat 20] [--databases sqlite,postgres]
 
@@ -27,7 +27,11 @@ from bench.timing import Lap, measured, percentile
 from service.index import service as current
 from service.index.schemas import ModelInfo
 
-BASELINE_REVISION = "edc3a0c"  # main before the query work of issue 4
+REFERENCES = {
+    "previous": "fec5f9d",  # sums by local day in SQL over bucket_counts, before the daily rollup
+    "baseline": "edc3a0c",  # main before the query work of issue 4
+}
+SLOW_CITY = "baseline"  # its city overview takes minutes a year: once, and only for 10 locations or fewer
 MODEL_METADATA = Path(__file__).resolve().parents[1] / "models" / "default" / "metadata.json"
 HISTORY_END = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -35,10 +39,14 @@ HISTORY_END = datetime(2026, 11, 25, tzinfo=UTC)
 @dataclass
 class Timings:
     laps: dict[tuple[str, str], list[Lap]] = field(default_factory=dict)
-    identical: bool | None = None  # None: no baseline to compare with (not a git checkout)
+    # code -> its answers equal the current code's so far; absent: not loaded (not a git checkout)
+    identical: dict[str, bool] = field(default_factory=dict)
 
     def add(self, query: str, code: str, lap: Lap) -> None:
         self.laps.setdefault((query, code), []).append(lap)
+
+    def compare(self, code: str, answer: str, current_answer: str) -> None:
+        self.identical[code] = self.identical.get(code, True) and answer == current_answer
 
 
 def model_info() -> ModelInfo:
@@ -55,20 +63,30 @@ def timed_json(sessions, call) -> tuple[Lap, str]:
     return lap, answer
 
 
+def time_codes(timings: Timings, sessions, query: str, codes: dict, call) -> None:
+    """Time `call(service module)` for the current code, then each reference in turn, so load
+    bursts hit them alike; each reference's answer is compared with the current one."""
+    lap, answer = timed_json(sessions, lambda session: call(current, session))
+    timings.add(query, "current", lap)
+    for code, service in codes.items():
+        lap, other = timed_json(sessions, lambda session: call(service, session))
+        timings.add(query, code, lap)
+        timings.compare(code, other, answer)
+
+
 def measure(sessions, locations: int, days: int, repeat: int) -> Timings:
-    baseline, timings = index_service_at(BASELINE_REVISION), Timings()
+    references = {code: index_service_at(revision) for code, revision in REFERENCES.items()}
+    references = {code: service for code, service in references.items() if service is not None}
+    timings = Timings()
     query = current.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "day", model_info(), 5, HISTORY_END)
     for number in tqdm(range(repeat), desc="queries", disable=None):
         location_id = number % locations + 1  # every zone of the synthetic city takes its turn
-        lap, answer = timed_json(sessions, lambda s: current.location_index(s, location_id, query))
-        timings.add("location", "current", lap)
-        if baseline is not None:
-            old_lap, old_answer = timed_json(sessions, lambda s: baseline.location_index(s, location_id, query))
-            timings.add("location", "baseline", old_lap)
-            timings.identical = (timings.identical is not False) and answer == old_answer
-        timings.add("city", "current", timed_json(sessions, lambda s: current.city_overview(s, query))[0])
-    if baseline is not None and locations <= 10:
-        timings.add("city", "baseline", timed_json(sessions, lambda s: baseline.city_overview(s, query))[0])
+        time_codes(timings, sessions, "location", references,
+                   lambda service, session: service.location_index(session, location_id, query))
+        slow_city_now = number == 0 and locations <= 10
+        time_codes(timings, sessions, "city",
+                   {code: service for code, service in references.items() if code != SLOW_CITY or slow_city_now},
+                   lambda service, session: service.city_overview(session, query))
     return timings
 
 
@@ -86,34 +104,38 @@ def load_history(url: str, locations: int, days: int) -> tuple[int, float]:
 
 
 TARGET_P95_MS = {"location": 50, "city": 200}
-IDENTICAL = {True: "yes", False: "NO", None: f"not compared ({BASELINE_REVISION} unavailable)"}
 QUERY_NAMES = {"location": "location index, day buckets", "city": "city overview"}
 
 
 def markdown(results: list[tuple[str, int, float, Timings]], locations: int, days: int) -> str:
-    rows = [f"{locations} locations x {days} days of 15-minute buckets; ms = wall, cpu = process CPU",
-            "", "| database | query | code | calls | p50 ms | p95 ms | p50 cpu | target p95 | speed-up p50 |",
-            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [f"{locations} locations x {days} days of 15-minute buckets; ms = wall, cpu = process CPU; "
+            f"speed-up = the code's p50 wall / current p50 wall",
+            "", "| database | query | code | calls | p50 ms | p95 ms | p50 cpu | p95 cpu | target p95 | speed-up p50 |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for database, rows_loaded, load_s, timings in results:
         for (query, code), laps in timings.laps.items():
             rows.append(_row(database, query, code, laps, timings))
     rows.append("")
-    rows += [f"{database}: {rows_loaded:,} rows generated and loaded in {load_s:.0f} s; baseline answers "
-             f"identical to the current ones: {IDENTICAL[timings.identical]}"
+    rows += [f"{database}: {rows_loaded:,} rows generated and loaded (with the rollup) in {load_s:.0f} s; "
+             f"answers identical to the current ones: {_identical(timings)}"
              for database, rows_loaded, load_s, timings in results]
     return "\n".join(rows)
 
 
+def _identical(timings: Timings) -> str:
+    said = [f"{code} ({REFERENCES[code]}) {'yes' if same else 'NO'}" for code, same in timings.identical.items()]
+    return ", ".join(said) or "not compared (no earlier revision available)"
+
+
 def _row(database: str, query: str, code: str, laps: list[Lap], timings: Timings) -> str:
     walls = [lap.wall_ms for lap in laps]
-    baseline = timings.laps.get((query, "baseline"))
-    ratio = ""
-    if code == "current" and baseline:
-        ratio = f"{percentile([lap.wall_ms for lap in baseline], 50) / percentile(walls, 50):.1f}x"
+    current_laps = timings.laps[(query, "current")]
+    ratio = f"{percentile(walls, 50) / percentile([lap.wall_ms for lap in current_laps], 50):.1f}x"
     target = f"<= {TARGET_P95_MS[query]} ms" if code == "current" else ""
+    cpus = [lap.cpu_ms for lap in laps]
     return (f"| {database} | {QUERY_NAMES[query]} | {code} | {len(laps)} | {percentile(walls, 50):.1f} "
-            f"| {percentile(walls, 95):.1f} | {percentile([lap.cpu_ms for lap in laps], 50):.1f} "
-            f"| {target} | {ratio} |")
+            f"| {percentile(walls, 95):.1f} | {percentile(cpus, 50):.1f} | {percentile(cpus, 95):.1f} "
+            f"| {target} | {'' if code == 'current' else ratio} |")
 
 
 def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) -> int:
@@ -132,4 +154,4 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
             results.append((name, rows, load_s, measure(make_session_factory(engine), locations, days, repeat)))
             engine.dispose()
     print(markdown(results, locations, days))
-    return 1 if any(timings.identical is False for *_, timings in results) else 0
+    return 1 if any(not all(timings.identical.values()) for *_, timings in results) else 0

@@ -1,11 +1,12 @@
-"""The whole schema: locations, their cameras, the count buckets and the frame receipts used
-to deduplicate. Nothing here can hold an image, a crop, an embedding or a face box."""
+"""The whole schema: locations, their cameras, the count buckets, their daily rollup and the
+frame receipts used to deduplicate. Nothing here can hold an image, a crop, an embedding or a
+face box."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base
@@ -17,6 +18,8 @@ def utc_now() -> datetime:
 
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+# the count columns of bucket_counts and daily_counts (`happy` is also the happy emotion's count)
+COUNT_COLUMNS = ("frames", "faces", "happy", "not_happy", *(e for e in EMOTIONS if e != "happy"))
 
 
 class Location(Base):
@@ -47,18 +50,9 @@ class Camera(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class BucketCount(Base):
-    """Counts of one camera in one time bucket; rows only ever grow by atomic upserts.
-    Per-emotion counts are the columns named after the emotions; `happy` doubles as the
-    happy emotion's count because a face is happy exactly when its emotion is happy."""
+class CountColumns:
+    """The count columns (COUNT_COLUMNS) of bucket_counts and daily_counts."""
 
-    __tablename__ = "bucket_counts"
-
-    location_id: Mapped[int] = mapped_column(
-        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True
-    )
-    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
     frames: Mapped[int] = mapped_column(Integer, default=0)
     faces: Mapped[int] = mapped_column(Integer, default=0)
     happy: Mapped[int] = mapped_column(Integer, default=0)
@@ -70,7 +64,35 @@ class BucketCount(Base):
     sad: Mapped[int] = mapped_column(Integer, default=0)
     surprise: Mapped[int] = mapped_column(Integer, default=0)
 
+
+class BucketCount(CountColumns, Base):
+    """Counts of one camera in one time bucket; rows only ever grow by atomic upserts.
+    Per-emotion counts are the columns named after the emotions; `happy` doubles as the
+    happy emotion's count because a face is happy exactly when its emotion is happy."""
+
+    __tablename__ = "bucket_counts"
+
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True
+    )
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+
     __table_args__ = (Index("ix_bucket_counts_bucket_start", "bucket_start"),)
+
+
+class DailyCount(CountColumns, Base):
+    """bucket_counts summed over a location's cameras by the location's local calendar day (the
+    day its time zone gives each bucket's start), so day, week and month queries read 365 rows
+    a year instead of 35,040. Written in the same transaction as every bucket change (see
+    service/db/rollup.py); rebuilt when the location's time zone changes."""
+
+    __tablename__ = "daily_counts"
+
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class FrameReceipt(Base):

@@ -1,5 +1,6 @@
-"""Writes of one frame: the receipt (for deduplication) and the count upsert. Both are single
-INSERT ... ON CONFLICT statements, so concurrent workers and replicas never lose an update."""
+"""Writes of one frame: the receipt (for deduplication) and the count upserts, of the bucket and
+of its local day (the daily rollup). All are single INSERT ... ON CONFLICT statements, so
+concurrent workers and replicas never lose an update."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.db.tables import BucketCount, FrameReceipt
-
-COUNT_COLUMNS = ("frames", "faces", "happy", "not_happy", "angry", "disgust", "fear", "neutral",
-                 "sad", "surprise")
+from service.db import rollup
+from service.db.tables import COUNT_COLUMNS, BucketCount, FrameReceipt
 
 
 def _insert(session: Session, table):
@@ -41,11 +40,13 @@ def get_receipt(session: Session, camera_id: int, frame_id: str) -> FrameReceipt
 
 def add_counts(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
                counts: dict[str, int]) -> None:
-    """Add `counts` to the bucket row in one statement: insert it, or add to it if present."""
+    """Add `counts` to the bucket row in one statement (insert it, or add to it if present), and
+    to the location's day in another, in the caller's transaction: the two never disagree."""
     values = {column: counts.get(column, 0) for column in COUNT_COLUMNS}
     session.execute(_upsert_statement(session.get_bind().dialect.name),
                     {"location_id": location_id, "camera_id": camera_id,
                      "bucket_start": bucket_start, **values})
+    rollup.add_to_day(session, location_id, bucket_start, values)
 
 
 @lru_cache(maxsize=4)

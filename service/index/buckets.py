@@ -6,9 +6,11 @@ All datetimes in and out are aware; outputs are UTC."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from service.db.local_days import local_midnight
 
 Bucket = Literal["15min", "hour", "day", "week", "month"]
 SUB_DAY_MINUTES = {"15min": 15, "hour": 60}
@@ -23,7 +25,7 @@ def period_start(instant: datetime, bucket: Bucket, zone: ZoneInfo) -> datetime:
         # replace() keeps `fold`, so the repeated hour at a DST change stays two periods
         floored = local.replace(minute=local.minute - local.minute % minutes, second=0, microsecond=0)
         return floored.astimezone(UTC)
-    return _local_midnight(_first_day(local.date(), bucket), zone)
+    return local_midnight(_first_day(local.date(), bucket), zone)
 
 
 def period_end(start: datetime, bucket: Bucket, zone: ZoneInfo) -> datetime:
@@ -31,7 +33,7 @@ def period_end(start: datetime, bucket: Bucket, zone: ZoneInfo) -> datetime:
     if bucket in SUB_DAY_MINUTES:
         return start + timedelta(minutes=SUB_DAY_MINUTES[bucket])
     first = start.astimezone(zone).date()
-    return _local_midnight(_next_first_day(first, bucket), zone)
+    return local_midnight(_next_first_day(first, bucket), zone)
 
 
 def periods(start: datetime, end: datetime, bucket: Bucket, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
@@ -66,7 +68,3 @@ def _next_first_day(first: date, bucket: Bucket) -> date:
     if bucket == "month":
         return date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return first + timedelta(days=1)
-
-
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

@@ -1,23 +1,26 @@
-"""The happiness index of a location over a range: stored UTC buckets grouped into the
-location's calendar periods, each with its index, Wilson ci95 and bias-adjusted index, plus
-the overall summary and the trend; and the same for every location of the city."""
+"""The happiness index of a location over a range: its counts grouped into the location's
+calendar periods, each with its index, Wilson ci95 and bias-adjusted index, plus the overall
+summary and the trend; and the same for every location of the city. Day, week and month
+periods are whole local days and read the daily rollup; 15-minute and hour periods read the
+stored UTC buckets."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from service.db.tables import EMOTIONS, Location
+from service.db.local_days import local_day, local_midnight
+from service.db.tables import COUNT_COLUMNS, EMOTIONS, Location
 from service.errors import InvalidInput
 from service.index import buckets as calendar
 from service.index import repository, statistics
-from service.index.repository import OffsetSegment, StoredBucket
+from service.index.repository import StoredBucket
 from service.index.schemas import (CityLocation, CityOverview, LocationIndex, ModelInfo, Point,
                                    Summary, TrendOut)
 from service.locations.service import get_location, list_locations
@@ -38,8 +41,7 @@ class Query:
 def location_index(session: Session, location_id: int, query: Query) -> LocationIndex:
     location = get_location(session, location_id)
     spans = spans_of(query, location)
-    stored = _stored_within(session, {location.id: spans}, {location.id: location.timezone}, query.bucket)
-    series = build_series(stored, spans, query.model)
+    series = build_series(_stored(session, location, spans, query.bucket), spans, query.model)
     return LocationIndex(
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
         start=query.start, end=query.end, model=query.model,
@@ -48,103 +50,108 @@ def location_index(session: Session, location_id: int, query: Query) -> Location
     )
 
 
+def spans_of(query: Query, location: Location) -> list[tuple[datetime, datetime]]:
+    return _periods(query, query.bucket, location.timezone)
+
+
+def _periods(query: Query, bucket: calendar.Bucket, timezone: str) -> list[tuple[datetime, datetime]]:
+    try:
+        return calendar.periods(query.start, query.end, bucket, ZoneInfo(timezone))
+    except ValueError as error:
+        raise InvalidInput(str(error)) from error
+
+
+def _stored(session: Session, location: Location, spans: list[tuple[datetime, datetime]],
+            bucket: calendar.Bucket) -> list[StoredBucket]:
+    """The location's counts within its periods: its buckets for sub-day periods, else its
+    rollup days, each placed at its local midnight (the start of a day period, and inside the
+    week or month that holds the day)."""
+    start, end = spans[0][0], spans[-1][1]
+    if bucket in calendar.SUB_DAY_MINUTES:
+        return repository.buckets_between(session, [location.id], start, end)
+    zone = ZoneInfo(location.timezone)
+    rows = repository.days_between(session, [location.id], local_day(start, zone), local_day(end, zone))
+    return [StoredBucket(row.location_id, local_midnight(row.day, zone), _counts_of(row)) for row in rows]
+
+
+def _counts_of(row: Row) -> dict[str, int]:
+    mapping = row._mapping
+    return {column: mapping[column] for column in COUNT_COLUMNS}
+
+
+# --- city overview ---------------------------------------------------------------------------
+# A year of 100 locations is 36,500 location-days: the overview reads them in one query and
+# works on the rows themselves, building a Point only for each location's latest day.
+
+@dataclass(frozen=True)
+class DayCalendar:
+    """The day periods of a query in one time zone: spans, the first local day, and each day's
+    trend abscissa (days since the first day's start, fractional across DST changes)."""
+
+    spans: list[tuple[datetime, datetime]]
+    first: date
+    abscissas: list[float]
+
+    @property
+    def end(self) -> date:
+        return self.first + timedelta(days=len(self.spans))
+
+    def slot(self, day: date) -> int:
+        return (day - self.first).days
+
+
+def day_calendar(query: Query, timezone: str) -> DayCalendar:
+    spans = _periods(query, "day", timezone)
+    origin = spans[0][0]
+    return DayCalendar(spans, local_day(origin, ZoneInfo(timezone)),
+                       [(start - origin).total_seconds() / 86400 for start, _ in spans])
+
+
 def city_overview(session: Session, query: Query) -> CityOverview:
     locations = list_locations(session)
-    daily = Query(query.start, query.end, "day", query.model, query.trend_min_faces)
-    spans = {location.id: spans_of(daily, location) for location in locations}
-    by_location = {location.id: [] for location in locations}
-    zones = {location.id: location.timezone for location in locations}
-    for bucket in _stored_within(session, spans, zones, "day"):
-        by_location[bucket.location_id].append(bucket)
-    rows = [_city_row(location, build_series(by_location[location.id], spans[location.id], query.model),
-                      query) for location in locations]
+    calendars = {zone: day_calendar(query, zone) for zone in {location.timezone for location in locations}}
+    days = _days_by_location(session, locations, calendars)
+    rows = [_city_row(location, calendars[location.timezone], days.get(location.id, []), query)
+            for location in locations]
     total = _add_counts(row.range for row in rows)
     return CityOverview(start=query.start, end=query.end, model=query.model,
                         overall=summary_of(total, query.model), locations=rows)
 
 
-def _city_row(location: Location, series: list[Point], query: Query) -> CityLocation:
-    with_faces = [point for point in series if point.faces > 0]
-    return CityLocation(
-        location_id=location.id, name=location.name, latitude=location.latitude,
-        longitude=location.longitude, timezone=location.timezone,
-        range=summary_of(_total(series), query.model),
-        latest_day=with_faces[-1] if with_faces else None,
-        trend=trend_of(series, query.trend_min_faces),
-    )
-
-
-def spans_of(query: Query, location: Location) -> list[tuple[datetime, datetime]]:
-    try:
-        return calendar.periods(query.start, query.end, query.bucket, ZoneInfo(location.timezone))
-    except ValueError as error:
-        raise InvalidInput(str(error)) from error
-
-
-def _stored_within(session: Session, spans: dict[int, list[tuple[datetime, datetime]]],
-                   zones: dict[int, str], bucket: calendar.Bucket) -> list[StoredBucket]:
-    """Stored buckets of these locations within their periods. Day, week and month periods are
-    whole local days, so the database sums the buckets by local day first, one query per zone;
-    finer periods read the stored buckets themselves."""
-    if bucket in calendar.SUB_DAY_MINUTES:
-        bounds = _bounds(spans.values())
-        return repository.buckets_between(session, list(spans), *bounds) if bounds else []
-    stored: list[StoredBucket] = []
-    for zone, location_ids in _by_zone(spans, zones).items():
-        bounds = _bounds(spans[location_id] for location_id in location_ids)
-        if bounds:
-            segments = offset_segments(*bounds, ZoneInfo(zone))
-            stored += repository.local_days_between(session, location_ids, segments, *bounds)
-    return stored
-
-
-def _bounds(period_lists: Iterable[list[tuple[datetime, datetime]]]) -> tuple[datetime, datetime] | None:
-    """From the earliest period start to the latest period end; None without periods."""
-    bounds = [(periods[0][0], periods[-1][1]) for periods in period_lists if periods]
-    if not bounds:
-        return None
-    return min(b[0] for b in bounds), max(b[1] for b in bounds)
-
-
-def _by_zone(spans: dict[int, list], zones: dict[int, str]) -> dict[str, list[int]]:
-    grouped: dict[str, list[int]] = {}
-    for location_id in spans:
-        grouped.setdefault(zones[location_id], []).append(location_id)
+def _days_by_location(session: Session, locations: list[Location],
+                      calendars: dict[str, DayCalendar]) -> dict[int, list[Row]]:
+    """Every location's rollup days within its own zone's periods, from one query."""
+    if not locations:
+        return {}
+    first = min(c.first for c in calendars.values())
+    end = max(c.end for c in calendars.values())
+    zones = {location.id: calendars[location.timezone] for location in locations}
+    grouped: dict[int, list[Row]] = {}
+    for row in repository.days_between(session, list(zones), first, end):
+        if zones[row.location_id].first <= row.day < zones[row.location_id].end:
+            grouped.setdefault(row.location_id, []).append(row)
     return grouped
 
 
-def offset_segments(start: datetime, end: datetime, zone: ZoneInfo) -> list[OffsetSegment]:
-    """The zone's UTC offsets over [start, end), one segment per offset. Offsets are compared a
-    day apart (zones change a few times a year at most) and each change is then found to the
-    second by bisection; the scan goes on from the change, so two changes in a day are found
-    too, unless the second one restores the offset of the first."""
-    segments = [OffsetSegment(start, _offset(start, zone))]
-    moment = start
-    while moment < end:
-        following = min(moment + timedelta(days=1), end)
-        if _offset(following, zone) == segments[-1].offset_seconds:
-            moment = following
-            continue
-        moment = _first_change(moment, following, zone)
-        segments.append(OffsetSegment(moment, _offset(moment, zone)))
-    return segments
+def _city_row(location: Location, days: DayCalendar, rows: list[Row], query: Query) -> CityLocation:
+    """The same answer as summing the location's day series, from its rollup rows alone."""
+    faces, happy = sum(row.faces for row in rows), sum(row.happy for row in rows)
+    totals = {"frames": sum(row.frames for row in rows), "faces": faces, "happy": happy,
+              "not_happy": faces - happy}
+    with_faces = [row for row in rows if row.faces > 0]
+    trend = [(days.abscissas[days.slot(row.day)], row.happy / row.faces) for row in rows
+             if row.faces >= query.trend_min_faces]
+    return CityLocation(
+        location_id=location.id, name=location.name, latitude=location.latitude,
+        longitude=location.longitude, timezone=location.timezone,
+        range=summary_of(totals, query.model),
+        latest_day=_day_point(with_faces[-1], days, query.model) if with_faces else None,
+        trend=_trend_out(statistics.trend(trend)),
+    )
 
 
-def _offset(instant: datetime, zone: ZoneInfo) -> int:
-    return int(instant.astimezone(zone).utcoffset().total_seconds())
-
-
-def _first_change(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
-    """The first whole second after `before` whose offset differs from before's; `after`'s does."""
-    offset = _offset(before, zone)
-    unchanged, changed = 0, math.ceil((after - before).total_seconds())
-    while changed - unchanged > 1:
-        middle = (unchanged + changed) // 2
-        if _offset(before + timedelta(seconds=middle), zone) == offset:
-            unchanged = middle
-        else:
-            changed = middle
-    return before + timedelta(seconds=changed)
+def _day_point(row: Row, days: DayCalendar, model: ModelInfo) -> Point:
+    return _point(days.spans[days.slot(row.day)], _counts_of(row), model)
 
 
 def build_series(stored: list[StoredBucket], spans: list[tuple[datetime, datetime]],
@@ -210,7 +217,10 @@ def trend_of(series: list[Point], min_faces: int) -> TrendOut:
     origin = series[0].start
     points = [((p.start - origin).total_seconds() / 86400, p.index) for p in series
               if p.faces >= min_faces]
-    result = statistics.trend(points)
+    return _trend_out(statistics.trend(points))
+
+
+def _trend_out(result: statistics.Trend) -> TrendOut:
     return TrendOut(slope_per_day=result.slope_per_day, p_value=result.p_value,
                     direction=result.direction, buckets=result.buckets)
 

@@ -1,9 +1,11 @@
-"""Location rules: names are unique; an unknown id is a 404. Services flush, never commit."""
+"""Location rules: names are unique; an unknown id is a 404; a new time zone regroups the
+location's counts into its new local days. Services flush, never commit."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from service.db import rollup
 from service.db.tables import Location
 from service.errors import Conflict, NotFound
 from service.locations import repository
@@ -27,9 +29,12 @@ def update_location(session: Session, location_id: int, data: LocationUpdate) ->
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") not in (None, location.name):
         _ensure_name_free(session, changes["name"])
+    zone_changed = changes.get("timezone") not in (None, location.timezone)
     for field, value in changes.items():
         setattr(location, field, value)
     session.flush()
+    if zone_changed:
+        rollup.rebuild_location(session, location.id, location.timezone)
     return location
 
 

@@ -1,0 +1,124 @@
+"""Keeping daily_counts equal to bucket_counts summed over cameras by the location's local day.
+Every change to the buckets changes the rollup in the same transaction, so it cannot drift:
+
+- a frame's counts: add_to_day, one more upsert beside the bucket upsert;
+- a location's new time zone: rebuild_location recomputes its days from its buckets;
+- retention: prune_days drops the days before the cutoff and recomputes the day it cuts.
+
+Concurrency on PostgreSQL (SQLite runs one writer at a time): a frame's day comes from the zone
+this process last saw for the location, and its upsert writes only while the location still
+has that zone; otherwise it reads the zone afresh and retries. A zone change and the prune lock
+daily_counts against other writers before they recompute days, so a frame either committed
+before (and is recomputed with the rest) or waits, then sees the new zone and retries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, bindparam, delete, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.db.local_days import local_day, local_midnight, sum_by_local_day
+from service.db.tables import COUNT_COLUMNS, BucketCount, DailyCount, Location
+
+MAX_ZONE_RETRIES = 3
+# location id -> the time zone this process last read for it; only a hint, see add_to_day
+_zone_hints: dict[int, str] = {}
+
+
+def add_to_day(session: Session, location_id: int, bucket_start: datetime, values: dict[str, int]) -> None:
+    """Add one bucket change (`values`, every count column) to its local day. The zone is a
+    remembered hint, so a frame costs one statement; the upsert checks the hint against the
+    location row and writes nothing when it is stale, and then the zone is read again."""
+    zone = _zone_hints.get(location_id)
+    for _ in range(MAX_ZONE_RETRIES):
+        if zone is not None and _upsert_day(session, location_id, zone, bucket_start, values):
+            return
+        zone = _zone_hints[location_id] = _zone_of(session, location_id)
+    raise RuntimeError(f"location {location_id} has no time zone to count a day in (deleted?)")
+
+
+def _upsert_day(session: Session, location_id: int, zone: str, bucket_start: datetime,
+                values: dict[str, int]) -> bool:
+    parameters = {"location_id": location_id, "timezone": zone,
+                  "day": local_day(bucket_start, ZoneInfo(zone)), **values}
+    dialect = session.get_bind().dialect.name
+    return session.execute(_day_upsert_statement(dialect), parameters).first() is not None
+
+
+@lru_cache(maxsize=4)
+def _day_upsert_statement(dialect: str):
+    """INSERT ... SELECT from the location row while it has the expected zone, adding to the
+    day's row when present; RETURNING tells whether it wrote. Built once per dialect."""
+    table, locations = DailyCount.__table__, Location.__table__
+    source = select(locations.c.id, bindparam("day", type_=Date()),
+                    *(bindparam(column, type_=table.c[column].type) for column in COUNT_COLUMNS)).where(
+        locations.c.id == bindparam("location_id"), locations.c.timezone == bindparam("timezone"))
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table).from_select(
+        ["location_id", "day", *COUNT_COLUMNS], source)
+    increments = {column: table.c[column] + statement.excluded[column] for column in COUNT_COLUMNS}
+    return statement.on_conflict_do_update(index_elements=["location_id", "day"],
+                                           set_=increments).returning(table.c.day)
+
+
+def _zone_of(session: Session, location_id: int) -> str | None:
+    return session.scalar(select(Location.timezone).where(Location.id == location_id))
+
+
+def rebuild_location(session: Session, location_id: int, timezone: str) -> None:
+    """Recompute a location's days from all its buckets, in `timezone` (its zone from now on)."""
+    lock_rollup(session)
+    session.execute(delete(DailyCount).where(DailyCount.location_id == location_id))
+    first, last = session.execute(select(func.min(BucketCount.bucket_start), func.max(BucketCount.bucket_start))
+                                  .where(BucketCount.location_id == location_id)).one()
+    if first is not None:
+        _insert_days(session, [location_id], ZoneInfo(timezone), first, last + timedelta(seconds=1))
+
+
+def rebuild_all(session: Session) -> None:
+    """Recompute every location's days (the migration's backfill, the benchmark's load), one
+    location at a time so no query holds more than a location's buckets."""
+    for location_id, timezone in session.execute(select(Location.id, Location.timezone).order_by(Location.id)).all():
+        rebuild_location(session, location_id, timezone)
+
+
+def prune_days(session: Session, cutoff: datetime) -> int:
+    """After the buckets that start before `cutoff` were deleted: delete the days wholly before
+    it and recompute the day it falls in, per time zone. Returns the day rows deleted."""
+    lock_rollup(session)
+    deleted = 0
+    for timezone, location_ids in _locations_by_zone(session).items():
+        zone = ZoneInfo(timezone)
+        cut_day = local_day(cutoff, zone)
+        deleted += session.execute(delete(DailyCount).where(
+            DailyCount.location_id.in_(location_ids), DailyCount.day <= cut_day)).rowcount
+        _insert_days(session, location_ids, zone, local_midnight(cut_day, zone),
+                     local_midnight(cut_day + timedelta(days=1), zone))
+    return deleted
+
+
+def _locations_by_zone(session: Session) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for location_id, timezone in session.execute(select(Location.id, Location.timezone)):
+        grouped.setdefault(timezone, []).append(location_id)
+    return grouped
+
+
+def _insert_days(session: Session, location_ids: list[int], zone: ZoneInfo, start: datetime,
+                 end: datetime) -> None:
+    """Insert the sums of the buckets in [start, end) by local day; their rows must be gone."""
+    days = sum_by_local_day(session, location_ids, zone, start, end)
+    if days:
+        session.execute(insert(DailyCount.__table__),
+                        [{"location_id": d.location_id, "day": d.day, **d.counts} for d in days])
+
+
+def lock_rollup(session: Session) -> None:
+    """PostgreSQL: wait for the transactions writing daily_counts to end, and hold off new ones
+    until this one ends (SHARE ROW EXCLUSIVE conflicts with their ROW EXCLUSIVE and itself).
+    SQLite needs nothing: its writers take turns (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE daily_counts IN SHARE ROW EXCLUSIVE MODE"))
