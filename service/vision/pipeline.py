@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from service.vision.detectors.base import Detector, FaceBox
-from service.vision.preprocess import DEFAULT_MARGIN, crop_faces, to_gray
+from service.vision.preprocess import DEFAULT_MARGIN, crop_faces
 
 HAPPY = "happy"
 
@@ -69,7 +69,7 @@ class Pipeline:
     def _classify(self, rgb: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
         if not boxes:  # no model call at all: most frames of an empty street have no face
             return []
-        crops = crop_faces(to_gray(rgb), boxes, size=tuple(self.classifier.input_size), margin=self.crop_margin)
+        crops = crop_faces(rgb, boxes, size=tuple(self.classifier.input_size), margin=self.crop_margin)
         probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
         return to_detections(boxes, probabilities, self.classifier.classes)
 

@@ -49,12 +49,12 @@ def square_region(box: FaceBox, margin: float) -> tuple[int, int, int, int]:
     return round(centre_y - side / 2.0), round(centre_x - side / 2.0), side, side
 
 
-def crop_square(gray: np.ndarray, top: int, left: int, side: int) -> np.ndarray:
-    """Cut a side x side square from `gray`; parts outside the image are filled by repeating
-    the edge pixels, so a face at the border keeps its scale and stays centred instead of
-    being stretched."""
-    height, width = gray.shape
-    inner = gray[max(top, 0) : min(top + side, height), max(left, 0) : min(left + side, width)]
+def crop_square(image: np.ndarray, top: int, left: int, side: int) -> np.ndarray:
+    """Cut a side x side square from a gray or RGB `image`; parts outside the image are filled
+    by repeating the edge pixels, so a face at the border keeps its scale and stays centred
+    instead of being stretched. Inside the image the square is a view, not a copy."""
+    height, width = image.shape[:2]
+    inner = image[max(top, 0) : min(top + side, height), max(left, 0) : min(left + side, width)]
     pad_top, pad_left = max(-top, 0), max(-left, 0)
     pad_bottom = side - inner.shape[0] - pad_top
     pad_right = side - inner.shape[1] - pad_left
@@ -64,20 +64,24 @@ def crop_square(gray: np.ndarray, top: int, left: int, side: int) -> np.ndarray:
 
 
 def crop_faces(
-    gray: np.ndarray,
+    image: np.ndarray,
     boxes: Sequence[FaceBox],
     size: tuple[int, int] = (48, 48),
     margin: float = DEFAULT_MARGIN,
 ) -> np.ndarray:
-    """Crop every face of a gray frame into one uint8 batch of shape [N, height, width].
+    """Crop every face of an RGB (or gray) frame into one gray uint8 batch [N, height, width].
 
     Each box is grown by `margin` (fraction of its side, on each side), made square around
-    its centre, edge-padded where it leaves the image, then resized to `size` (height, width).
-    No boxes gives an empty batch of shape (0, height, width).
+    its centre, edge-padded where it leaves the image, converted to gray, then resized to
+    `size` (height, width). No boxes gives an empty batch of shape (0, height, width).
+
+    Only the crops are converted to gray, never the whole frame: gray is computed pixel by
+    pixel, so the gray of a crop equals the crop of the gray frame, and a face costs a few
+    thousand pixels where a 1280x720 frame costs 0.9 million (about 1 ms).
     """
     height, width = size
     batch = np.empty((len(boxes), height, width), dtype=np.uint8)
     for index, box in enumerate(boxes):
         top, left, side, _ = square_region(box, margin)
-        batch[index] = resize(crop_square(gray, top, left, side), width, height)
+        batch[index] = resize(to_gray(crop_square(image, top, left, side)), width, height)
     return batch

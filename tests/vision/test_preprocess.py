@@ -66,3 +66,12 @@ def test_faces_at_the_border_are_padded_not_stretched():
     # the edge rows are repeated outwards, so the face stays centred at its true scale
     assert crop.shape == (48, 48)
     assert (crop[:30, :30] == 255).all() and (crop[-6:, -6:] == 0).all()
+
+
+def test_cropping_the_rgb_frame_equals_cropping_its_gray_conversion():
+    # the pipeline converts only the crops to gray; the batch must be the one a gray frame gives
+    rgb = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    boxes = [box(30, 40, 50, 50), box(0, 0, 30, 40), box(90, 130, 30, 30)]  # inside, at two borders
+    from_rgb = crop_faces(rgb, boxes)
+    assert from_rgb.shape == (3, 48, 48) and from_rgb.dtype == np.uint8
+    assert np.array_equal(from_rgb, crop_faces(to_gray(rgb), boxes))
