@@ -1,20 +1,34 @@
 """Who is calling: the admin (HAPPINESS_ADMIN_TOKEN), a viewer (HAPPINESS_VIEWER_TOKEN) or a
 camera (its own key, valid only for its own location). Tokens come as `Authorization: Bearer`
-or `X-API-Key`; secrets are compared in constant time and camera keys are stored hashed."""
+or `X-API-Key`; secrets are compared in constant time and camera keys are stored hashed.
+
+Camera keys are checked against the database and then remembered by this process for
+CAMERA_KEY_CACHE_SECONDS (see CameraKeyCache): a camera sends its key with every frame, and the
+lookup was a large share of a frame's server time. A revocation, rotation or deletion made
+through this process takes effect at once here; other worker processes and replicas accept the
+old key for at most CAMERA_KEY_CACHE_SECONDS more."""
 
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import event
 
 from service.cameras import repository as cameras
 from service.cameras.service import CAMERA_KEY_PREFIX, hash_key
+from service.db.tables import Camera, Location
 from service.deps import LocationId, SettingsDep
 from service.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from service.locations import repository as locations
+
+CAMERA_KEY_CACHE_SECONDS = 5.0
+CAMERA_KEY_CACHE_ENTRIES = 100_000  # valid keys only, so about one per camera; a bound all the same
 
 def presented_credential(request: Request) -> str | None:
     authorization = request.headers.get("authorization", "")
@@ -65,20 +79,92 @@ class CameraIdentity:
     location_id: int
 
 
-def require_camera(location_id: LocationId, request: Request) -> CameraIdentity:
-    """The camera behind the key, allowed only at its own location. It uses a short session of
-    its own so that no transaction stays open while the frame is analysed."""
+class CameraKeyCache:
+    """Camera keys this process found valid, by key hash, each for `ttl_seconds`.
+
+    Only valid keys are kept, so an unknown key always reaches the database. A flush through a
+    watched session factory that changes or deletes a camera (revoke, rotate) or deletes a
+    location empties the cache, and so does its commit. A lookup that began before such a
+    change and ends after it is not stored (the generation counter): it may have read the
+    old row, and the change would otherwise be undone here until the entry expires."""
+
+    def __init__(self, ttl_seconds: float = CAMERA_KEY_CACHE_SECONDS, clock=time.monotonic) -> None:
+        self.ttl_seconds, self.clock = ttl_seconds, clock
+        self.generation = 0
+        self._entries: dict[str, tuple[CameraIdentity, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> CameraIdentity | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[1] <= self.clock():
+            return None
+        return entry[0]
+
+    def put(self, key_hash: str, camera: CameraIdentity, generation: int) -> None:
+        """Remember `camera` unless the cache was invalidated since `generation` was read."""
+        if self.ttl_seconds <= 0:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= CAMERA_KEY_CACHE_ENTRIES:
+                self._entries.clear()
+            self._entries[key_hash] = (camera, self.clock() + self.ttl_seconds)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    def watch(self, session_factory) -> None:
+        """Invalidate on every flush of `session_factory`'s sessions that changes cameras or
+        deletes locations, and again when that session commits."""
+        event.listen(session_factory, "after_flush", self._after_flush)
+        event.listen(session_factory, "after_commit", self._after_commit)
+
+    def _after_flush(self, session, _context) -> None:
+        if _changes_camera_keys(session):
+            session.info["camera_keys_changed"] = True
+            self.invalidate()
+
+    def _after_commit(self, session) -> None:
+        if session.info.pop("camera_keys_changed", False):
+            self.invalidate()
+
+
+def _changes_camera_keys(session) -> bool:
+    """A revoked or rotated camera is dirty; a deleted location takes its cameras with it.
+    (after_flush still sees the flushed rows in `dirty` and `deleted`.)"""
+    return (any(isinstance(row, Camera) for row in (*session.dirty, *session.deleted))
+            or any(isinstance(row, Location) for row in session.deleted))
+
+
+async def require_camera(location_id: LocationId, request: Request) -> CameraIdentity:
+    """The camera behind the key, allowed only at its own location. A key this process checked
+    moments ago is answered from memory; otherwise it is looked up in a short session of its
+    own (in a worker thread), so that no transaction stays open while the frame is analysed."""
     credential = presented_credential(request)
     if credential is None:
         raise Unauthorized("camera key required: send `Authorization: Bearer <key>` or `X-API-Key`")
-    with request.app.state.session_factory() as session:
-        camera = cameras.find_by_key_hash(session, hash_key(credential))
+    key_hash = hash_key(credential)
+    camera = request.app.state.camera_keys.get(key_hash)
+    if camera is None or camera.location_id != location_id:
+        camera = await run_in_threadpool(_camera_from_database, request.app.state, key_hash, location_id)
+    _enforce_rate_limit(request, camera.id)
+    return camera
+
+
+def _camera_from_database(state, key_hash: str, location_id: int) -> CameraIdentity:
+    generation = state.camera_keys.generation  # read before the row: see CameraKeyCache
+    with state.session_factory() as session:
+        camera = cameras.find_by_key_hash(session, key_hash)
         if camera is None or camera.revoked_at is not None:
             raise Unauthorized("unknown or revoked camera key")
+        identity = CameraIdentity(camera.id, camera.location_id)
         if camera.location_id != location_id:
             _refuse_other_location(session, camera.location_id, location_id)
-    _enforce_rate_limit(request, camera.id)
-    return CameraIdentity(camera.id, camera.location_id)
+    state.camera_keys.put(key_hash, identity, generation)
+    return identity
 
 
 def _enforce_rate_limit(request: Request, camera_id: int) -> None:

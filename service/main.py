@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from service import __version__
 from service.analyze.endpoints import router as analyze_router
+from service.auth import CameraKeyCache
 from service.cameras.endpoints import router as cameras_router
 from service.config import Settings
 from service.dashboard.endpoints import install_dashboard
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.camera_keys = CameraKeyCache()
+        app.state.camera_keys.watch(app.state.session_factory)
         app.state.rate_limiter = RateLimiter(settings.camera_rate_per_minute, settings.camera_burst)
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)

@@ -75,3 +75,47 @@ def test_unknown_location_with_a_valid_key_is_404(client):
     location = add_location(client)
     key = add_camera(client, location["id"])["api_key"]
     assert post_frame(client, 999_999, bearer(key)).status_code == 404
+
+
+def test_a_key_in_use_stops_working_at_once_when_rotated_or_its_location_deleted(client):
+    # the key is cached by the first frame; the change through this process must still win
+    location = add_location(client)
+    camera = add_camera(client, location["id"])
+    assert post_frame(client, location["id"], bearer(camera["api_key"])).status_code == 201
+    client.post(f"/locations/{location['id']}/cameras/{camera['id']}/rotate", headers=ADMIN)
+    assert post_frame(client, location["id"], bearer(camera["api_key"])).status_code == 401
+    other = add_location(client, "Other")
+    key = add_camera(client, other["id"])["api_key"]
+    assert post_frame(client, other["id"], bearer(key)).status_code == 201
+    assert client.delete(f"/locations/{other['id']}", headers=ADMIN).status_code == 204
+    assert post_frame(client, other["id"], bearer(key)).status_code in (401, 404)
+
+
+def test_a_revocation_by_another_process_takes_effect_within_the_cache_time(client):
+    from sqlalchemy import update
+
+    from service.db.tables import Camera, utc_now
+
+    now = [1000.0]
+    client.app.state.camera_keys.clock = lambda: now[0]
+    location = add_location(client)
+    camera = add_camera(client, location["id"])
+    assert post_frame(client, location["id"], bearer(camera["api_key"])).status_code == 201
+    with client.app.state.engine.begin() as connection:  # as the CLI or another worker would
+        connection.execute(update(Camera).where(Camera.id == camera["id"]).values(revoked_at=utc_now()))
+    now[0] += client.app.state.camera_keys.ttl_seconds - 0.5
+    assert post_frame(client, location["id"], bearer(camera["api_key"])).status_code == 201
+    now[0] += 1.0
+    assert post_frame(client, location["id"], bearer(camera["api_key"])).status_code == 401
+
+
+def test_a_lookup_that_overlaps_a_key_change_is_not_cached():
+    from service.auth import CameraIdentity, CameraKeyCache
+
+    cache = CameraKeyCache(ttl_seconds=60)
+    generation = cache.generation  # a lookup starts and reads the old row ...
+    cache.invalidate()  # ... while a revocation commits
+    cache.put("hash", CameraIdentity(1, 1), generation)
+    assert cache.get("hash") is None
+    cache.put("hash", CameraIdentity(1, 1), cache.generation)
+    assert cache.get("hash") == CameraIdentity(1, 1)
