@@ -1,32 +1,52 @@
 """Request-scoped dependencies as typed aliases: one session per request that commits on
-success and rolls back on error (services only flush), the settings and the pipeline."""
+success and rolls back on error (services only flush), the settings and the pipeline.
+
+Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a worker
+thread, and those thread hops were the largest share of an ingested frame's server time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from service.config import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session connects lazily, so creating it here does no I/O. The commit (or the rollback)
+    runs in a worker thread, and only when a transaction is open: an endpoint that commits in
+    its own worker thread, as frame ingestion does, adds no thread hop here."""
     session = request.app.state.session_factory()
     try:
         yield session
-        session.commit()
+        if session.in_transaction():
+            await run_in_threadpool(_commit_and_close, session)
     except BaseException:
-        session.rollback()
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):  # a cancelled request must still release its connection
+                await run_in_threadpool(_roll_back_and_close, session)
         raise
     finally:
-        session.close()
+        session.close()  # no I/O: the helpers above already gave the connection back
+
+
+def _commit_and_close(session: Session) -> None:
+    session.commit()
+    session.close()
+
+
+def _roll_back_and_close(session: Session) -> None:
+    session.rollback()
+    session.close()
 
 
 async def run_analysis(request: Request, function, *args):
@@ -37,7 +57,7 @@ async def run_analysis(request: Request, function, *args):
     return await anyio.to_thread.run_sync(lambda: function(*args), limiter=limiter)
 
 
-def get_pipeline(request: Request) -> Any:
+async def get_pipeline(request: Request) -> Any:
     return request.app.state.pipeline
 
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from service import metrics
 from service.auth import CameraDep
+from service.config import Settings
 from service.db.tables import utc_now
 from service.deps import LocationId, PipelineDep, SessionDep, SettingsDep, run_analysis
 from service.errors import (Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthorized,
@@ -40,11 +43,11 @@ FRAME_BODY = image_upload_body(captured_at={"type": "string", "format": "date-ti
                                    UnsupportedMediaType, UnprocessableImage, InvalidInput)},
 )
 async def post_frame(
-    location_id: LocationId, request: Request, response: Response, camera: CameraDep,
+    location_id: LocationId, request: Request, camera: CameraDep,
     settings: SettingsDep, pipeline: PipelineDep, session: SessionDep,
     captured_at: str | None = Query(None, description="ISO-8601 time of capture; default now."),
     frame_id: str | None = Query(None, description="Camera's id for this frame; a repeat is not counted."),
-):
+) -> Response:
     """Count the faces of one camera frame (camera key). The image is analysed in memory and
     dropped: only counts are stored. Send multipart/form-data (`image`, optional `captured_at`,
     `frame_id`) or a raw image/jpeg or image/png body with those two as query parameters."""
@@ -55,9 +58,22 @@ async def post_frame(
         captured_at=service.parse_captured_at(upload.fields.get("captured_at", captured_at), now, settings),
         frame_id=service.parse_frame_id(upload.fields.get("frame_id", frame_id)),
     )
-    analysis = await run_analysis(request, service.analyze_image, pipeline, upload.image, settings)
-    result = await run_in_threadpool(service.record_frame, session, meta, analysis, settings, now)
-    metrics.record_frame(location_id, result, analysis.timings_ms)
-    if result.duplicate:
-        response.status_code = 200
-    return result
+    result, timings_ms = await run_analysis(request, count_frame, session, pipeline, upload.image, meta,
+                                            settings, now)
+    metrics.record_frame(location_id, result, timings_ms)
+    # serialised here, once: FastAPI would validate the model again before dumping it
+    return Response(result.model_dump_json(), status_code=200 if result.duplicate else 201,
+                    media_type="application/json")
+
+
+def count_frame(session: Session, pipeline, image: bytes, meta: service.FrameMeta, settings: Settings,
+                now: datetime) -> tuple[FrameResult, dict[str, float]]:
+    """Analyse, record and commit a frame in one worker thread: one thread hop per frame instead
+    of one per step. The commit follows the writes at once because SQLite holds its write lock
+    (PostgreSQL its row locks) from the first write to the commit; committing later, in the
+    session dependency's own thread hop, kept every other frame's writer waiting meanwhile. The
+    recording holds the analysis slot too, for the millisecond or so it takes."""
+    analysis = service.analyze_image(pipeline, image, settings)
+    result = service.record_frame(session, meta, analysis, settings, now)
+    session.commit()
+    return result, analysis.timings_ms

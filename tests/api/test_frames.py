@@ -144,9 +144,13 @@ def test_a_failed_commit_answers_503_not_201(client, camera):
 
     def session_whose_commit_fails():
         session = client.app.state.session_factory()
+
+        def commit():  # whoever commits, the endpoint or the dependency, meets the failure
+            raise OperationalError("COMMIT", {}, Exception("database went away"))
+
+        session.commit = commit
         try:
             yield session
-            raise OperationalError("COMMIT", {}, Exception("database went away"))
         finally:
             session.rollback()
             session.close()
