@@ -95,19 +95,51 @@ def theil_sen_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     Pairs with equal x are skipped. Robust to outliers (breakdown point about 29%).
     Raises ValueError when fewer than two distinct x values are given.
     """
-    x_steps, y_steps = _pairwise_steps(xs), _pairwise_steps(ys)
+    return _theil_sen(_pairwise_steps(xs), _pairwise_steps(ys))
+
+
+def _theil_sen(x_steps: np.ndarray, y_steps: np.ndarray) -> float:
     distinct = x_steps != 0
+    if distinct.all():  # the usual case (one point per bucket): no copies through the mask
+        return float(np.median(y_steps / x_steps))
     if not distinct.any():
         raise ValueError("theil_sen_slope needs at least two distinct x values")
     return float(np.median(y_steps[distinct] / x_steps[distinct]))
 
 
 def _pairwise_steps(values: Sequence[float]) -> np.ndarray:
-    """values[j] - values[i] for every pair i < j, vectorised: a year of hourly buckets has
-    about 38 million pairs, far too many for a Python loop."""
+    """values[j] - values[i] for every pair i < j (in an order of their own: the slope median
+    and the sign sum do not depend on it), vectorised: a year of hourly buckets has about 38
+    million pairs, far too many for a Python loop."""
     array = np.asarray(values, dtype=np.float64)
-    first, second = np.triu_indices(len(array), k=1)
+    first, second = _pair_indices(len(array))
     return array[second] - array[first]
+
+
+PAIRS_CACHED_UP_TO = 1500  # values; the cached indices then take at most 9 MB
+_cached_pairs: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0, np.int32), np.empty(0, np.int32))
+
+
+def _pair_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) of every pair i < j < n, ordered by j, so the pairs of a shorter series are a
+    prefix of a longer one's: one cached pair of arrays serves every series up to the longest
+    seen (a city overview asks for 100 trends of about 365 points; building the indices
+    anew was a third of each)."""
+    global _cached_pairs
+    if n > PAIRS_CACHED_UP_TO:
+        first, second = np.triu_indices(n, k=1)
+        return first, second
+    if n > _cached_pairs[0]:
+        _cached_pairs = (n, *_pairs_by_second(n))
+    count = n * (n - 1) // 2
+    return _cached_pairs[1][:count], _cached_pairs[2][:count]
+
+
+def _pairs_by_second(n: int) -> tuple[np.ndarray, np.ndarray]:
+    second = np.repeat(np.arange(n, dtype=np.int32), np.arange(n))  # j appears j times
+    starts = np.repeat(np.arange(n, dtype=np.int64) * (np.arange(n) - 1) // 2, np.arange(n))
+    first = (np.arange(len(second)) - starts).astype(np.int32)       # 0 .. j-1 for each j
+    return first, second
 
 
 def _mann_kendall_variance(ys: Sequence[float]) -> float:
@@ -130,7 +162,11 @@ def mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
     (z = (S - sign(S)) / sqrt(Var S)) and p = 2 * (1 - Phi(|z|)). A series with no
     variance at all (e.g. constant) gives p = 1.
     """
-    s = int(np.sign(_pairwise_steps(ys)).sum())
+    return _mann_kendall(ys, _pairwise_steps(ys))
+
+
+def _mann_kendall(ys: Sequence[float], y_steps: np.ndarray) -> tuple[float, float]:
+    s = int(np.sign(y_steps).sum())
     variance = _mann_kendall_variance(ys)
     if s == 0 or variance <= 0:
         return float(s), 1.0
@@ -153,8 +189,9 @@ def trend(points: Sequence[tuple[float, float]], min_points: int = MIN_TREND_POI
     if len(ordered) < min_points:
         return Trend(None, None, "insufficient_data", len(ordered))
     xs, ys = zip(*ordered)
-    slope = theil_sen_slope(xs, ys)
-    _, p_value = mann_kendall(ys)
+    y_steps = _pairwise_steps(ys)  # shared by the slope and the test
+    slope = _theil_sen(_pairwise_steps(xs), y_steps)
+    _, p_value = _mann_kendall(ys, y_steps)
     return Trend(slope, p_value, _direction(slope, p_value), len(ordered))
 
 
