@@ -306,3 +306,21 @@ def test_wilson_returns_plain_floats():
     low, high = wilson_interval(3, 7)
     assert type(low) is float and type(high) is float
     assert (low, high) == pytest.approx(score_test_bounds(3, 7, Z95), abs=1e-9)
+
+
+def test_pair_indices_are_every_pair_once_whatever_was_cached_before():
+    from service.index.statistics import PAIRS_CACHED_UP_TO, _pair_indices
+
+    for n in (400, 2, 3, 365, 401, PAIRS_CACHED_UP_TO + 1, 7):  # shorter after longer: a cached prefix
+        first, second = _pair_indices(n)
+        expected_first, expected_second = np.triu_indices(n, k=1)
+        codes = np.sort(first.astype(np.int64) * n + second)  # one number per pair
+        assert np.array_equal(codes, np.sort(expected_first * n + expected_second))
+
+
+def test_theil_sen_over_a_year_matches_scipy_with_and_without_cached_pairs():
+    rng = np.random.default_rng(5)
+    for n in (365, 1600):  # 1600 points exceed the cached pairs
+        xs = np.sort(rng.uniform(0, 400, n))
+        ys = 0.002 * xs + rng.normal(0, 0.05, n)
+        assert theil_sen_slope(xs, ys) == pytest.approx(theilslopes(ys, xs)[0], rel=1e-12)
