@@ -116,8 +116,8 @@ def _pairwise_steps(values: Sequence[float]) -> np.ndarray:
     return array[second] - array[first]
 
 
-PAIRS_CACHED_UP_TO = 1500  # values; the cached indices then take at most 9 MB
-_cached_pairs: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0, np.int32), np.empty(0, np.int32))
+PAIRS_CACHED_UP_TO = 1000  # values; the cached indices then take at most 8 MB
+_cached_pairs: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0, np.intp), np.empty(0, np.intp))
 
 
 def _pair_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,9 +136,10 @@ def _pair_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pairs_by_second(n: int) -> tuple[np.ndarray, np.ndarray]:
-    second = np.repeat(np.arange(n, dtype=np.int32), np.arange(n))  # j appears j times
-    starts = np.repeat(np.arange(n, dtype=np.int64) * (np.arange(n) - 1) // 2, np.arange(n))
-    first = (np.arange(len(second)) - starts).astype(np.int32)       # 0 .. j-1 for each j
+    """Indices as numpy's own index type: any other is converted on every use."""
+    second = np.repeat(np.arange(n, dtype=np.intp), np.arange(n))  # j appears j times
+    starts = np.repeat(np.arange(n, dtype=np.intp) * (np.arange(n) - 1) // 2, np.arange(n))
+    first = np.arange(len(second), dtype=np.intp) - starts           # 0 .. j-1 for each j
     return first, second
 
 
