@@ -12,6 +12,12 @@ Policy, in order:
    grayscale (Pillow's I;16* and I modes, taken as 16-bit, 0..65535) is scaled, not clipped,
    to 0..255; float grayscale is read as 0..1 or 0..255 by its range; 16-bit colour PNGs are
    reduced by Pillow itself; CMYK, YCbCr, palettes and 1-bit are converted.
+5. With gray=True the result is BT.601 luma instead (for pipelines that never look at colour).
+   A colour JPEG is then decoded straight to its luma channel, which is that same weighting
+   of the original RGB: libjpeg skips the chroma upsampling and colour conversion (a third of
+   the decode of a small frame, two thirds at 1280x720) but still reads and checks every
+   byte, so a truncated or corrupt upload is refused as before. It differs from converting the
+   decoded RGB by rounding only (at most a few levels on a handful of pixels).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from service.vision.errors import ImageTooLarge, UndecodableImage
+from service.vision.preprocess import to_gray
 
 # Magic numbers let error messages name the format the sender thought they sent.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -41,8 +48,9 @@ _BACKGROUND = (255, 255, 255)
 _EXIF_ORIENTATION = 0x0112
 
 
-def decode_image(data: bytes, *, max_pixels: int) -> np.ndarray:
-    """Decode image bytes to an RGB uint8 array of shape (height, width, 3).
+def decode_image(data: bytes, *, max_pixels: int, gray: bool = False) -> np.ndarray:
+    """Decode image bytes to an RGB uint8 array of shape (height, width, 3), or with `gray` a
+    luma uint8 array of shape (height, width) (point 5 above).
 
     Raises UndecodableImage (empty, truncated, corrupt, not an image) or ImageTooLarge
     (declared width x height above `max_pixels`, checked before decoding the pixels).
@@ -51,9 +59,11 @@ def decode_image(data: bytes, *, max_pixels: int) -> np.ndarray:
         raise UndecodableImage("empty image data")
     image = _open_header(data, max_pixels)
     _refuse_if_too_large(image, max_pixels)
+    if gray:
+        image.draft("L", image.size)  # JPEG only: decode to luma; other formats ignore it
     _load_first_frame(image, data)
     image = _upright(image)
-    return _to_rgb_array(image)
+    return _to_gray_array(image) if gray else _to_rgb_array(image)
 
 
 def _open_header(data: bytes, max_pixels: int) -> Image.Image:
@@ -117,6 +127,13 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     except ValueError as exc:
         raise UndecodableImage(f"unsupported colour mode {image.mode}") from exc
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def _to_gray_array(image: Image.Image) -> np.ndarray:
+    """A contiguous luma uint8 array: 8-bit gray as it is, every other mode through RGB."""
+    if image.mode == "L":
+        return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    return to_gray(_to_rgb_array(image))
 
 
 def _over_background(image: Image.Image) -> Image.Image:

@@ -18,6 +18,10 @@ from service.vision.detectors.base import Detector, FaceBox
 from service.vision.preprocess import DEFAULT_MARGIN, crop_faces
 
 HAPPY = "happy"
+# Detectors that never look at colour: HOG converts every frame to gray first, the stub reads
+# only the frame's size. With one of these the whole pipeline runs on gray pixels (the
+# classifier takes gray crops), so frames can be decoded straight to gray.
+GRAY_DETECTORS = frozenset({"hog", "stub"})
 
 
 class Classifier(Protocol):
@@ -56,20 +60,26 @@ class Pipeline:
         self.classifier = classifier
         self.crop_margin = crop_margin
 
-    def analyze(self, rgb: np.ndarray) -> FrameAnalysis:
-        """Analyse an RGB uint8 HxWx3 frame (as returned by decode_image)."""
+    @property
+    def takes_gray(self) -> bool:
+        """True when a gray HxW frame gives the same result as its RGB frame (see GRAY_DETECTORS)."""
+        return self.detector.type in GRAY_DETECTORS
+
+    def analyze(self, frame: np.ndarray) -> FrameAnalysis:
+        """Analyse an RGB uint8 HxWx3 frame (as returned by decode_image), or a gray uint8 HxW
+        frame when `takes_gray`."""
         started = time.perf_counter()
-        boxes = self.detector.detect(rgb)
+        boxes = self.detector.detect(frame)
         detected = time.perf_counter()
-        detections = self._classify(rgb, boxes)
+        detections = self._classify(frame, boxes)
         classified = time.perf_counter()
         timings = {"detect": (detected - started) * 1e3, "classify": (classified - detected) * 1e3}
         return summarize(detections, self.classifier.classes, timings)
 
-    def _classify(self, rgb: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
+    def _classify(self, frame: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
         if not boxes:  # no model call at all: most frames of an empty street have no face
             return []
-        crops = crop_faces(rgb, boxes, size=tuple(self.classifier.input_size), margin=self.crop_margin)
+        crops = crop_faces(frame, boxes, size=tuple(self.classifier.input_size), margin=self.crop_margin)
         probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
         return to_detections(boxes, probabilities, self.classifier.classes)
 

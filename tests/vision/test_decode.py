@@ -211,3 +211,39 @@ def test_truncated_upload_is_refused_even_after_face_recognition_is_imported(enc
     data = encode(Image.fromarray(gradient(200, 200)), "PNG")
     with pytest.raises(UndecodableImage):
         decode_image(data[: len(data) // 2], max_pixels=10_000_000)
+
+
+# --- gray=True: luma for pipelines that never look at colour -------------------------------------
+
+def test_gray_jpeg_is_the_luma_of_its_colour_decode(encode, astronaut):
+    from service.vision.preprocess import to_gray
+
+    data = encode(Image.fromarray(astronaut), "JPEG", quality=90)
+    gray = decode_image(data, max_pixels=LIMIT, gray=True)
+    assert gray.dtype == np.uint8 and gray.shape == (512, 512) and gray.flags["C_CONTIGUOUS"]
+    difference = np.abs(gray.astype(np.int16) - to_gray(decode_image(data, max_pixels=LIMIT)))
+    # rounding, and saturated colours clipped to 0..255 in the RGB decode: not another weighting
+    assert difference.max() <= 16 and difference.mean() < 0.1
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P"])
+def test_gray_of_other_formats_equals_converting_their_rgb(encode, mode):
+    from service.vision.preprocess import to_gray
+
+    data = encode(Image.fromarray(gradient()).convert(mode), "PNG")
+    gray = decode_image(data, max_pixels=LIMIT, gray=True)
+    np.testing.assert_array_equal(gray, to_gray(decode_image(data, max_pixels=LIMIT)))
+
+
+def test_gray_decoding_still_refuses_a_truncated_jpeg(encode, astronaut):
+    data = encode(Image.fromarray(astronaut), "JPEG", quality=90)
+    with pytest.raises(UndecodableImage, match="truncated JPEG"):
+        decode_image(data[: len(data) // 2], max_pixels=LIMIT, gray=True)
+
+
+def test_gray_decoding_applies_exif_orientation(encode):
+    source = Image.fromarray(gradient(20, 40))  # 40 wide, 20 tall
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    gray = decode_image(encode(source, "JPEG", exif=exif), max_pixels=LIMIT, gray=True)
+    assert gray.shape == (40, 20)

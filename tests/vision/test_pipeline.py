@@ -87,3 +87,15 @@ def test_real_photo_with_the_hog_detector(load_sample):
     [batch] = classifier.batches
     assert batch.shape == (2, 48, 48)
     assert analysis.timings_ms["detect"] > 0 and analysis.timings_ms["classify"] > 0
+
+
+def test_a_gray_frame_gives_what_its_rgb_frame_gives_with_a_gray_detector():
+    from service.vision.preprocess import to_gray
+
+    rgb = frame()
+    pipeline = Pipeline(build_detector("stub", faces=2), FakeClassifier(["happy", "sad"] * 2))
+    assert pipeline.takes_gray and not Pipeline(build_detector("cnn"), FakeClassifier([])).takes_gray
+    from_rgb, from_gray = pipeline.analyze(rgb), pipeline.analyze(to_gray(rgb))
+    assert [d.box for d in from_gray.detections] == [d.box for d in from_rgb.detections]
+    first, second = pipeline.classifier.batches
+    assert np.array_equal(first, second)
