@@ -1,5 +1,9 @@
 """`happiness serve` as a subprocess for the load benchmark: its environment, readiness, and
-the CPU time its processes (the supervisor and every worker) have used, read from /proc."""
+the CPU time its processes (the supervisor and every worker) have used, read from /proc.
+
+HAPPINESS_BENCH_SERVER_DIR=PATH serves from another checkout (e.g. a `git worktree` of an
+earlier commit with the same migrations), so that old and new code meet the same load
+generator: `python -m service.cli` then imports that checkout's `service` package."""
 
 from __future__ import annotations
 
@@ -27,7 +31,8 @@ def start(database_url: str, data_dir: Path, port: int, detector: str) -> subpro
                    "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0", "HAPPINESS_LOG_LEVEL": "warning",
                    "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=os.environ.get("HAPPINESS_BENCH_SERVER_DIR") or None)
 
 
 def stop(process: subprocess.Popen) -> None:
