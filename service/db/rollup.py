@@ -81,7 +81,8 @@ def rebuild_location(session: Session, location_id: int, timezone: str) -> None:
 def rebuild_all(session: Session) -> None:
     """Recompute every location's days (the migration's backfill, the benchmark's load), one
     location at a time so no query holds more than a location's buckets."""
-    for location_id, timezone in session.execute(select(Location.id, Location.timezone).order_by(Location.id)).all():
+    locations = session.execute(select(Location.id, Location.timezone).order_by(Location.id)).all()
+    for location_id, timezone in locations:
         rebuild_location(session, location_id, timezone)
 
 
