@@ -15,21 +15,27 @@ from service.db import rollup
 from service.db.tables import COUNT_COLUMNS, BucketCount, FrameReceipt
 
 
-def _insert(session: Session, table):
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+def _bound_insert(dialect: str, table, columns: tuple[str, ...]):
+    """INSERT of `columns` with a bound parameter of the same name for each."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.values({column: bindparam(column, type_=table.c[column].type) for column in columns})
 
 
 def claim_frame(session: Session, camera_id: int, frame_id: str, received_at: datetime,
                 result: dict) -> bool:
     """Record a frame_id for a camera; False when it was recorded before (by anyone)."""
-    statement = (
-        _insert(session, FrameReceipt)
-        .values(camera_id=camera_id, frame_id=frame_id, received_at=received_at, result=result)
-        .on_conflict_do_nothing(index_elements=["camera_id", "frame_id"])
-        .returning(FrameReceipt.frame_id)
-    )
-    return session.execute(statement).first() is not None
+    parameters = {"camera_id": camera_id, "frame_id": frame_id, "received_at": received_at, "result": result}
+    claimed = session.execute(_claim_statement(session.get_bind().dialect.name), parameters)
+    return claimed.first() is not None
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str):
+    """The receipt insert, built once per dialect with bound parameters on the table: the ORM
+    insert built per frame cost 110-150 us of CPU per frame."""
+    table = FrameReceipt.__table__
+    statement = _bound_insert(dialect, table, ("camera_id", "frame_id", "received_at", "result"))
+    return statement.on_conflict_do_nothing(index_elements=["camera_id", "frame_id"]).returning(table.c.frame_id)
 
 
 def get_receipt(session: Session, camera_id: int, frame_id: str) -> FrameReceipt | None:
@@ -54,9 +60,7 @@ def _upsert_statement(dialect: str):
     """The count upsert, built once per dialect with bound parameters: building the
     expression anew for every frame was a tenth of a frame's server time."""
     table = BucketCount.__table__
-    columns = ("location_id", "camera_id", "bucket_start", *COUNT_COLUMNS)
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(
-        {column: bindparam(column, type_=table.c[column].type) for column in columns})
+    statement = _bound_insert(dialect, table, ("location_id", "camera_id", "bucket_start", *COUNT_COLUMNS))
     increments = {column: table.c[column] + statement.excluded[column] for column in COUNT_COLUMNS}
     return statement.on_conflict_do_update(
         index_elements=["location_id", "bucket_start", "camera_id"], set_=increments)
