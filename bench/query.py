@@ -149,7 +149,7 @@ def _row(database: str, query: str, code: str, laps: list[Lap], timings: Timings
 
 
 def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) -> int:
-    from service.db.engine import make_engine, make_session_factory
+    from service.db.engine import make_engine, make_read_session_factory
 
     if quick:
         names, locations, days, repeat = ["sqlite"], 3, 40, 2  # 40 days: both Amsterdam and New York change clocks
@@ -162,7 +162,7 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
             rows, load_s = load_history(url, locations, days)
             engine = make_engine(url)
             settle(engine)
-            results.append((name, rows, load_s, measure(make_session_factory(engine), locations, days, repeat)))
+            results.append((name, rows, load_s, measure(make_read_session_factory(engine), locations, days, repeat)))
             engine.dispose()
     print(markdown(results, locations, days))
     return 1 if any(not all(timings.identical.values()) for *_, timings in results) else 0

@@ -141,8 +141,9 @@ def _changes_camera_keys(session) -> bool:
 
 async def require_camera(location_id: LocationId, request: Request) -> CameraIdentity:
     """The camera behind the key, allowed only at its own location. A key this process checked
-    moments ago is answered from memory; otherwise it is looked up in a short session of its
-    own (in a worker thread), so that no transaction stays open while the frame is analysed."""
+    moments ago is answered from memory; otherwise it is looked up in a short read session of
+    its own (in a worker thread), so that no transaction stays open while the frame is analysed
+    and, on SQLite, the lookup never waits for another frame's write lock."""
     credential = presented_credential(request)
     if credential is None:
         raise Unauthorized("camera key required: send `Authorization: Bearer <key>` or `X-API-Key`")
@@ -156,7 +157,7 @@ async def require_camera(location_id: LocationId, request: Request) -> CameraIde
 
 def _camera_from_database(state, key_hash: str, location_id: int) -> CameraIdentity:
     generation = state.camera_keys.generation  # read before the row: see CameraKeyCache
-    with state.session_factory() as session:
+    with state.read_session_factory() as session:
         camera = cameras.find_by_key_hash(session, key_hash)
         if camera is None or camera.revoked_at is not None:
             raise Unauthorized("unknown or revoked camera key")

@@ -1,5 +1,7 @@
 """Request-scoped dependencies as typed aliases: one session per request that commits on
-success and rolls back on error (services only flush), the settings and the pipeline.
+success and rolls back on error (services only flush), the settings and the pipeline. Endpoints
+that only read take ReadSessionDep: on SQLite its transaction does not take the write lock, so
+an index query runs beside ingestion instead of stopping it.
 
 Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a worker
 thread, and those thread hops were the largest share of an ingested frame's server time."""
@@ -7,6 +9,7 @@ thread, and those thread hops were the largest share of an ingested frame's serv
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio
@@ -22,10 +25,21 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
+    async with _request_session(request.app.state.session_factory) as session:
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    async with _request_session(request.app.state.read_session_factory) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _request_session(session_factory) -> AsyncIterator[Session]:
     """A session connects lazily, so creating it here does no I/O. The commit (or the rollback)
     runs in a worker thread, and only when a transaction is open: an endpoint that commits in
     its own worker thread, as frame ingestion does, adds no thread hop here."""
-    session = request.app.state.session_factory()
+    session = session_factory()
     try:
         yield session
         if session.in_transaction():
@@ -65,6 +79,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the commit runs before the response is sent, so a failed commit is an error
 # answer, never a 201 for counts that were not stored
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 PipelineDep = Annotated[Any, Depends(get_pipeline)]
 
 # ids are 32-bit in both databases: a larger number is a 422, not a driver overflow

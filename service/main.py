@@ -20,7 +20,7 @@ from service.auth import CameraKeyCache
 from service.cameras.endpoints import router as cameras_router
 from service.config import Settings
 from service.dashboard.endpoints import install_dashboard
-from service.db.engine import make_engine, make_session_factory
+from service.db.engine import make_engine, make_read_session_factory, make_session_factory, read_only
 from service.db.migrate import ensure_migrated
 from service.db.retention import prune, retention_cutoff
 from service.errors import install_error_handlers, problem_response
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.read_session_factory = make_read_session_factory(engine)
         app.state.camera_keys = CameraKeyCache()
         app.state.camera_keys.watch(app.state.session_factory)
         app.state.rate_limiter = RateLimiter(settings.camera_rate_per_minute, settings.camera_burst)
@@ -136,7 +137,7 @@ def _add_health_routes(app: FastAPI) -> None:
         state = request.app.state
         try:
             ensure_migrated(state.engine, state.settings.resolved_database_url)
-            with state.engine.connect() as connection:
+            with read_only(state.engine).connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as error:
             return problem_response(503, "Not ready", f"database: {error.__class__.__name__}: {error}"[:300],

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from service.auth import AdminDep
 from service.cameras import service
 from service.cameras.schemas import CameraCreate, CameraOut, CameraWithKey
-from service.deps import CameraId, LocationId, SessionDep
+from service.deps import CameraId, LocationId, ReadSessionDep, SessionDep
 from service.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
 
 router = APIRouter(prefix="/locations/{location_id}/cameras", tags=["cameras"])
@@ -23,7 +23,7 @@ def create_camera(location_id: LocationId, data: CameraCreate, session: SessionD
 
 
 @router.get("", response_model=list[CameraOut], responses=ERRORS)
-def list_cameras(location_id: LocationId, session: SessionDep, _: AdminDep):
+def list_cameras(location_id: LocationId, session: ReadSessionDep, _: AdminDep):
     return service.list_cameras(session, location_id)
 
 

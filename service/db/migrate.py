@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from service.config import REPO_ROOT
+from service.db.engine import read_only
 
 
 class DatabaseNotMigrated(RuntimeError):
@@ -38,7 +39,7 @@ def head_revision(database_url: str) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with read_only(engine).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 
 from service.auth import ReaderDep
 from service.db.tables import EMOTIONS, utc_now
-from service.deps import LocationId, SessionDep, SettingsDep
+from service.deps import LocationId, ReadSessionDep, SettingsDep
 from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
@@ -60,7 +60,7 @@ CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "The index, as
 
 @router.get("/locations/{location_id}/happiness-index", response_model=LocationIndex,
             response_model_by_alias=True, responses={**CSV_RESPONSE, **problem_responses(*ERRORS, NotFound)})
-def location_happiness_index(location_id: LocationId, _: ReaderDep, query: QueryDep, session: SessionDep,
+def location_happiness_index(location_id: LocationId, _: ReaderDep, query: QueryDep, session: ReadSessionDep,
                              output: FormatDep = "json"):
     """The location's happiness index as a time series (index, ci95, adjusted_index, emotions per
     bucket), its overall summary for the range and its trend. CSV: one row per bucket."""
@@ -72,7 +72,7 @@ def location_happiness_index(location_id: LocationId, _: ReaderDep, query: Query
 
 @router.get("/happiness-index", response_model=CityOverview, response_model_by_alias=True,
             responses={**CSV_RESPONSE, **problem_responses(*ERRORS)})
-def city_happiness_index(_: ReaderDep, query: QueryDep, session: SessionDep, output: FormatDep = "json"):
+def city_happiness_index(_: ReaderDep, query: QueryDep, session: ReadSessionDep, output: FormatDep = "json"):
     """City overview: every location with its index for the range and for its latest day with
     faces, and its trend over day buckets. `bucket` is ignored here (always day). CSV: one row
     per location."""

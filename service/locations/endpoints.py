@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from service.auth import AdminDep, ReaderDep
-from service.deps import LocationId, SessionDep
+from service.deps import LocationId, ReadSessionDep, SessionDep
 from service.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
 from service.locations import service
 from service.locations.schemas import LocationCreate, LocationOut, LocationUpdate
@@ -20,13 +20,13 @@ def create_location(data: LocationCreate, session: SessionDep, _: AdminDep):
 
 
 @router.get("", response_model=list[LocationOut], responses=problem_responses(*AUTH_ERRORS))
-def list_locations(session: SessionDep, _: ReaderDep):
+def list_locations(session: ReadSessionDep, _: ReaderDep):
     return service.list_locations(session)
 
 
 @router.get("/{location_id}", response_model=LocationOut,
             responses=problem_responses(*AUTH_ERRORS, NotFound))
-def get_location(location_id: LocationId, session: SessionDep, _: ReaderDep):
+def get_location(location_id: LocationId, session: ReadSessionDep, _: ReaderDep):
     return service.get_location(session, location_id)
 
 

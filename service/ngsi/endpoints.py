@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from service.auth import ReaderDep
 from service.db.tables import utc_now
-from service.deps import SessionDep, SettingsDep
+from service.deps import ReadSessionDep, SettingsDep
 from service.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from service.index import service as index
 from service.index.endpoints import get_model_info
@@ -27,7 +27,7 @@ Options = Annotated[Literal["normalized", "keyValues"] | None,
 
 
 @router.get("/v1/entities", responses={200: {"content": {LD_JSON: {}}}, **problem_responses(Unauthorized, Forbidden)})
-def list_entities(request: Request, _: ReaderDep, session: SessionDep, settings: SettingsDep, model: ModelDep,
+def list_entities(request: Request, _: ReaderDep, session: ReadSessionDep, settings: SettingsDep, model: ModelDep,
                   entity_type: Annotated[str | None, Query(alias="type", description="Only CrowdFlowObserved exists here.")] = None,
                   options: Options = None):
     """Every location as a CrowdFlowObserved entity with its latest day's happiness index."""
@@ -38,7 +38,7 @@ def list_entities(request: Request, _: ReaderDep, session: SessionDep, settings:
 
 @router.get("/v1/entities/{entity_id}", responses={200: {"content": {LD_JSON: {}}},
                                                    **problem_responses(Unauthorized, Forbidden, NotFound)})
-def get_entity(entity_id: str, request: Request, _: ReaderDep, session: SessionDep, settings: SettingsDep,
+def get_entity(entity_id: str, request: Request, _: ReaderDep, session: ReadSessionDep, settings: SettingsDep,
                model: ModelDep, options: Options = None):
     """One location's entity, by id `urn:ngsi-ld:CrowdFlowObserved:happiness-location-{location id}`."""
     found = []

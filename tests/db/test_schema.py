@@ -1,5 +1,6 @@
 """Migrations, start-up checks and the atomic upsert, on SQLite and PostgreSQL."""
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
 from service.db.base import Base
-from service.db.engine import make_engine, make_session_factory
+from service.db.engine import make_engine, make_read_session_factory, make_session_factory
 from service.db.migrate import DatabaseNotMigrated, ensure_migrated
 from service.db.tables import BucketCount
 from service.frames.repository import add_counts, claim_frame
@@ -48,6 +49,34 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     upgrade(url)
     with make_engine(url).connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def other_writer_can_begin(path) -> bool:
+    """Whether another connection gets SQLite's write lock at once (no busy wait)."""
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return False
+    finally:
+        connection.close()
+
+
+def test_sqlite_write_sessions_lock_at_begin_and_read_sessions_never(tmp_path):
+    """A write session holds the write lock from its first statement, even a read, so two
+    writers queue in the busy handler instead of failing on a lock upgrade; a read session reads
+    its WAL snapshot without it."""
+    path = tmp_path / "locks.db"
+    engine = make_engine(f"sqlite:///{path}")
+    for factory, locks in ((make_session_factory(engine), True), (make_read_session_factory(engine), False)):
+        with factory() as session:
+            session.execute(text("SELECT 1"))
+            assert other_writer_can_begin(path) is not locks
+        assert other_writer_can_begin(path)
+    engine.dispose()
 
 
 def _camera(database_url) -> tuple[int, int]:
