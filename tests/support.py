@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,34 @@ def add_camera(client, location_id: int, name: str = "cam") -> dict:
     response = client.post(f"/locations/{location_id}/cameras", json={"name": name}, headers=ADMIN)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@contextmanager
+def commits_failing(app):
+    """Meanwhile every request's write session fails at its commit, as when the database goes
+    away between the writes and the commit."""
+    from sqlalchemy.exc import OperationalError
+
+    from service.deps import get_session
+
+    def session_whose_commit_fails():
+        session = app.state.session_factory()
+
+        def commit():  # whoever commits, the endpoint or the dependency, meets the failure
+            raise OperationalError("COMMIT", {}, Exception("database went away"))
+
+        session.commit = commit
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    app.dependency_overrides[get_session] = session_whose_commit_fails
+    try:
+        yield
+    finally:
+        del app.dependency_overrides[get_session]
 
 
 def jpeg_bytes(width: int = 64, height: int = 48) -> bytes:

@@ -36,8 +36,8 @@ def multiprocess_enabled() -> bool:
 
 def record_frame(location_id: int, result, timings_ms: Mapping[str, float]) -> None:
     """Count a recorded frame; a duplicate frame_id ran the pipeline but adds no counts. It runs
-    just before the request's commit: a failed commit (answered 503) leaves these one frame
-    ahead of the database, which is acceptable for rates and alerts; the index reads the database."""
+    after the frame's commit, so a failed commit (answered 503) moves no counter and the counters
+    never run ahead of the database; the index reads the database itself."""
     observe_stage_timings(timings_ms)
     if result.duplicate:
         return

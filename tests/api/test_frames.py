@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from support import ADMIN, add_camera, add_location, bearer, jpeg_bytes
+from support import ADMIN, add_camera, add_location, bearer, commits_failing, jpeg_bytes
 
 
 @pytest.fixture
@@ -138,29 +138,9 @@ def test_invalid_frame_id_is_422(client, camera):
 
 
 def test_a_failed_commit_answers_503_not_201(client, camera):
-    from sqlalchemy.exc import OperationalError
-
-    from service.deps import get_session
-
-    def session_whose_commit_fails():
-        session = client.app.state.session_factory()
-
-        def commit():  # whoever commits, the endpoint or the dependency, meets the failure
-            raise OperationalError("COMMIT", {}, Exception("database went away"))
-
-        session.commit = commit
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
-
-    client.app.dependency_overrides[get_session] = session_whose_commit_fails
-    try:
+    with commits_failing(client.app):
         response = client.post(frames_url(camera), headers=bearer(camera["api_key"]),
                                files={"image": ("f.jpg", jpeg_bytes(), "image/jpeg")})
-    finally:
-        client.app.dependency_overrides.clear()
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert index_of(client, camera)["overall"]["frames"] == 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import ADMIN, VIEWER, add_camera, add_location, bearer, jpeg_bytes
+from support import ADMIN, VIEWER, add_camera, add_location, bearer, commits_failing, jpeg_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,24 @@ def test_counters_move_after_a_frame_and_not_for_its_duplicate(client):
     for stage in ("detect", "classify"):  # both frames ran the pipeline
         assert value(after, "happiness_pipeline_stage_seconds_count", stage=stage) - \
             value(before, "happiness_pipeline_stage_seconds_count", stage=stage) == 2
+
+
+def test_a_frame_whose_commit_fails_moves_no_counter(client):
+    """The counters move after the commit: a frame answered 503 was not stored, so not counted."""
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    before = scrape(client)
+    with commits_failing(client.app):
+        assert post_frame(client, location["id"], key, "f-1").status_code == 503
+    after = scrape(client)
+    assert value(after, "happiness_frames_total", location_id=label) == \
+        value(before, "happiness_frames_total", location_id=label)
+    assert value(after, "happiness_faces_total", location_id=label) == \
+        value(before, "happiness_faces_total", location_id=label)
+    assert post_frame(client, location["id"], key, "f-1").status_code == 201  # the retry is counted once
+    assert value(scrape(client), "happiness_frames_total", location_id=label) - \
+        value(before, "happiness_frames_total", location_id=label) == 1
 
 
 def test_request_latency_is_labelled_by_route_template(client):
