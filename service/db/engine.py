@@ -4,21 +4,26 @@ write sessions (SQLite: BEGIN IMMEDIATE) and read sessions (SQLite: a deferred B
 
 from __future__ import annotations
 
+import time
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "happiness_read_only"  # execution option of the read-only engine view
+PING_AFTER_IDLE_S = 1.0
+IDLE_SINCE = "happiness_idle_since"  # key in a pooled connection's info
 
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return _postgres_engine(url)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -28,6 +33,34 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin)
     return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    """A pool whose connections are pinged only after PING_AFTER_IDLE_S idle: pool_pre_ping's
+    round trip on every checkout cost each frame 35-45 us of CPU here, 10-20 us of PostgreSQL's
+    and 45-65 us of wall time, while a connection used a moment ago has just shown it works."""
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+def _note_idle_since(_dbapi_connection, record) -> None:
+    record.info[IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dialect, dbapi_connection, record, _proxy) -> None:
+    """A dead idle connection (the server restarted, the network cut) is replaced before use,
+    and the pool's older connections with it. A drop within the last second fails its request,
+    as a drop during the request would, and that error renews the pool too (SQLAlchemy
+    invalidates a pool on any disconnect error): the next request gets a new connection."""
+    idle_since = record.info.get(IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE_S:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:  # the pool reconnects (or raises the connect error)
+        raise InvalidatePoolError(f"an idle connection failed its ping: {error}") from error
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:

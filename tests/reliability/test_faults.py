@@ -4,6 +4,8 @@ cuts), and a server restart keeps every count (SQLite and PostgreSQL)."""
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -32,10 +34,7 @@ def test_database_outage_is_503_with_retry_after_and_the_service_recovers(proxie
 
     proxy, url = proxied_postgres
     with TestClient(create_app(make_settings(url, tmp_path), pipeline=pipeline)) as client:
-        location = add_location(client, "Outage square")
-        key = add_camera(client, location["id"])["api_key"]
-        post = lambda: client.post(f"/locations/{location['id']}/frames", content=jpeg_bytes(),  # noqa: E731
-                                   headers={"Content-Type": "image/jpeg", **bearer(key)})
+        location, post = camera_posting(client, "Outage square")
         assert post().status_code == 201
 
         proxy.stop()
@@ -52,6 +51,34 @@ def test_database_outage_is_503_with_retry_after_and_the_service_recovers(proxie
         assert post().status_code == 201
         index = client.get(f"/locations/{location['id']}/happiness-index", headers=ADMIN).json()
         assert index["overall"]["frames"] == 2  # the failed post counted nothing
+
+
+def camera_posting(client, name: str) -> tuple[dict, Callable]:
+    """A new location, and a function that posts one frame there with its camera's key."""
+    location = add_location(client, name)
+    key = add_camera(client, location["id"])["api_key"]
+    return location, lambda: client.post(f"/locations/{location['id']}/frames", content=jpeg_bytes(),
+                                         headers={"Content-Type": "image/jpeg", **bearer(key)})
+
+
+def test_connections_cut_while_idle_are_replaced_before_use(proxied_postgres, tmp_path, pipeline):
+    """The network drops every pooled connection and recovers while the service is idle: the
+    next requests get new connections instead of failing on the dead ones."""
+    from fastapi.testclient import TestClient
+
+    from service.db.engine import PING_AFTER_IDLE_S
+    from service.main import create_app
+
+    proxy, url = proxied_postgres
+    with TestClient(create_app(make_settings(url, tmp_path), pipeline=pipeline)) as client:
+        location, post = camera_posting(client, "Idle square")
+        assert post().status_code == 201
+        proxy.stop()
+        proxy.start()
+        time.sleep(PING_AFTER_IDLE_S + 0.2)
+        assert post().status_code == 201
+        index = client.get(f"/locations/{location['id']}/happiness-index", headers=ADMIN)
+        assert index.status_code == 200 and index.json()["overall"]["frames"] == 2
 
 
 def serve(database_url: str, port: int, data_dir) -> subprocess.Popen:
