@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from service.training import datasets
-from service.training.architectures import RECIPES, Recipe, build_model
+from service.training.architectures import RECIPES, Recipe, build_model, with_mirror_average
 from service.training.datasets import FaceSet
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,8 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
         )
     if select_best and (work / "best.keras").exists():
         model = keras.models.load_model(work / "best.keras")
-    return model, state
+    # The bare copy first: a compiled model nested in the wrapper would carry its optimiser along.
+    return (with_mirror_average(inference_copy(model)) if recipe.mirror_average else model), state
 
 
 def _stopped_early(state: dict, recipe: Recipe, select_best: bool) -> bool:
@@ -267,10 +268,20 @@ def write_model_folder(out: Path, model, metadata: dict, history: list[dict]) ->
     from service.vision.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, keras_to_tflite
 
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / KERAS_FILE)
+    inference_copy(model).save(out / KERAS_FILE)
     (out / TFLITE_FILE).write_bytes(keras_to_tflite(out / KERAS_FILE))
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+
+
+def inference_copy(model):
+    """The same layers and weights without the optimiser: Keras 3 saves an optimiser's state
+    (twice the weights for Adam) in every .keras file, which would triple the committed file."""
+    import keras
+
+    copy = keras.Model.from_config(model.get_config())  # clone_model would compile it again
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def read_metadata(model_dir: str | Path) -> dict:

@@ -27,10 +27,11 @@ METADATA_FILE = "metadata.json"
 
 def keras_to_tflite(keras_path: str | Path) -> bytes:
     """Float32 TFLite flatbuffer of a saved Keras model (no quantisation, so scores stay the same)."""
-    import keras
     import tensorflow as tf
 
-    model = keras.models.load_model(keras_path, compile=False)
+    from service.training.architectures import load_saved_model
+
+    model = load_saved_model(keras_path)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     # The converter prints its SavedModel signature on stdout, which must stay clean for JSON output.
     with contextlib.redirect_stdout(io.StringIO()):

@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from service.training.architectures import ARCHITECTURES, build_model  # noqa: E402
+from service.training.architectures import ARCHITECTURES, build_model, load_saved_model, with_mirror_average  # noqa: E402
 
 
 def test_paper_architecture_has_the_papers_parameter_count():
@@ -42,3 +42,17 @@ def test_default_model_stays_small():
 def test_unknown_architecture_is_refused():
     with pytest.raises(KeyError):
         build_model("resnet152", 7)
+
+
+def test_mirror_average_scores_a_face_and_its_mirror_alike(tmp_path):
+    base = build_model("default", 7)
+    model = with_mirror_average(base)
+    faces = np.random.default_rng(3).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    probs, mirrored = model(faces, training=False).numpy(), model(faces[:, :, ::-1], training=False).numpy()
+    np.testing.assert_allclose(probs, mirrored, atol=1e-6)
+    # ...and is the mean of the bare model's two views, with no extra parameters.
+    views = (base(faces, training=False).numpy() + base(faces[:, :, ::-1], training=False).numpy()) / 2
+    np.testing.assert_allclose(probs, views, atol=1e-6)
+    assert model.count_params() == base.count_params()
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(load_saved_model(tmp_path / "m.keras")(faces).numpy(), probs, atol=1e-6)

@@ -7,11 +7,12 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from service.training.architectures import load_saved_model  # noqa: E402
 from service.vision.classifier import DEFAULT_MODEL_DIR, EmotionClassifier  # noqa: E402
 
 
 def keras_probabilities(model_dir, faces: np.ndarray) -> np.ndarray:
-    model = keras.models.load_model(model_dir / "model.keras", compile=False)
+    model = load_saved_model(model_dir / "model.keras")
     return model(faces[..., np.newaxis].astype(np.float32), training=False).numpy()
 
 

@@ -24,6 +24,22 @@ def test_train_writes_a_complete_model_folder(tiny_model):
     assert {"val_accuracy", "val_loss", "val_macro_f1", "loss"} <= set(history[0])
 
 
+def test_committed_keras_file_holds_weights_without_optimiser_state(tiny_model, tmp_path):
+    import zipfile
+
+    import h5py
+
+    from service.training.architectures import load_saved_model
+
+    with zipfile.ZipFile(tiny_model / "model.keras") as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    names: list[str] = []
+    with h5py.File(tmp_path / "model.weights.h5", "r") as weights:
+        weights.visit(names.append)
+    assert names and not [name for name in names if "optimizer" in name]
+    assert load_saved_model(tiny_model / "model.keras").count_params() == 981_735
+
+
 def test_metadata_round_trip(tiny_model):
     metadata = read_metadata(tiny_model)
     assert metadata["name"] == "tiny" and metadata["classes"] == CLASSES and metadata["input_size"] == [48, 48]
