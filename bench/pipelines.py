@@ -2,7 +2,8 @@
 
 seed: the source paper's pipeline as issue 4 describes it: Pillow decode, face_recognition's
 default HOG with one upsample, then one Keras `model.predict` per face (models/paper).
-service: decode_image and the Pipeline that `happiness serve` builds (build_pipeline).
+service: the service's analyze_image (decode_image, to gray for hog and stub) and the Pipeline
+that `happiness serve` builds (build_pipeline).
 Both store their counts with the service's real upsert into the same SQLite database.
 """
 
@@ -83,12 +84,26 @@ class CpuTimedDetector:
 
     def __init__(self, detector) -> None:
         self.inner = detector
-        self.config = detector.config
+        self.config, self.type = detector.config, detector.type
         self.last = Lap()
 
-    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+    def detect(self, frame: np.ndarray) -> list[FaceBox]:
         with measured() as self.last:
-            return self.inner.detect(rgb)
+            return self.inner.detect(frame)
+
+
+class CpuTimedPipeline:
+    """Wraps the service's Pipeline to time its analysis inside the service's analyze_image, so
+    the rest of that call is the decode stage."""
+
+    def __init__(self, pipeline) -> None:
+        self.inner = pipeline
+        self.takes_gray = pipeline.takes_gray
+        self.last = Lap()
+
+    def analyze(self, frame: np.ndarray) -> FrameAnalysis:
+        with measured() as self.last:
+            return self.inner.analyze(frame)
 
 
 class ServicePipeline:
@@ -98,20 +113,19 @@ class ServicePipeline:
 
         built = build_pipeline(settings)
         self.detector = CpuTimedDetector(built.detector)
-        self.pipeline = Pipeline(self.detector, built.classifier)
-        self.max_pixels = settings.max_image_pixels
+        self.pipeline = CpuTimedPipeline(Pipeline(self.detector, built.classifier))
+        self.settings = settings
 
     def run(self, data: bytes, store: "Store") -> Run:
-        from service.vision.decode import decode_image
+        """The frame as `happiness serve` analyses it: analyze_image decodes it (straight to gray
+        for hog and stub, which never look at colour) and runs the pipeline."""
+        from service.frames.service import analyze_image
 
-        laps = {}
-        with measured() as laps["decode"]:
-            rgb = decode_image(data, max_pixels=self.max_pixels)
-        with measured() as analyzed:
-            analysis = self.pipeline.analyze(rgb)
-        detect = self.detector.last
-        laps["detect"] = detect
-        laps["classify"] = Lap(analyzed.wall_ms - detect.wall_ms, analyzed.cpu_ms - detect.cpu_ms)
+        with measured() as whole:
+            analysis = analyze_image(self.pipeline, data, self.settings)
+        analyzed, detect = self.pipeline.last, self.detector.last
+        laps = {"decode": _difference(whole, analyzed), "detect": detect,
+                "classify": _difference(analyzed, detect)}
         with measured() as laps["store"]:
             store.record(analysis)
         return Run(analysis, laps)
@@ -124,6 +138,10 @@ class ServicePipeline:
         native = type(self.detector.inner).__dict__.get("native_face_px", config.min_face_px)
         return max(config.min_face_px, smallest_findable_face_px(
             width, native_face_px=native, min_face_px=config.min_face_px, max_width=config.max_width))
+
+
+def _difference(outer: Lap, inner: Lap) -> Lap:
+    return Lap(outer.wall_ms - inner.wall_ms, outer.cpu_ms - inner.cpu_ms)
 
 
 class Store:

@@ -4,7 +4,7 @@ benchmarks are measurements, and a slow or loaded machine must never fail a test
 import pytest
 
 from service.cli import main
-from support import require_samples
+from support import jpeg_bytes, make_settings, require_samples
 
 pytestmark = pytest.mark.slow
 
@@ -16,6 +16,20 @@ def test_pipeline_bench_compares_seed_and_service_on_the_same_frames(capsys):
     assert "| frame | size | seed cpu | service cpu |" in output
     assert "| obama-480p.jpg | service |" in output  # the decode/detect/classify/store split
     assert "seed faces the service missed (of the sizes it must find): 0" in output
+
+
+@pytest.mark.parametrize("detector", ["hog", "stub"])
+def test_the_service_pipeline_is_timed_on_frames_decoded_as_the_service_does(detector, tmp_path):
+    """hog and stub never look at colour, so the service decodes their frames straight to gray."""
+    from bench.pipelines import ServicePipeline, Store
+
+    settings = make_settings(f"sqlite:///{tmp_path / 'bench.db'}", tmp_path, detector=detector)
+    pipeline, shapes = ServicePipeline(settings), []
+    detect = pipeline.detector.inner.detect
+    pipeline.detector.inner.detect = lambda frame: shapes.append(frame.shape) or detect(frame)
+    run = pipeline.run(jpeg_bytes(64, 48), Store(settings))
+    assert shapes == [(48, 64)]
+    assert set(run.laps) == {"decode", "detect", "classify", "store"}
 
 
 def test_query_bench_answers_like_the_baseline_code(capsys):
