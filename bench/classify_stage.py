@@ -4,9 +4,9 @@ pipeline does it now against converting the whole frame to gray first (the code 
 
     .venv/bin/python bench/classify_stage.py [--samples ../shared/samples] [--repeat 60]
 
-Three columns: `whole frame to gray` (before), `crops to gray` (now, RGB frame: what the
-pipeline bench times) and `gray frame` (now, as `happiness serve` runs it with hog or stub:
-the frame decoded straight to gray). Medians of --repeat calls, printed as a Markdown table.
+Three columns: `whole frame to gray` (before), `crops to gray` (now, an RGB frame, as the cnn
+detector's frames are) and `gray frame` (now, as `happiness serve` and the pipeline bench run it
+with hog or stub: the frame decoded straight to gray). Medians of --repeat calls, printed as a Markdown table.
 """
 
 from __future__ import annotations
