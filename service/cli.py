@@ -131,14 +131,17 @@ def _safe_url(settings: Settings) -> str:
 
 # --- locations and cameras -----------------------------------------------------------------
 
-def _session():
-    from service.db.engine import make_engine, make_session_factory
+def _session(read_only: bool = False):
+    """One transaction on the configured database; a read-only one never takes SQLite's write
+    lock, so listing beside a running server does not stall its ingestion."""
+    from service.db.engine import make_engine, make_read_session_factory, make_session_factory
     from service.db.migrate import ensure_migrated
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     ensure_migrated(engine, settings.resolved_database_url)
-    return make_session_factory(engine).begin()
+    factory = make_read_session_factory if read_only else make_session_factory
+    return factory(engine).begin()
 
 
 def _add_locations(commands) -> None:
@@ -169,7 +172,7 @@ def run_locations_add(args) -> int:
 def run_locations_list(args) -> int:
     from service.locations.service import list_locations
 
-    with _session() as session:
+    with _session(read_only=True) as session:
         for location in list_locations(session):
             print(f"{location.id:>5}  {location.name}  ({location.timezone})")
     return 0
