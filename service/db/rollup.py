@@ -18,11 +18,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, bindparam, delete, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db.local_days import local_day, local_midnight, sum_by_local_day
 from service.db.tables import COUNT_COLUMNS, BucketCount, DailyCount, Location
+from service.db.upserts import adding_counts_on_conflict, dialect_insert
 
 MAX_ZONE_RETRIES = 3
 # location id -> the time zone this process last read for it; only a hint, see add_to_day
@@ -57,11 +57,8 @@ def _day_upsert_statement(dialect: str):
     source = select(locations.c.id, bindparam("day", type_=Date()),
                     *(bindparam(column, type_=table.c[column].type) for column in COUNT_COLUMNS)).where(
         locations.c.id == bindparam("location_id"), locations.c.timezone == bindparam("timezone"))
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table).from_select(
-        ["location_id", "day", *COUNT_COLUMNS], source)
-    increments = {column: table.c[column] + statement.excluded[column] for column in COUNT_COLUMNS}
-    return statement.on_conflict_do_update(index_elements=["location_id", "day"],
-                                           set_=increments).returning(table.c.day)
+    statement = dialect_insert(dialect, table).from_select(["location_id", "day", *COUNT_COLUMNS], source)
+    return adding_counts_on_conflict(statement, table, ["location_id", "day"]).returning(table.c.day)
 
 
 def _zone_of(session: Session, location_id: int) -> str | None:

@@ -8,16 +8,16 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db import rollup
 from service.db.tables import COUNT_COLUMNS, BucketCount, FrameReceipt
+from service.db.upserts import adding_counts_on_conflict, dialect_insert
 
 
 def _bound_insert(dialect: str, table, columns: tuple[str, ...]):
     """INSERT of `columns` with a bound parameter of the same name for each."""
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    statement = dialect_insert(dialect, table)
     return statement.values({column: bindparam(column, type_=table.c[column].type) for column in columns})
 
 
@@ -61,6 +61,4 @@ def _upsert_statement(dialect: str):
     expression anew for every frame was a tenth of a frame's server time."""
     table = BucketCount.__table__
     statement = _bound_insert(dialect, table, ("location_id", "camera_id", "bucket_start", *COUNT_COLUMNS))
-    increments = {column: table.c[column] + statement.excluded[column] for column in COUNT_COLUMNS}
-    return statement.on_conflict_do_update(
-        index_elements=["location_id", "bucket_start", "camera_id"], set_=increments)
+    return adding_counts_on_conflict(statement, table, ["location_id", "bucket_start", "camera_id"])
