@@ -1,7 +1,8 @@
 """Keeping daily_counts equal to bucket_counts summed over cameras by the location's local day.
 Every change to the buckets changes the rollup in the same transaction, so it cannot drift:
 
-- a frame's counts: add_to_day, one more upsert beside the bucket upsert;
+- a frame's counts: add_to_day, one more upsert beside the bucket upsert (on PostgreSQL,
+  day_upsert in the frame's one statement, and add_to_day only when its zone was stale);
 - a location's new time zone: rebuild_location recomputes its days from its buckets;
 - retention: prune_days drops the days before the cutoff and recomputes the day it cuts.
 
@@ -37,28 +38,64 @@ def add_to_day(session: Session, location_id: int, bucket_start: datetime, value
     for _ in range(MAX_ZONE_RETRIES):
         if zone is not None and _upsert_day(session, location_id, zone, bucket_start, values):
             return
-        zone = _zone_hints[location_id] = _zone_of(session, location_id)
-    raise RuntimeError(f"location {location_id} has no time zone to count a day in (deleted?)")
+        zone = _reread_zone(session, location_id)
+    raise _no_zone(location_id)
+
+
+def readd_to_day(session: Session, location_id: int, bucket_start: datetime, values: dict[str, int]) -> None:
+    """add_to_day after a day upsert (day_upsert's, in a caller's statement) wrote nothing
+    because the zone hint was stale: the zone is read first, not tried once more."""
+    _zone_hints.pop(location_id, None)
+    add_to_day(session, location_id, bucket_start, values)
+
+
+def day_parameters(session: Session, location_id: int, bucket_start: datetime) -> dict:
+    """The zone and the local day that day_upsert's statement checks and writes, for a bucket:
+    the zone is the hint, read from the location only when there is none yet."""
+    zone = _zone_hints.get(location_id) or _reread_zone(session, location_id)
+    if zone is None:
+        raise _no_zone(location_id)
+    return _day_in(zone, bucket_start)
+
+
+def _day_in(zone: str, bucket_start: datetime) -> dict:
+    return {"timezone": zone, "day": local_day(bucket_start, ZoneInfo(zone))}
 
 
 def _upsert_day(session: Session, location_id: int, zone: str, bucket_start: datetime,
                 values: dict[str, int]) -> bool:
-    parameters = {"location_id": location_id, "timezone": zone,
-                  "day": local_day(bucket_start, ZoneInfo(zone)), **values}
+    parameters = {"location_id": location_id, **_day_in(zone, bucket_start), **values}
     dialect = session.get_bind().dialect.name
     return session.execute(_day_upsert_statement(dialect), parameters).first() is not None
 
 
 @lru_cache(maxsize=4)
 def _day_upsert_statement(dialect: str):
-    """INSERT ... SELECT from the location row while it has the expected zone, adding to the
-    day's row when present; RETURNING tells whether it wrote. Built once per dialect."""
+    """day_upsert on its own, built once per dialect."""
+    return day_upsert(dialect)
+
+
+def day_upsert(dialect: str, *conditions):
+    """INSERT ... SELECT from the location row while it has the expected zone (and `conditions`
+    hold), adding to the day's row when present; RETURNING tells whether it wrote. Bound
+    parameters: location_id, timezone, day (day_parameters) and every count column."""
     table, locations = DailyCount.__table__, Location.__table__
     source = select(locations.c.id, bindparam("day", type_=Date()),
                     *(bindparam(column, type_=table.c[column].type) for column in COUNT_COLUMNS)).where(
-        locations.c.id == bindparam("location_id"), locations.c.timezone == bindparam("timezone"))
+        locations.c.id == bindparam("location_id"), locations.c.timezone == bindparam("timezone"),
+        *conditions)
     statement = dialect_insert(dialect, table).from_select(["location_id", "day", *COUNT_COLUMNS], source)
     return adding_counts_on_conflict(statement, table, ["location_id", "day"]).returning(table.c.day)
+
+
+def _reread_zone(session: Session, location_id: int) -> str | None:
+    """The location's zone, read now and remembered as its hint."""
+    zone = _zone_hints[location_id] = _zone_of(session, location_id)
+    return zone
+
+
+def _no_zone(location_id: int) -> RuntimeError:
+    return RuntimeError(f"location {location_id} has no time zone to count a day in (deleted?)")
 
 
 def _zone_of(session: Session, location_id: int) -> str | None:

@@ -1,13 +1,15 @@
 """Writes of one frame: the receipt (for deduplication) and the count upserts, of the bucket and
-of its local day (the daily rollup). All are single INSERT ... ON CONFLICT statements, so
-concurrent workers and replicas never lose an update."""
+of its local day (the daily rollup). All are INSERT ... ON CONFLICT statements, so concurrent
+workers and replicas never lose an update. On PostgreSQL a frame's writes are one statement
+(one round trip); SQLite, in-process, runs them one by one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from service.db import rollup
@@ -15,10 +17,44 @@ from service.db.tables import COUNT_COLUMNS, BucketCount, FrameReceipt
 from service.db.upserts import adding_counts_on_conflict, dialect_insert
 
 
-def _bound_insert(dialect: str, table, columns: tuple[str, ...]):
-    """INSERT of `columns` with a bound parameter of the same name for each."""
+class Receipt(NamedTuple):
+    """What a frame with a frame_id stores so that a repeat is answered and not counted."""
+    frame_id: str
+    received_at: datetime
+    result: dict
+
+
+def _bound_insert(dialect: str, table, columns: tuple[str, ...], *conditions):
+    """INSERT of `columns` with a bound parameter of the same name for each; with `conditions`,
+    an INSERT ... SELECT of those parameters that inserts only while the conditions hold."""
+    values = {column: bindparam(column, type_=table.c[column].type) for column in columns}
     statement = dialect_insert(dialect, table)
-    return statement.values({column: bindparam(column, type_=table.c[column].type) for column in columns})
+    if not conditions:
+        return statement.values(values)
+    return statement.from_select(list(values), select(*values.values()).where(*conditions))
+
+
+def count_frame(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
+                counts: dict[str, int], receipt: Receipt | None = None) -> bool:
+    """Add a frame's `counts` to its bucket and its local day, in the caller's transaction, once
+    per frame_id: with a receipt whose frame_id this camera sent before (to anyone), nothing
+    is counted and the answer is False."""
+    values = {column: counts.get(column, 0) for column in COUNT_COLUMNS}
+    bucket = {"location_id": location_id, "camera_id": camera_id, "bucket_start": bucket_start, **values}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return _count_in_one_statement(session, bucket, receipt)
+    if receipt is not None and not claim_frame(session, camera_id, *receipt):
+        return False
+    session.execute(_upsert_statement(dialect), bucket)
+    rollup.add_to_day(session, location_id, bucket_start, values)
+    return True
+
+
+def add_counts(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
+               counts: dict[str, int]) -> None:
+    """count_frame without a frame_id: always counted."""
+    count_frame(session, location_id, camera_id, bucket_start, counts)
 
 
 def claim_frame(session: Session, camera_id: int, frame_id: str, received_at: datetime,
@@ -44,21 +80,45 @@ def get_receipt(session: Session, camera_id: int, frame_id: str) -> FrameReceipt
     return session.scalars(query).first()
 
 
-def add_counts(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
-               counts: dict[str, int]) -> None:
-    """Add `counts` to the bucket row in one statement (insert it, or add to it if present), and
-    to the location's day in another, in the caller's transaction: the two never disagree."""
-    values = {column: counts.get(column, 0) for column in COUNT_COLUMNS}
-    session.execute(_upsert_statement(session.get_bind().dialect.name),
-                    {"location_id": location_id, "camera_id": camera_id,
-                     "bucket_start": bucket_start, **values})
-    rollup.add_to_day(session, location_id, bucket_start, values)
-
-
 @lru_cache(maxsize=4)
 def _upsert_statement(dialect: str):
     """The count upsert, built once per dialect with bound parameters: building the
     expression anew for every frame was a tenth of a frame's server time."""
+    return _bucket_upsert(dialect)
+
+
+def _bucket_upsert(dialect: str, *conditions):
+    """Insert the bucket row, or add to it if present (while `conditions` hold)."""
     table = BucketCount.__table__
-    statement = _bound_insert(dialect, table, ("location_id", "camera_id", "bucket_start", *COUNT_COLUMNS))
+    statement = _bound_insert(dialect, table, ("location_id", "camera_id", "bucket_start", *COUNT_COLUMNS),
+                              *conditions)
     return adding_counts_on_conflict(statement, table, ["location_id", "bucket_start", "camera_id"])
+
+
+def _count_in_one_statement(session: Session, bucket: dict, receipt: Receipt | None) -> bool:
+    """count_frame on PostgreSQL: the claim, the bucket and the day in one round trip. When
+    the zone hint the day upsert checked was stale, it wrote nothing; the day is added again,
+    in the zone read afresh (rare: after a location's zone changed)."""
+    location_id, bucket_start = bucket["location_id"], bucket["bucket_start"]
+    parameters = {**bucket, **rollup.day_parameters(session, location_id, bucket_start)}
+    if receipt is not None:
+        parameters |= receipt._asdict()
+    counted, day_added = session.execute(_one_statement("postgresql", receipt is not None), parameters).one()
+    if counted and not day_added:
+        rollup.readd_to_day(session, location_id, bucket_start, {c: bucket[c] for c in COUNT_COLUMNS})
+    return counted
+
+
+@lru_cache(maxsize=4)
+def _one_statement(dialect: str, claims: bool):
+    """A frame's writes as data-modifying CTEs of one SELECT: the receipt claim (when `claims`),
+    the bucket upsert, the day upsert; each runs only when the one before it wrote (a claim
+    that conflicts returns no row, so a duplicate counts nothing). Chaining the day to the
+    bucket, not both to the claim, makes PostgreSQL run them in that order, so row locks are
+    taken as the separate statements took them. Answers (counted, day_added)."""
+    gates = ()
+    if claims:
+        gates = (exists(_claim_statement(dialect).cte("claim").select()),)
+    bucket = _bucket_upsert(dialect, *gates).returning(BucketCount.__table__.c.bucket_start).cte("bucket")
+    day = rollup.day_upsert(dialect, exists(bucket.select())).cte("day")
+    return select(exists(bucket.select()).label("counted"), exists(day.select()).label("day_added"))

@@ -1,5 +1,5 @@
 """Ingesting one frame: check its metadata, analyse it (CPU, outside any transaction), then
-record it with at most two statements: the receipt claim and the count upsert."""
+record it: on PostgreSQL in one statement (the receipt claim, the bucket and the day upserts)."""
 
 from __future__ import annotations
 
@@ -81,13 +81,15 @@ def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings
     """Count the frame once. A frame_id seen before from this camera answers with the stored
     first result (duplicate=True) and adds nothing."""
     result = to_result(meta, analysis, bucket_start_of(meta.captured_at, settings.bucket_minutes))
+    receipt = None
     if meta.frame_id is not None:
         stored = result.model_dump(mode="json", exclude={"detections", "duplicate"})
-        if not repository.claim_frame(session, meta.camera_id, meta.frame_id, now, stored):
-            return _duplicate_of(session, meta)
+        receipt = repository.Receipt(meta.frame_id, now, stored)
     counts = {"frames": 1, "faces": result.faces, "happy": result.happy,
               "not_happy": result.not_happy, **result.emotions}
-    repository.add_counts(session, meta.location_id, meta.camera_id, result.bucket_start, counts)
+    if not repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
+                                  receipt):
+        return _duplicate_of(session, meta)
     return result
 
 
