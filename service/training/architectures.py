@@ -110,6 +110,19 @@ def with_mirror_average(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name=model.name)
 
 
+def ensemble_average(members: list[keras.Model], name: str) -> keras.Model:
+    """One model returning the mean softmax of ``members`` (same input, same class order).
+
+    Networks trained from different seeds make partly different mistakes, so their mean is
+    right more often than either. Each member is renamed ``member_<i>`` because a functional
+    model needs unique layer names and every trained member is called after its architecture.
+    """
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="face")
+    renamed = [keras.Model(m.input, m.output, name=f"member_{i + 1}") for i, m in enumerate(members)]
+    outputs = layers.Average(name="ensemble_mean")([member(inputs) for member in renamed])
+    return keras.Model(inputs, outputs, name=name)
+
+
 def load_saved_model(path) -> keras.Model:
     """A model written by ``happiness train`` (this module registers its custom layers)."""
     return keras.models.load_model(path, compile=False)

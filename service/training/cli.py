@@ -1,6 +1,6 @@
-"""``happiness train`` and ``happiness evaluate`` sub-commands.
+"""``happiness train``, ``happiness evaluate`` and ``happiness ensemble`` sub-commands.
 
-service/cli.py mounts them with :func:`add_train_parser` and :func:`add_evaluate_parser`; each
+service/cli.py mounts them with the ``add_*_parser`` functions; each
 sets ``func`` to a handler that takes the parsed arguments and returns an exit code. Run
 ``python -m service.training.cli train ...`` to use them without the main command.
 """
@@ -50,6 +50,20 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``ensemble``: average trained model folders into one model folder."""
+    parser = subparsers.add_parser(
+        "ensemble", help="average several trained models into one (e.g. the same architecture, other seeds)",
+        description="Build one model returning the mean class probabilities of the member models, "
+        "convert it for the service and score it on a validation split. Train the members first, "
+        "e.g. `happiness train --data D --out runs/members/a --seed 1` and again with --seed 2.")
+    parser.add_argument("--members", required=True, help="comma-separated model folders, e.g. runs/members/a,runs/members/b")
+    parser.add_argument("--data", required=True, help="validation split folder (or a root with val/) to report metrics on")
+    parser.add_argument("--out", required=True, help="model folder to write, e.g. models/default")
+    parser.set_defaults(func=run_ensemble_command)
+    return parser
+
+
 def _command_line() -> str:
     """The command as typed, with the stand-alone module spelled out so it can be rerun."""
     program = Path(sys.argv[0]).name if sys.argv else "happiness"
@@ -80,6 +94,21 @@ def run_train_command(args: argparse.Namespace) -> int:
             print(json.dumps(cross_validate(config)["metrics"], indent=2))
         else:
             run_training(config)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        log.error("%s", error)
+        return 2
+    return 0
+
+
+def run_ensemble_command(args: argparse.Namespace) -> int:
+    """Handler of ``ensemble``."""
+    _quiet_tensorflow()
+    from service.training.ensemble import build_ensemble
+
+    members = [Path(part) for part in args.members.split(",") if part.strip()]
+    command = getattr(args, "command_line", None) or _command_line()
+    try:
+        build_ensemble(members, _resolve_split(args.data), Path(args.out), command)
     except (ValueError, KeyError, FileNotFoundError) as error:
         log.error("%s", error)
         return 2
@@ -139,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_train_parser(subparsers)
     add_evaluate_parser(subparsers)
+    add_ensemble_parser(subparsers)
     args = parser.parse_args(argv)
     if argv is not None:  # called from Python: sys.argv is not this command
         args.command_line = " ".join(["python -m service.training.cli", *(shlex.quote(a) for a in argv)])

@@ -27,6 +27,7 @@ from service.training.datasets import FaceSet
 log = logging.getLogger(__name__)
 
 VAL_FRACTION = 0.1
+TFLITE_NOTE = "dynamic-range quantised (int8 weights); val metrics measured through this file"
 PREPROCESSING = (
     "grayscale face crop resized to 48x48 (OpenCV INTER_AREA when shrinking); pixels passed raw "
     "as float32 [N,48,48,1] in 0..255; the model's first layer rescales by 1/255"
@@ -263,15 +264,32 @@ def machine_description() -> dict:
             "platform": platform.platform(), "tensorflow": tf.__version__, "python": platform.python_version()}
 
 
-def write_model_folder(out: Path, model, metadata: dict, history: list[dict]) -> None:
-    """model.keras, model.tflite (what the service runs), metadata.json and history.json."""
-    from service.vision.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, keras_to_tflite
+def write_model_files(out: Path, model) -> None:
+    """model.keras and model.tflite (what the service runs) of a trained model."""
+    from service.vision.classifier import KERAS_FILE, TFLITE_FILE, keras_to_tflite
 
     out.mkdir(parents=True, exist_ok=True)
     inference_copy(model).save(out / KERAS_FILE)
     (out / TFLITE_FILE).write_bytes(keras_to_tflite(out / KERAS_FILE))
+
+
+def write_metadata(out: Path, metadata: dict, history: list[dict]) -> None:
+    """metadata.json and history.json, the last files of a model folder."""
+    from service.vision.classifier import METADATA_FILE
+
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+
+
+def served_probabilities(out: Path, faces: FaceSet) -> np.ndarray:
+    """Class probabilities of ``faces`` from the folder's model.tflite, the file the service runs:
+    the metadata's metrics and happy rates (behind the adjusted index) are those of the
+    quantised model, not of the Keras model it came from."""
+    from service.training.evaluate import predict_in_batches
+    from service.vision.classifier import TFLITE_FILE, EmotionClassifier
+
+    identity = {"name": out.name, "version": "candidate", "classes": list(faces.classes), "input_size": [48, 48]}
+    return predict_in_batches(EmotionClassifier((out / TFLITE_FILE).read_bytes(), identity), faces.images)
 
 
 def inference_copy(model):
@@ -289,20 +307,29 @@ def read_metadata(model_dir: str | Path) -> dict:
     return json.loads((Path(model_dir) / "metadata.json").read_text())
 
 
+def model_identity(name: str, architecture: str, model, classes, rates: dict | None, metrics: dict) -> dict:
+    """The metadata fields the service reads (name, version, classes, input, happy rates) and the
+    val metrics, as measured through the model's TFLite file."""
+    return {
+        "name": name,
+        "version": time.strftime("%Y.%m.%d-%H%M", time.gmtime()),
+        "architecture": architecture,
+        "parameters": int(model.count_params()),
+        "classes": list(classes),
+        "input_size": [48, 48],
+        "input": "float32 [N,48,48,1], raw pixel values 0..255",
+        "preprocessing": PREPROCESSING,
+        "tflite": TFLITE_NOTE,
+        "happy_vs_rest": rates,
+        "metrics": metrics,
+    }
+
+
 def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics: dict, rates: dict | None) -> dict:
     """The metadata.json content: identity, input contract, val metrics, rates and provenance."""
     recipe = config.recipe()
     return {
-        "name": Path(config.out).name,
-        "version": time.strftime("%Y.%m.%d-%H%M", time.gmtime()),
-        "architecture": config.arch,
-        "parameters": int(model.count_params()),
-        "classes": list(config.classes),
-        "input_size": [48, 48],
-        "input": "float32 [N,48,48,1], raw pixel values 0..255",
-        "preprocessing": PREPROCESSING,
-        "happy_vs_rest": rates,
-        "metrics": metrics,
+        **model_identity(Path(config.out).name, config.arch, model, config.classes, rates, metrics),
         "training": {
             "command": state.get("commands", [config.command])[0],
             "resumed_with": state.get("commands", [config.command])[1:],
@@ -320,19 +347,25 @@ def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics:
 
 def run_training(config: TrainConfig) -> dict:
     """Train ``config.arch`` on ``config.data`` and write the model folder; returns the metadata."""
-    from service.training.evaluate import evaluate_probabilities, happy_rates
-
     train, val, data = load_train_val(config)
     log.info("training %s on %d faces, validating on %d", config.arch, data["n_train"], data["n_val"])
     model, state = fit(config, train, val, config.work_path())
-    probs = model.predict(val.images[..., np.newaxis].astype(np.float32), batch_size=512, verbose=0)
-    rates = happy_rates(probs, val.labels, config.classes)
-    tpr_fpr = (rates["tpr"], rates["fpr"]) if rates else None
-    metrics = evaluate_probabilities(probs, val.labels, config.classes, tpr_fpr)
+    write_model_files(Path(config.out), model)
+    rates, metrics = served_val_metrics(Path(config.out), val)
     metadata = build_metadata(config, model, state, data, metrics, rates)
-    write_model_folder(Path(config.out), model, metadata, state["history"])
+    write_metadata(Path(config.out), metadata, state["history"])
     log.info("wrote %s: val accuracy %.4f, macro F1 %.4f", config.out, metrics["accuracy"], metrics["macro_f1"])
     return metadata
+
+
+def served_val_metrics(out: Path, val: FaceSet) -> tuple[dict | None, dict]:
+    """(happy-vs-rest rates, every val metric) of the folder's served model."""
+    from service.training.evaluate import evaluate_probabilities, happy_rates
+
+    probs = served_probabilities(out, val)
+    rates = happy_rates(probs, val.labels, val.classes)
+    tpr_fpr = (rates["tpr"], rates["fpr"]) if rates else None
+    return rates, evaluate_probabilities(probs, val.labels, val.classes, tpr_fpr)
 
 
 # ---------------------------------------------------------------- cross-validation
