@@ -27,8 +27,9 @@ TFLITE_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"
 
 
-def keras_to_tflite(keras_path: str | Path) -> bytes:
-    """TFLite flatbuffer of a saved Keras model, dynamic-range quantised (see the module doc).
+def keras_to_tflite(keras_path: str | Path, quantize: bool = True) -> bytes:
+    """TFLite flatbuffer of a saved Keras model, dynamic-range quantised (see the module doc);
+    ``quantize=False`` keeps float32 weights (the baseline of bench/latency_classifier.py).
 
     Dynamic range rather than full int8: it needs no calibration data, and on FER2013 val it
     kept the default model's accuracy where full int8 lost a quarter of a point."""
@@ -38,7 +39,8 @@ def keras_to_tflite(keras_path: str | Path) -> bytes:
 
     model = load_saved_model(keras_path)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without calibration data: dynamic range
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without calibration data: dynamic range
     # The converter prints its SavedModel signature on stdout, which must stay clean for JSON output.
     with contextlib.redirect_stdout(io.StringIO()):
         return converter.convert()

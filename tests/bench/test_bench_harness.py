@@ -43,3 +43,18 @@ def test_ingest_bench_stores_what_it_sent(capsys):
     samples = require_samples()
     assert main(["bench", "ingest", "--quick", "--samples", str(samples)]) == 0
     assert "| sqlite | stub | 4 | 20 |" in capsys.readouterr().out
+
+
+def test_classifier_latency_bench_times_the_served_file_and_a_float32_baseline():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "bench/latency_classifier.py", "--model", "models/paper", "--batches", "1,4",
+               "--repeats", "3", "--core", "-1", "--float32-baseline"]
+    report = json.loads(subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout)
+    for results in (report["results"], report["float32_results"]):
+        assert [r["batch"] for r in results] == [1, 4]
+        assert all(0 < r["ms_per_face_median"] <= r["ms_per_call_median"] for r in results)
