@@ -46,6 +46,7 @@ class LoadResult:
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
+    rss_mb: tuple[float, float] = (0.0, 0.0)  # server processes' resident memory at the start and the end
     stored: dict = field(default_factory=dict)
 
     @property
@@ -150,12 +151,14 @@ def run_load(database: str, url: str, detector: str, cameras: int, total: int, i
             server.await_ready(base, process)
             location_id, keys = _register(base, f"load {detector}", cameras)
             load_before, cpu_before = os.getloadavg()[0], server.cpu_seconds(process.pid)
+            rss_before = server.resident_mb(process.pid)
             client_before, started = time.process_time(), time.perf_counter()
             asyncio.run(drive(base, location_id, keys, images, total, result))
             result.wall_s = time.perf_counter() - started
             result.client_cpu_s = time.process_time() - client_before
             result.server_cpu_s = server.cpu_seconds(process.pid) - cpu_before
             result.load = (load_before, os.getloadavg()[0])
+            result.rss_mb = (rss_before, server.resident_mb(process.pid))
             result.stored = _stored(base, location_id)
         finally:
             server.stop(process)
@@ -164,25 +167,27 @@ def run_load(database: str, url: str, detector: str, cameras: int, total: int, i
 
 def markdown(results: list[LoadResult]) -> str:
     rows = ["| database | detector | cameras | frames | frames/s | p50 ms | p95 ms | p99 ms | errors "
-            "| server cpu ms/frame | client cpu ms/frame | load 1 min | stored = sent |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+            "| server cpu ms/frame | client cpu ms/frame | server MB start-end | load 1 min | stored = sent |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
     for r in results:
         sent, answered = len(r.statuses), max(r.ok, 1)
         rows.append(f"| {r.database} | {r.detector} | {r.cameras} | {sent} | {r.ok / r.wall_s:.1f} "
                     f"| {percentile(r.latencies_ms, 50):.1f} | {percentile(r.latencies_ms, 95):.1f} "
                     f"| {percentile(r.latencies_ms, 99):.1f} | {(sent - r.ok) / sent:.1%} "
                     f"| {r.server_cpu_s * 1e3 / answered:.2f} | {r.client_cpu_s * 1e3 / answered:.2f} "
-                    f"| {r.load[0]:.1f}-{r.load[1]:.1f} "
+                    f"| {r.rss_mb[0]:.0f}-{r.rss_mb[1]:.0f} | {r.load[0]:.1f}-{r.load[1]:.1f} "
                     f"| {'yes' if r.counts_match() else 'NO'} ({r.stored.get('frames')} frames, "
                     f"{r.stored.get('faces')} faces) |")
     return "\n".join(rows)
 
 
-def main(samples: Path, names: list[str], cameras: int, frames: int, quick: bool) -> int:
+def main(samples: Path, names: list[str], cameras: int, frames: int, quick: bool,
+         detectors: list[str] = ("hog", "stub")) -> int:
     real = [(samples / name).read_bytes() for name in REAL_FRAMES if (samples / name).exists()]
     stub = [(samples / STUB_FRAME).read_bytes()] if (samples / STUB_FRAME).exists() else real[:1]
     plans = [("stub", stub, 20, 4)] if quick else [("hog", real, frames, cameras),
                                                    ("stub", stub, frames * STUB_FRAMES_FACTOR, cameras)]
+    plans = [plan for plan in plans if plan[0] in detectors]
     results = []
     for name in (["sqlite"] if quick else names):
         with databases.scratch(name) as url:

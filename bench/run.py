@@ -20,7 +20,8 @@ def run_suite(args) -> int:
     if args.suite == "ingest":
         from bench import ingest
 
-        return ingest.main(samples, databases, args.cameras, args.frames, args.quick)
+        detectors = [name.strip() for name in args.detectors.split(",") if name.strip()]
+        return ingest.main(samples, databases, args.cameras, args.frames, args.quick, detectors)
     from bench import query
 
     return query.main(databases, args.locations, args.days, args.repeat, args.quick)

@@ -1,5 +1,6 @@
 """`happiness serve` as a subprocess for the load benchmark: its environment, readiness, and
-the CPU time its processes (the supervisor and every worker) have used, read from /proc.
+the CPU time its processes (the supervisor and every worker) have used and their resident
+memory, read from /proc.
 
 HAPPINESS_BENCH_SERVER_DIR=PATH serves from another checkout (e.g. a `git worktree` of an
 earlier commit with the same migrations), so that old and new code meet the same load
@@ -54,6 +55,19 @@ def await_ready(url: str, process: subprocess.Popen) -> None:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children (uvicorn's workers)."""
     return sum(_own_cpu_seconds(member) for member in [pid, *_children(pid)])
+
+
+def resident_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of a process and its children, in MiB: does a long run grow it?"""
+    return sum(_own_resident_kib(member) for member in [pid, *_children(pid)]) / 1024
+
+
+def _own_resident_kib(pid: int) -> int:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
 
 
 def _own_cpu_seconds(pid: int) -> float:

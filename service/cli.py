@@ -273,6 +273,8 @@ def _add_bench(commands) -> None:
     bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
     bench.add_argument("--frames", type=int, default=400, help="ingest: frames per run")
+    bench.add_argument("--detectors", default="hog,stub",
+                       help="ingest: hog (real frames, real detector), stub (API + database overhead) or both")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
     bench.set_defaults(func=run_bench)
