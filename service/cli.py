@@ -5,7 +5,7 @@
     happiness locations add "Central Station" --timezone Europe/Amsterdam
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
-    happiness train / evaluate / ensemble the emotion model (see `happiness train --help`)
+    happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
     happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
@@ -251,11 +251,12 @@ def _describe(path: Path, analysis, *, as_json: bool) -> str:
 # --- training ------------------------------------------------------------------------------
 
 def _add_training(commands) -> None:
-    from service.training.cli import add_ensemble_parser, add_evaluate_parser, add_train_parser
+    from service.training.cli import add_ensemble_parser, add_evaluate_parser, add_export_parser, add_train_parser
 
     add_train_parser(commands)
     add_evaluate_parser(commands)
     add_ensemble_parser(commands)
+    add_export_parser(commands)
 
 
 # --- bench ---------------------------------------------------------------------------------

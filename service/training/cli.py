@@ -1,4 +1,4 @@
-"""``happiness train``, ``happiness evaluate`` and ``happiness ensemble`` sub-commands.
+"""``happiness train``, ``evaluate``, ``ensemble`` and ``export`` sub-commands.
 
 service/cli.py mounts them with the ``add_*_parser`` functions; each
 sets ``func`` to a handler that takes the parsed arguments and returns an exit code. Run
@@ -64,6 +64,19 @@ def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def add_export_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``export``: rebuild a model folder's served TFLite file and re-measure it."""
+    parser = subparsers.add_parser(
+        "export", help="convert a model's model.keras to its served TFLite file again and re-measure it",
+        description="Rebuild model.tflite from model.keras with this version's converter (dynamic-range "
+        "quantisation), then measure the val metrics and happy-vs-rest rates stored in metadata.json "
+        "through the new file, under a new model version. The Keras weights are not changed.")
+    parser.add_argument("--model", required=True, help="model folder, e.g. models/default")
+    parser.add_argument("--data", required=True, help="validation split folder (or a root with val/)")
+    parser.set_defaults(func=run_export_command)
+    return parser
+
+
 def _command_line() -> str:
     """The command as typed, with the stand-alone module spelled out so it can be rerun."""
     program = Path(sys.argv[0]).name if sys.argv else "happiness"
@@ -109,6 +122,20 @@ def run_ensemble_command(args: argparse.Namespace) -> int:
     command = getattr(args, "command_line", None) or _command_line()
     try:
         build_ensemble(members, _resolve_split(args.data), Path(args.out), command)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        log.error("%s", error)
+        return 2
+    return 0
+
+
+def run_export_command(args: argparse.Namespace) -> int:
+    """Handler of ``export``."""
+    _quiet_tensorflow()
+    from service.training.export import export_model_folder
+
+    command = getattr(args, "command_line", None) or _command_line()
+    try:
+        export_model_folder(Path(args.model), _resolve_split(args.data), command)
     except (ValueError, KeyError, FileNotFoundError) as error:
         log.error("%s", error)
         return 2
@@ -169,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     add_train_parser(subparsers)
     add_evaluate_parser(subparsers)
     add_ensemble_parser(subparsers)
+    add_export_parser(subparsers)
     args = parser.parse_args(argv)
     if argv is not None:  # called from Python: sys.argv is not this command
         args.command_line = " ".join(["python -m service.training.cli", *(shlex.quote(a) for a in argv)])

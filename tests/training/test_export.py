@@ -1,0 +1,40 @@
+"""`happiness export`: a folder's served TFLite file rebuilt from its unchanged Keras weights."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from service.training.cli import main  # noqa: E402
+from service.training.train import read_metadata  # noqa: E402
+from service.vision.classifier import keras_to_tflite  # noqa: E402
+
+
+@pytest.fixture()
+def float32_folder(tiny_model, tmp_path):
+    """tiny_model as a folder written before quantisation: a float32 model.tflite."""
+    folder = tmp_path / "old"
+    shutil.copytree(tiny_model, folder)
+    (folder / "model.tflite").write_bytes(keras_to_tflite(folder / "model.keras", quantize=False))
+    return folder
+
+
+def test_export_quantises_the_served_file_and_measures_it_again(float32_folder, tiny_dataset):
+    before = read_metadata(float32_folder)
+    keras_bytes = (float32_folder / "model.keras").read_bytes()
+    float_size = (float32_folder / "model.tflite").stat().st_size
+    assert main(["export", "--model", str(float32_folder), "--data", str(tiny_dataset)]) == 0
+    after = read_metadata(float32_folder)
+    assert (float32_folder / "model.tflite").stat().st_size < float_size / 3
+    assert (float32_folder / "model.keras").read_bytes() == keras_bytes
+    assert after["exports"][-1]["previous_version"] == before["version"]
+    assert "export --model" in after["exports"][-1]["command"] and "quantised" in after["tflite"]
+    assert after["metrics"]["n"] == 28 and set(after["happy_vs_rest"]) == {"tpr", "fpr"}
+    assert after["training"] == before["training"]
+
+
+def test_export_of_a_missing_folder_is_an_error_exit(tmp_path, tiny_dataset):
+    assert main(["export", "--model", str(tmp_path / "none"), "--data", str(tiny_dataset)]) == 2
