@@ -161,6 +161,15 @@ def test_theil_sen_uneven_spacing_matches_scipy():
     assert theil_sen_slope(xs, ys) == pytest.approx(theilslopes(ys, xs)[0])
 
 
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 10, 51, 365])
+def test_theil_sen_is_the_exact_median_of_all_pair_slopes(n):
+    # n points give n(n-1)/2 slopes: odd and even counts, so both branches of the median
+    rng = np.random.default_rng(n)
+    xs, ys = np.cumsum(rng.uniform(0.5, 2.0, n)), rng.random(n)
+    slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i]) for j in range(n) for i in range(j)]
+    assert theil_sen_slope(xs.tolist(), ys.tolist()) == np.median(slopes)
+
+
 def test_theil_sen_skips_pairs_with_equal_x():
     # slopes: (0,0)->(1,2) = 2 and (0,5)->(1,2) = -3; median of [2, -3] = -0.5
     assert theil_sen_slope([0, 0, 1], [0, 5, 2]) == pytest.approx(-0.5)
