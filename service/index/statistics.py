@@ -108,14 +108,40 @@ def _theil_sen(x_steps: np.ndarray, y_steps: np.ndarray) -> float:
 
 
 def _median_in_place(values: np.ndarray) -> float:
-    """np.median of a scratch array of finite values, reordering it: one partition instead of
-    np.median's copy and its extra search for NaN, 30% less time on the 66,430 slopes of a
-    year of days (the city overview computes 100 of them)."""
-    middle = len(values) // 2
-    values.partition(middle)
-    if len(values) % 2:
-        return float(values[middle])
-    return float((values[middle] + values[:middle].max()) / 2)
+    """np.median of a scratch array of finite values (reordering it), exactly, in less time.
+
+    A year of days has 66,430 slopes and the city overview takes 100 such medians; a full
+    partition of each was half the overview's time. Instead a strided sample brackets the
+    median, one comparison pass counts the values below the bracket, and only the values
+    inside it (about a tenth) are partitioned. If the bracket misses the middle ranks (rare)
+    the whole array is partitioned, so the answer is always np.median's."""
+    middle = _middle_ranks(len(values))
+    if len(values) >= 8 * MEDIAN_SAMPLE:
+        lower, upper = _bracket_of_median(values)
+        below = np.count_nonzero(values < lower)
+        inside = values[(values >= lower) & (values <= upper)]
+        if below <= middle[0] and middle[-1] < below + len(inside):
+            return _mean_of_ranks(inside, [rank - below for rank in middle])
+    return _mean_of_ranks(values, middle)
+
+
+MEDIAN_SAMPLE = 1024  # values sampled to bracket a median; the bracket spans +-4 sample sd
+
+
+def _middle_ranks(count: int) -> list[int]:
+    return [count // 2] if count % 2 else [count // 2 - 1, count // 2]
+
+
+def _bracket_of_median(values: np.ndarray) -> tuple[float, float]:
+    sample = np.sort(values[:: len(values) // MEDIAN_SAMPLE])
+    middle, spread = len(sample) // 2, 2 * int(math.sqrt(len(sample)))
+    return sample[max(0, middle - spread)], sample[min(len(sample) - 1, middle + spread)]
+
+
+def _mean_of_ranks(values: np.ndarray, ranks: list[int]) -> float:
+    """Mean of the values of these ranks in sorted order (one or two), as np.median takes it."""
+    values.partition(ranks)
+    return float(values[ranks[0]]) if len(ranks) == 1 else float((values[ranks[0]] + values[ranks[1]]) / 2)
 
 
 def _pairwise_steps(values: Sequence[float]) -> np.ndarray:
@@ -183,7 +209,8 @@ def _mann_kendall(ys: Sequence[float], y_steps: np.ndarray) -> tuple[float, floa
     if s == 0 or variance <= 0:
         return float(s), 1.0
     z = (s - _sign(s)) / math.sqrt(variance)
-    return float(s), float(2 * norm.sf(abs(z)))
+    # 2 * (1 - Phi(|z|)) as erfc: the same value without scipy's ~0.1 ms per call (100 per overview)
+    return float(s), math.erfc(abs(z) / math.sqrt(2))
 
 
 def _sign(value: float) -> int:

@@ -170,6 +170,19 @@ def test_theil_sen_is_the_exact_median_of_all_pair_slopes(n):
     assert theil_sen_slope(xs.tolist(), ys.tolist()) == np.median(slopes)
 
 
+@pytest.mark.parametrize("case", ["normal", "ties", "sorted", "sample_misleads"])
+@pytest.mark.parametrize("size", [9, 10, 8_192, 66_430, 66_431])
+def test_slope_median_equals_numpys_on_any_arrangement(case, size):
+    from service.index.statistics import MEDIAN_SAMPLE, _median_in_place
+
+    rng = np.random.default_rng(size)
+    values = {"normal": rng.normal(size=size), "ties": rng.integers(0, 4, size).astype(float),
+              "sorted": np.sort(rng.normal(size=size)), "sample_misleads": np.zeros(size)}[case]
+    if case == "sample_misleads":  # every strided sample value is 1, most values 0: the bracket misses
+        values[:: max(1, size // MEDIAN_SAMPLE)] = 1.0
+    assert _median_in_place(values.copy()) == np.median(values)
+
+
 def test_theil_sen_skips_pairs_with_equal_x():
     # slopes: (0,0)->(1,2) = 2 and (0,5)->(1,2) = -3; median of [2, -3] = -0.5
     assert theil_sen_slope([0, 0, 1], [0, 5, 2]) == pytest.approx(-0.5)
