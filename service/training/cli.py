@@ -85,6 +85,22 @@ def _command_line() -> str:
     return " ".join([program, *(shlex.quote(part) for part in sys.argv[1:])])
 
 
+def _invocation(args: argparse.Namespace) -> str:
+    """The command recorded in a model's metadata: as given to main(), else as typed."""
+    return getattr(args, "command_line", None) or _command_line()
+
+
+def _exit_code(step) -> int:
+    """Run ``step()``; bad input (a missing folder, unusable data, an unknown name) is logged
+    and answered with exit code 2 instead of a traceback."""
+    try:
+        step()
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        log.error("%s", error)
+        return 2
+    return 0
+
+
 def _quiet_tensorflow() -> None:
     # TensorFlow's C++ start-up chatter is noise in a CLI; real errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -96,21 +112,19 @@ def run_train_command(args: argparse.Namespace) -> int:
     from service.training import datasets
     from service.training.train import TrainConfig, cross_validate, run_training
 
-    try:
+    def train() -> None:
         config = TrainConfig(
             data=args.data, arch=args.arch, out=args.out, epochs=args.epochs,
             classes=datasets.parse_class_list(args.classes), cv=args.cv, resume=args.resume,
             batch_size=args.batch_size, seed=args.seed, work_dir=args.work_dir,
-            patience=args.patience, command=getattr(args, "command_line", None) or _command_line(),
+            patience=args.patience, command=_invocation(args),
         )
         if config.cv:
             print(json.dumps(cross_validate(config)["metrics"], indent=2))
         else:
             run_training(config)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        log.error("%s", error)
-        return 2
-    return 0
+
+    return _exit_code(train)
 
 
 def run_ensemble_command(args: argparse.Namespace) -> int:
@@ -119,13 +133,7 @@ def run_ensemble_command(args: argparse.Namespace) -> int:
     from service.training.ensemble import build_ensemble
 
     members = [Path(part) for part in args.members.split(",") if part.strip()]
-    command = getattr(args, "command_line", None) or _command_line()
-    try:
-        build_ensemble(members, _resolve_split(args.data), Path(args.out), command)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        log.error("%s", error)
-        return 2
-    return 0
+    return _exit_code(lambda: build_ensemble(members, _resolve_split(args.data), Path(args.out), _invocation(args)))
 
 
 def run_export_command(args: argparse.Namespace) -> int:
@@ -133,13 +141,7 @@ def run_export_command(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from service.training.export import export_model_folder
 
-    command = getattr(args, "command_line", None) or _command_line()
-    try:
-        export_model_folder(Path(args.model), _resolve_split(args.data), command)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        log.error("%s", error)
-        return 2
-    return 0
+    return _exit_code(lambda: export_model_folder(Path(args.model), _resolve_split(args.data), _invocation(args)))
 
 
 def _resolve_split(data: str) -> Path:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 from service.training import datasets
-from service.training.train import TFLITE_NOTE, read_metadata, served_val_metrics
+from service.training.train import TFLITE_NOTE, new_version, read_metadata, served_val_metrics
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ def export_model_folder(model_dir: Path, val_dir: Path, command: str) -> dict:
     val = datasets.load_split(val_dir, tuple(metadata["classes"]))
     (model_dir / TFLITE_FILE).write_bytes(keras_to_tflite(model_dir / KERAS_FILE))
     rates, metrics = served_val_metrics(model_dir, val)
-    version = time.strftime("%Y.%m.%d-%H%M", time.gmtime())
+    version = new_version()
     exports = [*metadata.get("exports", []), {"command": command, "previous_version": metadata["version"]}]
     metadata.update(version=version, tflite=TFLITE_NOTE, happy_vs_rest=rates, metrics=metrics, exports=exports)
     (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")

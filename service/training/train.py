@@ -307,12 +307,17 @@ def read_metadata(model_dir: str | Path) -> dict:
     return json.loads((Path(model_dir) / "metadata.json").read_text())
 
 
+def new_version() -> str:
+    """A model version: the UTC minute it was written, e.g. 2026.11.25-1821."""
+    return time.strftime("%Y.%m.%d-%H%M", time.gmtime())
+
+
 def model_identity(name: str, architecture: str, model, classes, rates: dict | None, metrics: dict) -> dict:
     """The metadata fields the service reads (name, version, classes, input, happy rates) and the
     val metrics, as measured through the model's TFLite file."""
     return {
         "name": name,
-        "version": time.strftime("%Y.%m.%d-%H%M", time.gmtime()),
+        "version": new_version(),
         "architecture": architecture,
         "parameters": int(model.count_params()),
         "classes": list(classes),
