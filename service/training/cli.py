@@ -33,6 +33,12 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1337, help="seed of weights, shuffling and augmentation")
     parser.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     parser.add_argument("--work-dir", help="checkpoint folder (default runs/train-<out name>)")
+    parser.add_argument("--learning-rate", type=float, metavar="LR", help="base learning rate (default: the recipe's)")
+    parser.add_argument("--init", metavar="MODEL_DIR", help="start from the network weights of a trained model "
+                        "folder of the same architecture and classes, e.g. models/default (fine-tuning)")
+    parser.add_argument("--swa-start", type=int, metavar="EPOCH", help="stochastic weight averaging: keep the "
+                        "learning rate constant, average the weights after every epoch from EPOCH on and ship "
+                        "the average (batch norm measured again on train) instead of the best epoch")
     parser.set_defaults(func=run_train_command)
     return parser
 
@@ -117,7 +123,8 @@ def run_train_command(args: argparse.Namespace) -> int:
             data=args.data, arch=args.arch, out=args.out, epochs=args.epochs,
             classes=datasets.parse_class_list(args.classes), cv=args.cv, resume=args.resume,
             batch_size=args.batch_size, seed=args.seed, work_dir=args.work_dir,
-            patience=args.patience, command=_invocation(args),
+            patience=args.patience, learning_rate=args.learning_rate, init=args.init,
+            swa_start=args.swa_start, command=_invocation(args),
         )
         if config.cv:
             print(json.dumps(cross_validate(config)["metrics"], indent=2))

@@ -23,6 +23,7 @@ import numpy as np
 from service.training import datasets
 from service.training.architectures import RECIPES, Recipe, build_model, with_mirror_average
 from service.training.datasets import FaceSet
+from service.training.swa import AVERAGE_FILE, averaged_model, averaging_callback, initial_weights
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,24 @@ class TrainConfig:
     seed: int = 1337
     work_dir: str | None = None
     patience: int | None = None
+    learning_rate: float | None = None
+    init: str | None = None  # model folder whose network weights start the run
+    swa_start: int | None = None  # first epoch (1-based) of the stochastic weight average
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
     def recipe(self) -> Recipe:
         """The architecture's recipe with this run's overrides applied."""
         recipe = RECIPES.get(self.arch, RECIPES["default"])
-        overrides = {"epochs": self.epochs, "batch_size": self.batch_size, "patience": self.patience}
-        return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+        overrides = {"epochs": self.epochs, "batch_size": self.batch_size, "patience": self.patience,
+                     "learning_rate": self.learning_rate}
+        recipe = replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+        # Weight averaging wants one constant rate: the epochs it averages must circle one region.
+        return replace(recipe, cosine_schedule=False) if self.swa_start else recipe
+
+    def check(self) -> None:
+        """Refuse option combinations that cannot train."""
+        if self.swa_start is not None and not 1 <= self.swa_start <= self.recipe().epochs:
+            raise ValueError(f"--swa-start {self.swa_start} must be an epoch between 1 and {self.recipe().epochs}")
 
     def work_path(self) -> Path:
         return Path(self.work_dir) if self.work_dir else Path("runs") / f"train-{Path(self.out).name}"
@@ -211,16 +223,21 @@ def _start_or_resume(config: TrainConfig, recipe: Recipe, work: Path) -> tuple[o
         return keras.models.load_model(last_path), state
     if config.resume:
         log.warning("--resume: no checkpoint in %s, starting fresh", work)
-    for stale in ("state.json", "last.keras", "best.keras"):
+    for stale in ("state.json", "last.keras", "best.keras", AVERAGE_FILE):
         (work / stale).unlink(missing_ok=True)
-    return _compiled_model(config, recipe), {**_new_state(), "commands": [config.command]}
+    model, state = _compiled_model(config, recipe), {**_new_state(), "commands": [config.command]}
+    if config.init:
+        weights, state["init"] = initial_weights(config.init, config.arch, config.classes)
+        model.set_weights(weights)
+        log.info("starting from the weights of %s (version %s)", config.init, state["init"]["version"])
+    return model, state
 
 
 def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_best: bool = True):
     """Train (or resume) in ``work``; returns (model to keep, state with history and wall time)."""
     import keras
 
-    recipe = config.recipe()
+    recipe, select_best = config.recipe(), select_best and not config.swa_start
     work.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     model, state = _start_or_resume(config, recipe, work)
@@ -228,7 +245,10 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
         lambda epoch: learning_rate_at(epoch, recipe.learning_rate, recipe.epochs, recipe.cosine_schedule)
     )
     if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe, select_best):
-        callbacks = [schedule, _validation_callback(val), _checkpoint_callback(work, state, recipe.patience, select_best)]
+        callbacks = [schedule, _validation_callback(val)]
+        if config.swa_start:
+            callbacks.append(averaging_callback(work, state, config.swa_start))
+        callbacks.append(_checkpoint_callback(work, state, recipe.patience, select_best))
         model.fit(
             make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"]),
             epochs=recipe.epochs,
@@ -239,6 +259,8 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
         )
     if select_best and (work / "best.keras").exists():
         model = keras.models.load_model(work / "best.keras")
+    if config.swa_start and state.get("swa_epochs"):
+        model = averaged_model(model, work, make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed))
     # The bare copy first: a compiled model nested in the wrapper would carry its optimiser along.
     return (with_mirror_average(inference_copy(model)) if recipe.mirror_average else model), state
 
@@ -342,16 +364,25 @@ def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics:
             "seed": config.seed,
             "epochs_run": state["epoch"],
             "best_epoch": state["best_epoch"],
-            "selected_on": "val accuracy (best epoch)",
+            "selected_on": _selection(config, state),
             "wall_time_s": round(state["train_seconds"], 1),
+            "initialised_from": state.get("init"),
             "machine": machine_description(),
             "data": data,
         },
     }
 
 
+def _selection(config: TrainConfig, state: dict) -> str:
+    if config.swa_start:
+        return (f"none: mean of the weights after epochs {config.swa_start}-{state['epoch']} "
+                f"({state.get('swa_epochs', 0)} epochs), batch norm measured again on train")
+    return "val accuracy (best epoch)"
+
+
 def run_training(config: TrainConfig) -> dict:
     """Train ``config.arch`` on ``config.data`` and write the model folder; returns the metadata."""
+    config.check()
     train, val, data = load_train_val(config)
     log.info("training %s on %d faces, validating on %d", config.arch, data["n_train"], data["n_val"])
     model, state = fit(config, train, val, config.work_path())
