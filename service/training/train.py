@@ -241,28 +241,41 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
     work.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     model, state = _start_or_resume(config, recipe, work)
-    schedule = keras.callbacks.LearningRateScheduler(
-        lambda epoch: learning_rate_at(epoch, recipe.learning_rate, recipe.epochs, recipe.cosine_schedule)
-    )
     if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe, select_best):
-        callbacks = [schedule, _validation_callback(val)]
-        if config.swa_start:
-            callbacks.append(averaging_callback(work, state, config.swa_start))
-        callbacks.append(_checkpoint_callback(work, state, recipe.patience, select_best))
         model.fit(
             make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"]),
             epochs=recipe.epochs,
             initial_epoch=state["epoch"],
-            callbacks=callbacks,
+            callbacks=_callbacks(config, recipe, work, state, val, select_best),
             shuffle=False,  # the tf.data pipeline shuffles, with a seed
             verbose=1 if sys.stdout.isatty() else 2,
         )
+    return _model_to_keep(model, config, recipe, work, state, train, select_best), state
+
+
+def _callbacks(config: TrainConfig, recipe: Recipe, work: Path, state: dict, val: FaceSet, select_best: bool) -> list:
+    """Learning rate, val metrics, the weight average when asked, and the checkpoint (last: it
+    saves the state the others have updated)."""
+    import keras
+
+    schedule = keras.callbacks.LearningRateScheduler(
+        lambda epoch: learning_rate_at(epoch, recipe.learning_rate, recipe.epochs, recipe.cosine_schedule)
+    )
+    averaging = [averaging_callback(work, state, config.swa_start)] if config.swa_start else []
+    return [schedule, _validation_callback(val), *averaging,
+            _checkpoint_callback(work, state, recipe.patience, select_best)]
+
+
+def _model_to_keep(model, config: TrainConfig, recipe: Recipe, work: Path, state: dict, train: FaceSet, select_best: bool):
+    """The best epoch, or the weight average, wrapped for mirror averaging when the recipe says so."""
+    import keras
+
     if select_best and (work / "best.keras").exists():
         model = keras.models.load_model(work / "best.keras")
     if config.swa_start and state.get("swa_epochs"):
         model = averaged_model(model, work, make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed))
     # The bare copy first: a compiled model nested in the wrapper would carry its optimiser along.
-    return (with_mirror_average(inference_copy(model)) if recipe.mirror_average else model), state
+    return with_mirror_average(inference_copy(model)) if recipe.mirror_average else model
 
 
 def _stopped_early(state: dict, recipe: Recipe, select_best: bool) -> bool:
