@@ -8,19 +8,18 @@ it, under a new version, since a few decisions may change. The training record i
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from service.training import datasets
-from service.training.train import TFLITE_NOTE, new_version, read_metadata, served_val_metrics
+from service.training.train import TFLITE_NOTE, new_version, read_metadata, served_val_metrics, write_metadata
 
 log = logging.getLogger(__name__)
 
 
 def export_model_folder(model_dir: Path, val_dir: Path, command: str) -> dict:
     """Rewrite ``model_dir``'s model.tflite and metadata.json; returns the new metadata."""
-    from service.vision.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, keras_to_tflite
+    from service.vision.classifier import KERAS_FILE, TFLITE_FILE, keras_to_tflite
 
     metadata = read_metadata(model_dir)
     val = datasets.load_split(val_dir, tuple(metadata["classes"]))
@@ -29,7 +28,7 @@ def export_model_folder(model_dir: Path, val_dir: Path, command: str) -> dict:
     version = new_version()
     exports = [*metadata.get("exports", []), {"command": command, "previous_version": metadata["version"]}]
     metadata.update(version=version, tflite=TFLITE_NOTE, happy_vs_rest=rates, metrics=metrics, exports=exports)
-    (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    write_metadata(model_dir, metadata, history=None)  # the training history stays the model's
     log.info("exported %s as version %s: val accuracy %.4f, macro F1 %.4f", model_dir, version,
              metrics["accuracy"], metrics["macro_f1"])
     return metadata

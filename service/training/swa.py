@@ -116,11 +116,12 @@ def initial_weights(model_dir: str | Path, arch: str, classes) -> tuple[list[np.
     """(weights, provenance) of the network in a model folder, checked against this run."""
     from service.training.architectures import load_saved_model
     from service.training.train import read_metadata
+    from service.vision.classifier import KERAS_FILE
 
     metadata = read_metadata(model_dir)
     if metadata.get("architecture") != arch or list(metadata["classes"]) != list(classes):
         raise ValueError(f"--init {model_dir}: its architecture {metadata.get('architecture')!r} and classes "
                          f"{metadata['classes']} differ from this run's {arch!r} and {list(classes)}")
-    network = bare_network(load_saved_model(Path(model_dir) / "model.keras"))
+    network = bare_network(load_saved_model(Path(model_dir) / KERAS_FILE))
     provenance = {"model": str(model_dir), "version": metadata.get("version"), "training": metadata.get("training")}
     return network.get_weights(), provenance

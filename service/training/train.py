@@ -64,8 +64,8 @@ class TrainConfig:
         # Weight averaging wants one constant rate: the epochs it averages must circle one region.
         return replace(recipe, cosine_schedule=False) if self.swa_start else recipe
 
-    def check(self) -> None:
-        """Refuse option combinations that cannot train."""
+    def __post_init__(self) -> None:
+        """Refuse option combinations that cannot train, for one model and for --cv alike."""
         if self.swa_start is not None and not 1 <= self.swa_start <= self.recipe().epochs:
             raise ValueError(f"--swa-start {self.swa_start} must be an epoch between 1 and {self.recipe().epochs}")
 
@@ -308,12 +308,14 @@ def write_model_files(out: Path, model) -> None:
     (out / TFLITE_FILE).write_bytes(keras_to_tflite(out / KERAS_FILE))
 
 
-def write_metadata(out: Path, metadata: dict, history: list[dict]) -> None:
-    """metadata.json and history.json, the last files of a model folder."""
+def write_metadata(out: Path, metadata: dict, history: list[dict] | None) -> None:
+    """metadata.json and history.json, the last files of a model folder (``history=None``
+    leaves an existing history.json as it is)."""
     from service.vision.classifier import METADATA_FILE
 
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-    (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+    if history is not None:
+        (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
 
 
 def served_probabilities(out: Path, faces: FaceSet) -> np.ndarray:
@@ -395,7 +397,6 @@ def _selection(config: TrainConfig, state: dict) -> str:
 
 def run_training(config: TrainConfig) -> dict:
     """Train ``config.arch`` on ``config.data`` and write the model folder; returns the metadata."""
-    config.check()
     train, val, data = load_train_val(config)
     log.info("training %s on %d faces, validating on %d", config.arch, data["n_train"], data["n_val"])
     model, state = fit(config, train, val, config.work_path())

@@ -25,6 +25,7 @@ def float32_folder(tiny_model, tmp_path):
 def test_export_quantises_the_served_file_and_measures_it_again(float32_folder, tiny_dataset):
     before = read_metadata(float32_folder)
     keras_bytes = (float32_folder / "model.keras").read_bytes()
+    history_bytes = (float32_folder / "history.json").read_bytes()
     float_size = (float32_folder / "model.tflite").stat().st_size
     assert main(["export", "--model", str(float32_folder), "--data", str(tiny_dataset)]) == 0
     after = read_metadata(float32_folder)
@@ -34,6 +35,7 @@ def test_export_quantises_the_served_file_and_measures_it_again(float32_folder, 
     assert "export --model" in after["exports"][-1]["command"] and "quantised" in after["tflite"]
     assert after["metrics"]["n"] == 28 and set(after["happy_vs_rest"]) == {"tpr", "fpr"}
     assert after["training"] == before["training"]
+    assert (float32_folder / "history.json").read_bytes() == history_bytes
 
 
 def test_export_of_a_missing_folder_is_an_error_exit(tmp_path, tiny_dataset):

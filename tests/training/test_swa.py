@@ -121,3 +121,10 @@ def test_init_from_another_architecture_is_an_error_exit(tiny_model, tiny_datase
             "--epochs", "1", "--init", str(tiny_model), "--work-dir", str(tmp_path / "work")]
     assert main(args) == 2
     assert not (tmp_path / "m").exists()
+
+
+def test_cross_validation_refuses_the_same_swa_start(tiny_dataset, tmp_path):
+    args = ["train", "--data", str(tiny_dataset), "--arch", "paper", "--out", str(tmp_path / "cv"), "--epochs", "2",
+            "--cv", "2", "--swa-start", "3", "--work-dir", str(tmp_path / "work")]
+    assert main(args) == 2
+    assert not (tmp_path / "cv").exists() and not (tmp_path / "work").exists()
