@@ -9,9 +9,14 @@ in the order of the ``per_class`` keys (the model's class order).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from service.training.datasets import FaceSet
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +144,35 @@ def happy_rates(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[st
     return {"tpr": scores["recall"], "fpr": scores["fpr"]}
 
 
-def evaluate_model_on_folder(model_dir: str | Path, data_dir: str | Path) -> tuple[dict, dict]:
-    """(metrics, model metadata) of the model in ``model_dir`` on a folder-per-class split.
+@dataclass
+class Predictions:
+    """A served model's class probabilities for labelled faces, with what is needed to score them."""
+
+    probabilities: np.ndarray
+    faces: "FaceSet"
+    metadata: dict
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.faces.labels
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.faces.classes
+
+    @property
+    def tpr_fpr(self) -> tuple[float, float] | None:
+        """The model's stored happy-vs-rest rates (behind its adjusted index), if it has them."""
+        rates = self.metadata.get("happy_vs_rest")
+        return (rates["tpr"], rates["fpr"]) if rates else None
+
+    def metrics(self) -> dict:
+        return evaluate_probabilities(self.probabilities, self.labels, self.classes, self.tpr_fpr)
+
+
+def predict_folder(model_dir: str | Path, data_dir: str | Path, faces=None) -> Predictions:
+    """The model in ``model_dir`` run on a folder-per-class split (or on ``faces`` already loaded
+    from it, which must match the model's classes and input size).
 
     Runs the service's own classifier, so what is measured is what is served.
     """
@@ -148,12 +180,19 @@ def evaluate_model_on_folder(model_dir: str | Path, data_dir: str | Path) -> tup
     from service.vision.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(model_dir)
-    faces = load_split(data_dir, classifier.classes, classifier.input_size)
+    if faces is None:
+        faces = load_split(data_dir, classifier.classes, classifier.input_size)
+    elif faces.classes != classifier.classes or faces.images.shape[1:] != classifier.input_size:
+        raise ValueError(f"{model_dir} has other classes or another input size than the faces it is compared on")
     log.info("evaluating %s on %d faces from %s", classifier.name, len(faces.labels), data_dir)
     probabilities = predict_in_batches(classifier, faces.images)
-    rates = classifier.metadata.get("happy_vs_rest")
-    tpr_fpr = (rates["tpr"], rates["fpr"]) if rates else None
-    return evaluate_probabilities(probabilities, faces.labels, classifier.classes, tpr_fpr), classifier.metadata
+    return Predictions(probabilities, faces, classifier.metadata)
+
+
+def evaluate_model_on_folder(model_dir: str | Path, data_dir: str | Path) -> tuple[dict, dict]:
+    """(metrics, model metadata) of the model in ``model_dir`` on a folder-per-class split."""
+    run = predict_folder(model_dir, data_dir)
+    return run.metrics(), run.metadata
 
 
 def predict_in_batches(classifier, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

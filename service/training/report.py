@@ -88,8 +88,49 @@ def summary_markdown(metrics: dict, metadata: dict, data_dir: str, plots: list[s
     lines += ["", "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
               for name, s in metrics["per_class"].items()]
+    lines += uncertainty_table(metrics)
     lines += [""] + [f"![{name}]({name})" for name in plots]
     return "\n".join(lines) + "\n"
+
+
+def uncertainty_table(metrics: dict) -> list[str]:
+    """Markdown table of the bootstrap intervals (and the baseline's differences), if measured."""
+    section = metrics.get("intervals")
+    if not section:
+        return []
+    baseline = metrics.get("baseline")
+    header = "| figure | value | 95% interval |"
+    if baseline:
+        header += f" {baseline['name']} {baseline['version']} | difference | 95% interval of the difference |"
+    lines = ["", f"95% intervals: {section['method']}, {section['resamples']} resamples.", "", header,
+             "|" + " --- |" * (header.count("|") - 1)]
+    for key, score in section["scores"].items():
+        row = f"| {key} | {_fmt(score['value'])} | {_interval(score['interval'])} |"
+        if baseline:
+            change = baseline["differences"][key]
+            row += f" {_fmt(baseline['scores'][key])} | " + (
+                "n/a | n/a |" if change is None else f"{change['difference']:+.4f} | {_interval(change['interval'], '+')} |")
+        lines.append(row)
+    return lines
+
+
+def uncertainty_lines(metrics: dict) -> list[str]:
+    """The same figures as plain text lines for a terminal."""
+    section = metrics.get("intervals")
+    if not section:
+        return []
+    lines = [f"95% intervals ({section['method']}, {section['resamples']} resamples):"]
+    lines += [f"  {key:24s} {_fmt(s['value'])}  {_interval(s['interval'])}" for key, s in section["scores"].items()]
+    baseline = metrics.get("baseline")
+    if baseline:
+        lines.append(f"difference from {baseline['name']} {baseline['version']} (paired resamples):")
+        lines += [f"  {key:24s} {change['difference']:+.4f}  {_interval(change['interval'], '+')}"
+                  for key, change in baseline["differences"].items() if change is not None]
+    return lines
+
+
+def _interval(bounds, sign: str = "") -> str:
+    return "n/a" if bounds is None else f"[{bounds[0]:{sign}.4f}, {bounds[1]:{sign}.4f}]"
 
 
 def _fmt(value) -> str:

@@ -73,6 +73,46 @@ def test_evaluate_on_a_root_uses_val_and_writes_a_report(tiny_model, tiny_datase
     assert "happy vs rest f1" in (report / "summary.md").read_text()
 
 
+def test_evaluate_intervals_and_baseline_extend_the_json(tiny_model, tiny_dataset, capsys):
+    args = ["evaluate", "--data", str(tiny_dataset / "val"), "--model", str(tiny_model), "--json",
+            "--intervals", "200", "--baseline", str(tiny_model)]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == JSON_KEYS | {"intervals", "baseline"}
+    section = result["intervals"]
+    assert section["resamples"] == 200 and section["level"] == 0.95
+    accuracy = section["scores"]["accuracy"]
+    assert accuracy["value"] == pytest.approx(result["accuracy"])
+    assert accuracy["interval"][0] <= accuracy["value"] <= accuracy["interval"][1]
+    assert result["baseline"]["name"] == "tiny"
+    # the model compared with itself: every paired difference is exactly zero
+    assert {c["difference"] for c in result["baseline"]["differences"].values() if c} == {0}
+
+
+def test_evaluate_readable_output_and_report_show_the_intervals(tiny_model, tiny_dataset, tmp_path, capsys):
+    report = tmp_path / "report"
+    args = ["evaluate", "--data", str(tiny_dataset / "val"), "--model", str(tiny_model), "--intervals", "150",
+            "--baseline", str(tiny_model), "--report", str(report)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "95% intervals (percentile bootstrap over faces, 150 resamples)" in out and "difference from tiny" in out
+    summary = (report / "summary.md").read_text()
+    assert "| figure | value | 95% interval | tiny " in summary and "| happy_vs_rest_f1 |" in summary
+
+
+def test_evaluate_refuses_a_baseline_with_other_classes(tiny_model, tiny_dataset, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in tiny_model.iterdir():
+        (other / path.name).write_bytes(path.read_bytes())
+    metadata = json.loads((other / "metadata.json").read_text())
+    metadata["classes"] = metadata["classes"][::-1]
+    (other / "metadata.json").write_text(json.dumps(metadata))
+    args = ["evaluate", "--data", str(tiny_dataset / "val"), "--model", str(tiny_model), "--json", "--baseline", str(other)]
+    assert main(args) == 2
+    assert capsys.readouterr().out == ""
+
+
 def test_resume_continues_after_the_last_finished_epoch(tiny_dataset, tmp_path):
     out, work = tmp_path / "m", tmp_path / "work"
     args = ["train", "--data", str(tiny_dataset), "--arch", "paper", "--out", str(out),
