@@ -6,7 +6,10 @@ Pins the process to one core (``--core``), runs the interpreter with one thread,
 then times ``predict_proba`` on random faces and prints one JSON object: the median and
 90th-percentile milliseconds per call and per face for each batch size. With
 ``--float32-baseline`` the same model.keras converted without quantisation is timed too,
-call by call in turn with the served file, so load changes hit both alike.
+call by call in turn with the served file, so load changes hit both alike. With
+``--alternatives`` the same float32 network also runs through two other runtimes, in turn with
+the others: OpenCV's DNN module (classic engine, Winograd 3x3 convolutions on) and TensorFlow
+graph mode (a ``tf.function``); each is checked to give the Keras model's probabilities first.
 """
 
 from __future__ import annotations
@@ -57,6 +60,84 @@ def classifiers(model_dir: str, float32_baseline: bool) -> dict:
     return variants
 
 
+def one_view_network(model):
+    """(network, mirrored): the network inside mirror averaging, or the model itself."""
+    from service.training.architectures import HorizontalFlip
+
+    mirrored = any(isinstance(layer, HorizontalFlip) for layer in model.layers)
+    inner = [layer for layer in model.layers if hasattr(layer, "layers")]
+    if mirrored and len(inner) != 1:
+        raise ValueError("--alternatives handles one network, with or without mirror averaging, not ensembles")
+    return (inner[0] if mirrored else model), mirrored
+
+
+class OpenCvRunner:
+    """The float32 network through cv2.dnn; mirror averaging done around it, as in the model.
+
+    OpenCV's TFLite importer needs static shapes, so one file is converted per batch size."""
+
+    def __init__(self, model):
+        import cv2
+
+        cv2.setNumThreads(1)
+        self.network, self.mirrored = one_view_network(model)
+        self.nets: dict[int, object] = {}
+
+    def _net(self, views: int):
+        import cv2
+        import keras
+
+        if views not in self.nets:
+            inputs = keras.Input(batch_shape=(views, 48, 48, 1))
+            content = tflite_bytes(keras.Model(inputs, self.network(inputs)))
+            net = cv2.dnn.readNetFromTFLite(np.frombuffer(content, np.uint8), engine=cv2.dnn.ENGINE_CLASSIC)
+            net.enableWinograd(True)
+            self.nets[views] = net
+        return self.nets[views]
+
+    def predict_proba(self, faces: np.ndarray) -> np.ndarray:
+        views = np.concatenate([faces, faces[:, :, ::-1]]) if self.mirrored else faces
+        net = self._net(len(views))
+        net.setInput(np.ascontiguousarray(views, np.float32)[:, np.newaxis])  # NCHW
+        out = net.forward().reshape(len(views), -1)
+        return (out[: len(faces)] + out[len(faces) :]) / 2 if self.mirrored else out
+
+
+def tflite_bytes(model) -> bytes:
+    """Float32 TFLite flatbuffer of an in-memory Keras model."""
+    import contextlib
+    import io
+
+    import tensorflow as tf
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def tf_graph_runner(model):
+    """predict_proba through a TensorFlow graph (tf.function) of the whole Keras model."""
+    import tensorflow as tf
+
+    graph = tf.function(lambda x: model(x, training=False))
+    return lambda faces: graph(tf.constant(faces[..., np.newaxis].astype(np.float32))).numpy()
+
+
+def alternatives(model_dir: str) -> dict:
+    """The other runtimes, each refused unless it reproduces the Keras model's probabilities."""
+    from service.training.architectures import load_saved_model
+    from service.vision.classifier import KERAS_FILE
+
+    model = load_saved_model(Path(model_dir) / KERAS_FILE)
+    runners = {"opencv_dnn": OpenCvRunner(model).predict_proba, "tf_graph": tf_graph_runner(model)}
+    faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    reference = model(faces[..., np.newaxis].astype(np.float32), training=False).numpy()
+    for name, predict in runners.items():
+        difference = float(np.abs(predict(faces) - reference).max())
+        if difference > 1e-4:
+            raise RuntimeError(f"{name} differs from the Keras model by {difference}")
+    return runners
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/default")
@@ -65,21 +146,27 @@ def main() -> int:
     parser.add_argument("--core", type=int, default=0, help="CPU core to pin to; -1 leaves affinity alone")
     parser.add_argument("--float32-baseline", action="store_true",
                         help="also time model.keras converted without quantisation, in turn with the served file")
+    parser.add_argument("--alternatives", action="store_true",
+                        help="also time the float32 network through OpenCV DNN (Winograd) and a TensorFlow graph")
     args = parser.parse_args()
     if args.core >= 0:
         os.sched_setaffinity(0, {args.core})
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     variants = classifiers(args.model, args.float32_baseline)
+    predicts = {name: c.predict_proba for name, c in variants.items()}
+    if args.alternatives:
+        predicts.update(alternatives(args.model))
     rng = np.random.default_rng(0)
-    results = {name: [] for name in variants}
+    results = {name: [] for name in predicts}
     for batch in (int(b) for b in args.batches.split(",")):
         faces = rng.integers(0, 256, (batch, *variants["served"].input_size), dtype=np.uint8)
-        durations = time_calls({name: c.predict_proba for name, c in variants.items()}, faces, args.repeats)
-        for name in variants:
+        durations = time_calls(predicts, faces, args.repeats)
+        for name in predicts:
             results[name].append(summarise(durations[name], batch))
-    version = variants["served"].version
-    print(json.dumps({"model": args.model, "version": version, "core": args.core, "results": results["served"],
-                      **({"float32_results": results["float32"]} if "float32" in results else {})}))
+    served = results.pop("served")
+    extra = {f"{name}_results": rows for name, rows in results.items()}
+    print(json.dumps({"model": args.model, "version": variants["served"].version, "core": args.core,
+                      "results": served, **extra}))
     return 0
 
 

@@ -65,6 +65,9 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--baseline", metavar="MODEL_DIR", help="also run this model on the same faces and report "
                         "each figure's difference with a paired 95%% interval: is the model better, or is the "
                         "difference noise? (e.g. --baseline models/paper)")
+    parser.add_argument("--prior-shift", action="store_true", help="check the adjusted happy share on places "
+                        "happier or sadder than these faces: rates measured on a random half, groups with a "
+                        "known happy share (5%% to 75%%) drawn from the other half, raw and adjusted errors")
     parser.set_defaults(func=run_evaluate_command)
     return parser
 
@@ -182,7 +185,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     split = _resolve_split(args.data)
     run = predict_folder(args.model, split)
-    metrics = {**run.metrics(), **_uncertainty(args, run, split)}
+    metrics = {**run.metrics(), **_uncertainty(args, run, split), **_prior_shift(args, run)}
     if args.report:
         history_path = Path(args.model) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.exists() else []
@@ -204,6 +207,16 @@ def _uncertainty(args: argparse.Namespace, run, split: Path) -> dict:
     return uncertainty_report(run, baseline, args.intervals or DEFAULT_RESAMPLES)
 
 
+def _prior_shift(args: argparse.Namespace, run) -> dict:
+    """The ``prior_shift`` section asked for with --prior-shift."""
+    if not args.prior_shift:
+        return {}
+    from service.training.evaluate import happy_decisions
+    from service.training.prior_shift import prior_shift_check
+
+    return {"prior_shift": prior_shift_check(*happy_decisions(run.probabilities, run.labels, run.classes))}
+
+
 def _print_readable(metrics: dict) -> None:
     print(f"faces: {metrics['n']}  accuracy: {metrics['accuracy']:.4f}  macro F1: {metrics['macro_f1']:.4f}")
     if metrics.get("happy_vs_rest"):
@@ -214,9 +227,9 @@ def _print_readable(metrics: dict) -> None:
         print("happy share: " + "  ".join(f"{k} {v}" for k, v in metrics["happy_share"].items()))
     for name, scores in metrics["per_class"].items():
         print(f"  {name:9s} P {scores['precision']:.3f}  R {scores['recall']:.3f}  F1 {scores['f1']:.3f}  n {scores['support']}")
-    from service.training.report import uncertainty_lines
+    from service.training.report import prior_shift_table, uncertainty_lines
 
-    for line in uncertainty_lines(metrics):
+    for line in uncertainty_lines(metrics) + prior_shift_table(metrics):
         print(line)
 
 

@@ -144,6 +144,14 @@ def happy_rates(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[st
     return {"tpr": scores["recall"], "fpr": scores["fpr"]}
 
 
+def happy_decisions(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(faces decided happy, faces labelled happy) as booleans; ValueError without a happy class."""
+    if HAPPY not in classes:
+        raise ValueError(f"the model's classes {', '.join(classes)} have no {HAPPY!r}")
+    happy = classes.index(HAPPY)
+    return probabilities.argmax(axis=1) == happy, np.asarray(labels) == happy
+
+
 @dataclass
 class Predictions:
     """A served model's class probabilities for labelled faces, with what is needed to score them."""

@@ -16,6 +16,20 @@ def _pyplot():
     return plt
 
 
+def _save(plt, figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _save_with_legend(plt, figure, axes, path: Path) -> Path:
+    """A line chart's last touches: a light grid and the legend, then the file."""
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _save(plt, figure, path)
+
+
 def row_normalised(matrix: np.ndarray) -> np.ndarray:
     """Each row divided by its sum (the recall view of a confusion matrix); empty rows stay 0."""
     matrix = np.asarray(matrix, float)
@@ -35,10 +49,7 @@ def plot_confusion_matrix(matrix, classes: list[str], path: Path) -> Path:
     axes.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes, yticklabels=classes,
              xlabel="predicted", ylabel="true", title="Confusion matrix (rows sum to 100%)")
     figure.colorbar(image, ax=axes, fraction=0.046)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def plot_curve(history: list[dict], keys: list[str], title: str, path: Path) -> Path | None:
@@ -52,12 +63,7 @@ def plot_curve(history: list[dict], keys: list[str], title: str, path: Path) -> 
         points = [(entry["epoch"], entry[key]) for entry in history if key in entry]
         axes.plot(*zip(*points), marker=".", label=key)
     axes.set(xlabel="epoch", title=title)
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save_with_legend(plt, figure, axes, path)
 
 
 CURVES = {
@@ -89,6 +95,7 @@ def summary_markdown(metrics: dict, metadata: dict, data_dir: str, plots: list[s
     lines += [f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
               for name, s in metrics["per_class"].items()]
     lines += uncertainty_table(metrics)
+    lines += prior_shift_table(metrics)
     lines += [""] + [f"![{name}]({name})" for name in plots]
     return "\n".join(lines) + "\n"
 
@@ -129,6 +136,43 @@ def uncertainty_lines(metrics: dict) -> list[str]:
     return lines
 
 
+def prior_shift_table(metrics: dict) -> list[str]:
+    """Markdown table of the prior-shift check (see service/training/prior_shift.py), if run."""
+    section = metrics.get("prior_shift")
+    if not section:
+        return []
+    lines = ["", f"Adjusted vs raw happy share on groups of {section['group_size']} faces with a known share "
+             f"({section['method']}; {section['repeats']} splits), in percentage points:", "",
+             "| true share | raw bias | raw 95% of errors within | adjusted bias | adjusted 95% of errors within |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in section["shares"]:
+        raw, adjusted = row["raw"], row["adjusted"]
+        lines.append(f"| {row['true_share']:.0%} | {_points(raw['bias'], '+')} | {_points(raw['p95_abs_error'])} | "
+                     f"{_points(adjusted['bias'], '+')} | {_points(adjusted['p95_abs_error'])} |")
+    return lines
+
+
+def plot_prior_shift(section: dict, path: Path) -> Path:
+    """Estimated against true happy share, raw and adjusted; bars hold 95% of the groups' errors."""
+    plt = _pyplot()
+    truth = np.array([row["true_share"] for row in section["shares"]])
+    figure, axes = plt.subplots(figsize=(6, 5))
+    axes.plot([0, 1], [0, 1], color="grey", linewidth=1, label="exact")
+    for kind, colour in (("raw", "tab:orange"), ("adjusted", "tab:blue")):
+        rows = [row[kind] for row in section["shares"] if row[kind]["bias"] is not None]
+        shown = truth[[row[kind]["bias"] is not None for row in section["shares"]]]
+        estimate = shown + np.array([r["bias"] for r in rows])
+        spread = np.array([r["p95_abs_error"] for r in rows])
+        axes.errorbar(shown, estimate, yerr=spread, marker="o", capsize=3, color=colour, label=f"{kind} share")
+    axes.set(xlabel="true happy share of the group", ylabel="estimated happy share", xlim=(0, 1), ylim=(0, 1),
+             title=f"Happy share of groups of {section['group_size']} faces")
+    return _save_with_legend(plt, figure, axes, path)
+
+
+def _points(value, sign: str = "") -> str:
+    return "n/a" if value is None else f"{value * 100:{sign}.1f}"
+
+
 def _interval(bounds, sign: str = "") -> str:
     return "n/a" if bounds is None else f"[{bounds[0]:{sign}.4f}, {bounds[1]:{sign}.4f}]"
 
@@ -144,6 +188,8 @@ def write_report(out_dir: str | Path, metrics: dict, metadata: dict, history: li
     plots = [plot_confusion_matrix(metrics["confusion_matrix"], list(metrics["per_class"]), out / "confusion_matrix.png")]
     for filename, (keys, title) in CURVES.items():
         plots.append(plot_curve(history, keys, title, out / filename))
+    if metrics.get("prior_shift"):
+        plots.append(plot_prior_shift(metrics["prior_shift"], out / "prior_shift.png"))
     names = [p.name for p in plots if p is not None]
     summary = out / "summary.md"
     summary.write_text(summary_markdown(metrics, metadata, data_dir, names))

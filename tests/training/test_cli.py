@@ -113,6 +113,24 @@ def test_evaluate_refuses_a_baseline_with_other_classes(tiny_model, tiny_dataset
     assert capsys.readouterr().out == ""
 
 
+def test_evaluate_prior_shift_section(tiny_model, tmp_path, capsys):
+    from synthetic_faces import write_class_folders
+
+    write_class_folders(tmp_path / "faces", {"happy": 60, "neutral": 120, "sad": 80}, seed=5)
+    args = ["evaluate", "--data", str(tmp_path / "faces"), "--model", str(tiny_model), "--json", "--prior-shift"]
+    assert main(args) == 0
+    section = json.loads(capsys.readouterr().out)["prior_shift"]
+    assert section["group_size"] == 40  # 30 happy faces in a test half make 75% of 40
+    assert [row["true_share"] for row in section["shares"]] == [0.05, 0.1, 0.25, 0.5, 0.75]
+    assert set(section["shares"][0]) == {"true_share", "raw", "adjusted"}
+
+
+def test_evaluate_prior_shift_refuses_too_few_faces(tiny_model, tiny_dataset, capsys):
+    args = ["evaluate", "--data", str(tiny_dataset / "val"), "--model", str(tiny_model), "--json", "--prior-shift"]
+    assert main(args) == 2
+    assert capsys.readouterr().out == ""
+
+
 def test_resume_continues_after_the_last_finished_epoch(tiny_dataset, tmp_path):
     out, work = tmp_path / "m", tmp_path / "work"
     args = ["train", "--data", str(tiny_dataset), "--arch", "paper", "--out", str(out),
