@@ -36,7 +36,8 @@ MAX_PIXELS = 40_000_000
 def classify_whole_frame_gray(pipeline, rgb: np.ndarray, boxes: list) -> list:
     """The classify stage before: the whole frame converted to gray, then the crops cut from it."""
     classifier = pipeline.classifier
-    crops = crop_faces(to_gray(rgb), boxes, size=tuple(classifier.input_size), margin=pipeline.crop_margin)
+    crops = crop_faces(to_gray(rgb), boxes, size=tuple(classifier.input_size), margin=pipeline.framing.margin,
+                       lift=pipeline.framing.lift)
     return to_detections(boxes, np.asarray(classifier.predict_proba(crops), dtype=np.float32), classifier.classes)
 
 

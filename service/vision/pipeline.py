@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from service.vision.detectors.base import Detector, FaceBox
-from service.vision.preprocess import DEFAULT_MARGIN, crop_faces
+from service.vision.detectors.base import CropFraming, Detector, FaceBox
+from service.vision.preprocess import crop_faces
 
 HAPPY = "happy"
 # Detectors that never look at colour: HOG converts every frame to gray first, the stub reads
@@ -55,10 +55,10 @@ class FrameAnalysis:
 
 
 class Pipeline:
-    def __init__(self, detector: Detector, classifier: Classifier, *, crop_margin: float = DEFAULT_MARGIN) -> None:
+    def __init__(self, detector: Detector, classifier: Classifier, *, framing: CropFraming | None = None) -> None:
         self.detector = detector
         self.classifier = classifier
-        self.crop_margin = crop_margin
+        self.framing = framing or detector.framing
 
     @property
     def takes_gray(self) -> bool:
@@ -79,7 +79,8 @@ class Pipeline:
     def _classify(self, frame: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
         if not boxes:  # no model call at all: most frames of an empty street have no face
             return []
-        crops = crop_faces(frame, boxes, size=tuple(self.classifier.input_size), margin=self.crop_margin)
+        crops = crop_faces(frame, boxes, size=tuple(self.classifier.input_size), margin=self.framing.margin,
+                           lift=self.framing.lift)
         probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
         return to_detections(boxes, probabilities, self.classifier.classes)
 

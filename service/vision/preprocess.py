@@ -14,10 +14,10 @@ import numpy as np
 if TYPE_CHECKING:
     from service.vision.detectors.base import FaceBox
 
-# FER2013 faces fill roughly the central three quarters of their 48x48 image, with forehead
-# and chin visible; dlib's HOG box stops at the eyebrows and the chin. Adding 20% of the box
-# side on every side brings the crop close to the framing the classifier was trained on.
+# The pipeline crops with its detector's measured framing (detectors/base.py CropFraming);
+# these defaults serve callers without a detector.
 DEFAULT_MARGIN = 0.2
+DEFAULT_LIFT = 0.0
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:
@@ -40,11 +40,13 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
-def square_region(box: FaceBox, margin: float) -> tuple[int, int, int, int]:
+def square_region(box: FaceBox, margin: float, lift: float = 0.0) -> tuple[int, int, int, int]:
     """The square (top, left, side, side) centred on `box`, its side the box's longer side
-    grown by `margin` x side on each end. It may extend past the image; see crop_square."""
-    side = max(1, round(max(box.width, box.height) * (1.0 + 2.0 * margin)))
-    centre_y = (box.top + box.bottom) / 2.0
+    grown by `margin` x side on each end, and its centre moved up by `lift` x that side. It
+    may extend past the image; see crop_square."""
+    box_side = max(box.width, box.height)
+    side = max(1, round(box_side * (1.0 + 2.0 * margin)))
+    centre_y = (box.top + box.bottom) / 2.0 - lift * box_side
     centre_x = (box.left + box.right) / 2.0
     return round(centre_y - side / 2.0), round(centre_x - side / 2.0), side, side
 
@@ -68,11 +70,12 @@ def crop_faces(
     boxes: Sequence[FaceBox],
     size: tuple[int, int] = (48, 48),
     margin: float = DEFAULT_MARGIN,
+    lift: float = DEFAULT_LIFT,
 ) -> np.ndarray:
     """Crop every face of an RGB (or gray) frame into one gray uint8 batch [N, height, width].
 
     Each box is grown by `margin` (fraction of its side, on each side), made square around
-    its centre, edge-padded where it leaves the image, converted to gray, then resized to
+    its centre raised by `lift` (fraction of its side), edge-padded where it leaves the image, converted to gray, then resized to
     `size` (height, width). No boxes gives an empty batch of shape (0, height, width).
 
     Only the crops are converted to gray, never the whole frame: gray is computed pixel by
@@ -82,6 +85,6 @@ def crop_faces(
     height, width = size
     batch = np.empty((len(boxes), height, width), dtype=np.uint8)
     for index, box in enumerate(boxes):
-        top, left, side, _ = square_region(box, margin)
+        top, left, side, _ = square_region(box, margin, lift)
         batch[index] = resize(to_gray(crop_square(image, top, left, side)), width, height)
     return batch

@@ -62,3 +62,23 @@ def test_classifier_latency_bench_times_the_served_file_a_float32_baseline_and_o
                     report["tf_graph_results"]):
         assert [r["batch"] for r in results] == [1, 4]
         assert all(0 < r["ms_per_face_median"] <= r["ms_per_call_median"] for r in results)
+
+
+def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    val = root.parent / "shared" / "datasets" / "fer2013" / "val"
+    if not val.is_dir():
+        pytest.skip(f"{val} is absent (FER2013 is not shipped with the code)")
+    command = [sys.executable, "bench/crop_framing.py", "--data", str(val), "--limit", "60",
+               "--margins", "0.1,0.4", "--lifts", "0,0.1"]
+    report = json.loads(subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout)
+    assert report["faces"] == 60 and 30 <= report["found"] <= 60
+    assert [(row["margin"], row["lift"]) for row in report["framings"]] == [(0.1, 0), (0.1, 0.1), (0.4, 0), (0.4, 0.1)]
+    assert all(0 <= row["accuracy"] <= 1 for row in report["framings"])
+    # what the HOG detector's framing rests on: its box is narrower than a FER face and sits low
+    assert 0 < report["fitted_margin"]["median"] < 0.2 and report["centre_offset"]["down"] > 0.03

@@ -54,6 +54,21 @@ def test_classifier_called_once_with_the_whole_batch():
     assert batch.shape == (5, 48, 48) and batch.dtype == np.uint8
 
 
+def test_crops_follow_the_detectors_framing_unless_one_is_given():
+    from service.vision.detectors.base import CropFraming
+    from service.vision.preprocess import crop_faces
+
+    image, detector = frame(), build_detector("hog")
+    boxes = build_detector("stub", faces=2).detect(image)
+    detector.detect = lambda rgb: boxes  # the boxes are not what this test is about
+    for framing in (None, CropFraming(margin=0.3, lift=0.2)):
+        classifier = FakeClassifier(["happy", "sad"])
+        Pipeline(detector, classifier, framing=framing).analyze(image)
+        used = framing or detector.framing
+        assert np.array_equal(classifier.batches[0], crop_faces(image, boxes, margin=used.margin, lift=used.lift))
+    assert detector.framing != CropFraming(margin=0.3, lift=0.2)
+
+
 def test_boxes_come_from_the_detector():
     detector = build_detector("stub", faces=2)
     image = frame()

@@ -59,6 +59,22 @@ def test_region_is_square_around_the_box_centre():
     assert (top + height / 2, left + width / 2) == (70, 110)
 
 
+def test_lift_raises_the_square_by_a_share_of_the_box_side():
+    top, left, height, width = square_region(box(50, 100, 40, 20), margin=0.1, lift=0.25)
+    assert height == width == 48
+    assert (top + height / 2, left + width / 2) == (70 - 0.25 * 40, 110)
+
+
+def test_lifted_crop_shows_more_above_the_box_than_below():
+    gray = np.zeros((300, 300), dtype=np.uint8)
+    gray[:130] = 255  # everything above row 130 is bright; the box spans rows 100-160
+    [level] = crop_faces(gray, [box(100, 120, 60, 60)], margin=0.2, lift=0.0)
+    [lifted] = crop_faces(gray, [box(100, 120, 60, 60)], margin=0.2, lift=0.1)
+    # the box centre sits on the edge: half the level crop is bright, the lifted one more
+    assert (level[:23] == 255).all() and (level[25:] == 0).all()
+    assert (lifted[:27] == 255).all() and (lifted[29:] == 0).all()  # 48 of 84 rows bright
+
+
 def test_faces_at_the_border_are_padded_not_stretched():
     gray = np.zeros((100, 100), dtype=np.uint8)
     gray[:40, :40] = 255

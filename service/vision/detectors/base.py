@@ -74,11 +74,25 @@ class DetectorConfig:
 ConfigT = TypeVar("ConfigT", bound=DetectorConfig)
 
 
+@dataclass(frozen=True)
+class CropFraming:
+    """How a detector's box becomes the square the classifier sees (preprocess.square_region):
+    grown by `margin` box sides on every side and its centre raised by `lift` box sides.
+
+    The models learnt from FER2013's framing, and each detector draws its boxes its own way
+    (dlib's HOG box runs from the brows to the chin, lower than FER2013's faces sit), so each
+    detector carries the framing measured for it by bench/crop_framing.py."""
+
+    margin: float
+    lift: float = 0.0
+
+
 class Detector(ABC, Generic[ConfigT]):
     """Finds faces in an RGB uint8 HxWx3 frame; boxes come back in that frame's pixels."""
 
     type: ClassVar[str]
     config_class: ClassVar[type[DetectorConfig]]
+    framing: ClassVar[CropFraming] = CropFraming(margin=0.2)  # unmeasured detectors: a fifth of a side around
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config
