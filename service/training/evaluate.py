@@ -3,7 +3,9 @@
 The result of :func:`evaluate_probabilities` is the JSON printed by ``happiness evaluate --json``:
 ``n, accuracy, macro_f1, per_class, confusion_matrix, happy_vs_rest, happy_vs_sad_accuracy,
 happy_share``. ``confusion_matrix`` rows are true classes and columns predicted classes, both
-in the order of the ``per_class`` keys (the model's class order).
+in the order of the ``per_class`` keys (the model's class order). ``predict_folder`` runs a served
+model on a labelled folder; ``--intervals``, ``--baseline`` and ``--prior-shift`` add the sections
+of uncertainty.py and prior_shift.py.
 """
 
 from __future__ import annotations
@@ -195,12 +197,6 @@ def predict_folder(model_dir: str | Path, data_dir: str | Path, faces=None) -> P
     log.info("evaluating %s on %d faces from %s", classifier.name, len(faces.labels), data_dir)
     probabilities = predict_in_batches(classifier, faces.images)
     return Predictions(probabilities, faces, classifier.metadata)
-
-
-def evaluate_model_on_folder(model_dir: str | Path, data_dir: str | Path) -> tuple[dict, dict]:
-    """(metrics, model metadata) of the model in ``model_dir`` on a folder-per-class split."""
-    run = predict_folder(model_dir, data_dir)
-    return run.metrics(), run.metadata
 
 
 def predict_in_batches(classifier, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
