@@ -83,7 +83,8 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ..
     from service.training.uncertainty import headline_scores
 
     headline = headline_scores(probabilities, labels, classes)
-    return {"accuracy": headline["accuracy"], "happy_vs_rest_f1": headline["happy_vs_rest_f1"]}
+    # tpr and fpr are what the adjusted index divides by: do the stored ones hold for these crops?
+    return {key: headline[key] for key in ("accuracy", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr")}
 
 
 def crops_at(found: list, margin: float, lift: float) -> np.ndarray:

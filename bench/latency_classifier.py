@@ -84,15 +84,8 @@ class OpenCvRunner:
         self.nets: dict[int, object] = {}
 
     def _net(self, views: int):
-        import cv2
-        import keras
-
         if views not in self.nets:
-            inputs = keras.Input(batch_shape=(views, 48, 48, 1))
-            content = tflite_bytes(keras.Model(inputs, self.network(inputs)))
-            net = cv2.dnn.readNetFromTFLite(np.frombuffer(content, np.uint8), engine=cv2.dnn.ENGINE_CLASSIC)
-            net.enableWinograd(True)
-            self.nets[views] = net
+            self.nets[views] = opencv_net(self.network, views)
         return self.nets[views]
 
     def predict_proba(self, faces: np.ndarray) -> np.ndarray:
@@ -101,6 +94,21 @@ class OpenCvRunner:
         net.setInput(np.ascontiguousarray(views, np.float32)[:, np.newaxis])  # NCHW
         out = net.forward().reshape(len(views), -1)
         return (out[: len(faces)] + out[len(faces) :]) / 2 if self.mirrored else out
+
+
+def opencv_net(network, views: int):
+    """cv2.dnn network of ``network`` for a batch of ``views`` faces, Winograd convolutions on."""
+    import cv2
+    import keras
+
+    inputs = keras.Input(batch_shape=(views, 48, 48, 1))
+    buffer = np.frombuffer(tflite_bytes(keras.Model(inputs, network(inputs))), np.uint8)
+    if hasattr(cv2.dnn, "ENGINE_CLASSIC"):  # OpenCV 5 has two engines; Winograd is the classic one's
+        net = cv2.dnn.readNetFromTFLite(buffer, engine=cv2.dnn.ENGINE_CLASSIC)
+    else:
+        net = cv2.dnn.readNetFromTFLite(buffer)
+    net.enableWinograd(True)
+    return net
 
 
 def tflite_bytes(model) -> bytes:

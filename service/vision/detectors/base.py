@@ -92,7 +92,7 @@ class Detector(ABC, Generic[ConfigT]):
 
     type: ClassVar[str]
     config_class: ClassVar[type[DetectorConfig]]
-    framing: ClassVar[CropFraming] = CropFraming(margin=0.2)  # unmeasured detectors: a fifth of a side around
+    framing: ClassVar[CropFraming] = CropFraming(margin=0.2)  # detectors not measured yet (and the stub)
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config

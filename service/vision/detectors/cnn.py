@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from service.vision.detectors.base import DetectorConfig, ScaledDlibDetector, exclusive_rect
+from service.vision.detectors.base import CropFraming, DetectorConfig, ScaledDlibDetector, exclusive_rect
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +30,11 @@ class CnnDetector(ScaledDlibDetector[CnnConfig]):
     config_class: ClassVar[type[DetectorConfig]] = CnnConfig
     native_face_px: ClassVar[float] = 80.0
     grayscale: ClassVar[bool] = False  # trained on colour images
+    # bench/crop_framing.py --detector cnn --min-face-px 80: best of margins 0.05-0.3 x lifts 0-0.1
+    # on 600 FER2013 train faces (571 found): 80.2% against 77.6% at margin 0.2; on 600 val faces
+    # (570 found) 65.8% against 64.9% (66.3% in FER2013's own framing). The MMOD box is centred on
+    # the face (0.03 of a side low), about a tenth of a side narrower on each side.
+    framing: ClassVar[CropFraming] = CropFraming(margin=0.1)
 
     def _create_dlib_detector(self) -> Callable[[np.ndarray], Any]:
         import dlib
