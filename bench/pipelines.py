@@ -84,7 +84,7 @@ class CpuTimedDetector:
 
     def __init__(self, detector) -> None:
         self.inner = detector
-        self.config, self.type = detector.config, detector.type
+        self.config, self.type, self.framing = detector.config, detector.type, detector.framing
         self.last = Lap()
 
     def detect(self, frame: np.ndarray) -> list[FaceBox]:
