@@ -12,8 +12,9 @@ how many faces were found, the margin that would make the crop exactly the FER i
 (``fitted_margin``: median and quartiles over the found faces), how far the box's centre sits
 from the FER image's (``centre_offset``, in box sides, positive = below / right) and, per margin
 and lift (an upward shift of the crop's centre), accuracy and happy-vs-rest F1 through the
-service's crops against the same faces fed in FER's own framing. Choose the framing on a
-training split and check it on val, so that val stays unseen.
+service's crops against the same faces fed in FER's own framing, and its accuracy change from
+``--baseline-framing`` with a paired 95% interval. Choose the framing on a training split and check
+it on val, so that val stays unseen.
 """
 
 from __future__ import annotations
@@ -93,19 +94,34 @@ def crops_at(found: list, margin: float, lift: float) -> np.ndarray:
     return np.concatenate([crop_faces(frame, [box], margin=margin, lift=lift) for frame, box, _ in found])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="a FER2013-style split folder, e.g. .../fer2013/train")
-    parser.add_argument("--model", default="models/default")
-    parser.add_argument("--limit", type=int, default=3000, help="faces to use, spread evenly over the split")
-    parser.add_argument("--margins", default="0.05,0.1,0.15,0.2,0.3")
-    parser.add_argument("--lifts", default="0,0.05,0.1", help="upward shifts of the crop's centre, in box sides")
-    parser.add_argument("--detector", default="hog", help="hog, or cnn (about 1 s a frame on one core)")
-    parser.add_argument("--min-face-px", type=int, default=48,
-                        help="the detector's minimum face size (as the service's HAPPINESS_MIN_FACE_PX); "
-                        "80 runs the dlib detectors at scale 1, 2.8x fewer pixels than 48")
-    args = parser.parse_args()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def paired_accuracy_change(correct: np.ndarray, base_correct: np.ndarray, draws: np.ndarray) -> dict:
+    """Accuracy difference between two framings of the same faces, with its paired 95% interval."""
+    from service.training.uncertainty import percentile_interval
+
+    change = correct.astype(float) - base_correct
+    return {"difference": float(change.mean()), "interval": percentile_interval(list(change[draws].mean(axis=1)))}
+
+
+def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, baseline: tuple) -> list[dict]:
+    """Scores of every framing, and its accuracy change from ``baseline`` (margin, lift) on the same faces."""
+    from service.training.evaluate import predict_in_batches
+    from service.training.uncertainty import resample_indices
+
+    def correct_at(margin: float, lift: float) -> tuple[np.ndarray, np.ndarray]:
+        probabilities = predict_in_batches(classifier, crops_at(found, margin, lift))
+        return probabilities, probabilities.argmax(axis=1) == labels
+
+    _, base_correct = correct_at(*baseline)
+    draws = resample_indices(len(labels), 2000, seed=0)
+    rows = []
+    for margin, lift in framings:
+        probabilities, correct = correct_at(margin, lift)
+        rows.append({"margin": margin, "lift": lift, **scores(probabilities, labels, classifier.classes),
+                     "accuracy_change": paired_accuracy_change(correct, base_correct, draws)})
+    return rows
+
+
+def measure(args: argparse.Namespace) -> dict:
     from service.training.datasets import load_split
     from service.training.evaluate import predict_in_batches
     from service.vision.classifier import EmotionClassifier
@@ -119,17 +135,34 @@ def main() -> int:
     labels, originals = faces.labels[picked][indices], faces.images[picked][indices]
     fitted = np.percentile([fitted_margin(box, side) for _, box, side in found], [25, 50, 75])
     offsets = np.median([centre_offset(box, side) for _, box, side in found], axis=0)
-    report = {"data": args.data, "model": args.model, "detector": args.detector, "min_face_px": args.min_face_px, "version": classifier.version, "faces": len(picked),
-              "found": len(found), "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
-              "centre_offset": {"down": offsets[0], "right": offsets[1]},
-              "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes),
-              "framings": []}
-    for margin in (float(m) for m in args.margins.split(",")):
-        for lift in (float(x) for x in args.lifts.split(",")):
-            probabilities = predict_in_batches(classifier, crops_at(found, margin, lift))
-            report["framings"].append({"margin": margin, "lift": lift,
-                                       **scores(probabilities, labels, classifier.classes)})
-    print(json.dumps(report))
+    framings = [(float(m), float(x)) for m in args.margins.split(",") for x in args.lifts.split(",")]
+    baseline = tuple(float(v) for v in args.baseline_framing.split(","))
+    return {"data": args.data, "model": args.model, "version": classifier.version, "detector": args.detector,
+            "min_face_px": args.min_face_px, "faces": len(picked), "found": len(found),
+            "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
+            "centre_offset": {"down": offsets[0], "right": offsets[1]},
+            "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes),
+            "baseline_framing": {"margin": baseline[0], "lift": baseline[1]},
+            "framings": framing_rows(classifier, found, labels, framings, baseline)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="a FER2013-style split folder, e.g. .../fer2013/train")
+    parser.add_argument("--model", default="models/default")
+    parser.add_argument("--limit", type=int, default=3000, help="faces to use, spread evenly over the split")
+    parser.add_argument("--margins", default="0.05,0.1,0.15,0.2,0.3")
+    parser.add_argument("--lifts", default="0,0.05,0.1", help="upward shifts of the crop's centre, in box sides")
+    parser.add_argument("--baseline-framing", default="0.2,0", metavar="MARGIN,LIFT",
+                        help="each framing's accuracy change is measured from this one, on the same faces "
+                        "(paired 95%% interval); default: the framing used before it was measured")
+    parser.add_argument("--detector", default="hog", help="hog, or cnn (about 1 s a frame on one core)")
+    parser.add_argument("--min-face-px", type=int, default=48,
+                        help="the detector's minimum face size (as the service's HAPPINESS_MIN_FACE_PX); "
+                        "80 runs the dlib detectors at scale 1, 2.8x fewer pixels than 48")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    print(json.dumps(measure(args)))
     return 0
 
 

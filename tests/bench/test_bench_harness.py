@@ -80,5 +80,7 @@ def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
     assert report["faces"] == 60 and 30 <= report["found"] <= 60
     assert [(row["margin"], row["lift"]) for row in report["framings"]] == [(0.1, 0), (0.1, 0.1), (0.4, 0), (0.4, 0.1)]
     assert all(0 <= row["accuracy"] <= 1 for row in report["framings"])
+    change = report["framings"][0]["accuracy_change"]  # margin 0.1 against the default baseline, 0.2
+    assert change["interval"][0] <= change["difference"] <= change["interval"][1]
     # what the HOG detector's framing rests on: its box is narrower than a FER face and sits low
     assert 0 < report["fitted_margin"]["median"] < 0.2 and report["centre_offset"]["down"] > 0.03
