@@ -101,25 +101,16 @@ def opencv_net(network, views: int):
     import cv2
     import keras
 
+    from service.vision.classifier import model_to_tflite
+
     inputs = keras.Input(batch_shape=(views, 48, 48, 1))
-    buffer = np.frombuffer(tflite_bytes(keras.Model(inputs, network(inputs))), np.uint8)
+    buffer = np.frombuffer(model_to_tflite(keras.Model(inputs, network(inputs)), quantize=False), np.uint8)
     if hasattr(cv2.dnn, "ENGINE_CLASSIC"):  # OpenCV 5 has two engines; Winograd is the classic one's
         net = cv2.dnn.readNetFromTFLite(buffer, engine=cv2.dnn.ENGINE_CLASSIC)
     else:
         net = cv2.dnn.readNetFromTFLite(buffer)
     net.enableWinograd(True)
     return net
-
-
-def tflite_bytes(model) -> bytes:
-    """Float32 TFLite flatbuffer of an in-memory Keras model."""
-    import contextlib
-    import io
-
-    import tensorflow as tf
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
 def tf_graph_runner(model):

@@ -33,11 +33,15 @@ def keras_to_tflite(keras_path: str | Path, quantize: bool = True) -> bytes:
 
     Dynamic range rather than full int8: it needs no calibration data, and on FER2013 val it
     kept the default model's accuracy where full int8 lost a quarter of a point."""
-    import tensorflow as tf
-
     from service.training.architectures import load_saved_model
 
-    model = load_saved_model(keras_path)
+    return model_to_tflite(load_saved_model(keras_path), quantize)
+
+
+def model_to_tflite(model, quantize: bool = True) -> bytes:
+    """TFLite flatbuffer of an in-memory Keras model (see keras_to_tflite)."""
+    import tensorflow as tf
+
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without calibration data: dynamic range
