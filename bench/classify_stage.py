@@ -28,7 +28,7 @@ from service.config import Settings  # noqa: E402
 from service.main import build_pipeline  # noqa: E402
 from service.vision.decode import decode_image  # noqa: E402
 from service.vision.pipeline import to_detections  # noqa: E402
-from service.vision.preprocess import crop_faces, to_gray  # noqa: E402
+from service.vision.preprocess import to_gray  # noqa: E402
 
 MAX_PIXELS = 40_000_000
 
@@ -36,8 +36,7 @@ MAX_PIXELS = 40_000_000
 def classify_whole_frame_gray(pipeline, rgb: np.ndarray, boxes: list) -> list:
     """The classify stage before: the whole frame converted to gray, then the crops cut from it."""
     classifier = pipeline.classifier
-    crops = crop_faces(to_gray(rgb), boxes, size=tuple(classifier.input_size), margin=pipeline.framing.margin,
-                       lift=pipeline.framing.lift)
+    crops = pipeline.crops(to_gray(rgb), boxes)
     return to_detections(boxes, np.asarray(classifier.predict_proba(crops), dtype=np.float32), classifier.classes)
 
 

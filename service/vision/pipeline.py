@@ -76,11 +76,15 @@ class Pipeline:
         timings = {"detect": (detected - started) * 1e3, "classify": (classified - detected) * 1e3}
         return summarize(detections, self.classifier.classes, timings)
 
+    def crops(self, frame: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
+        """The classifier's input for ``boxes``: cut with this pipeline's framing, gray, at its size."""
+        size = tuple(self.classifier.input_size)
+        return crop_faces(frame, boxes, size=size, margin=self.framing.margin, lift=self.framing.lift)
+
     def _classify(self, frame: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
         if not boxes:  # no model call at all: most frames of an empty street have no face
             return []
-        crops = crop_faces(frame, boxes, size=tuple(self.classifier.input_size), margin=self.framing.margin,
-                           lift=self.framing.lift)
+        crops = self.crops(frame, boxes)
         probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
         return to_detections(boxes, probabilities, self.classifier.classes)
 

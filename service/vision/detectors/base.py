@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from service.vision.preprocess import resize, to_gray
+from service.vision.preprocess import DEFAULT_LIFT, DEFAULT_MARGIN, resize, to_gray
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class CropFraming:
     detector carries the framing measured for it by bench/crop_framing.py."""
 
     margin: float
-    lift: float = 0.0
+    lift: float = DEFAULT_LIFT
 
 
 class Detector(ABC, Generic[ConfigT]):
@@ -92,7 +92,7 @@ class Detector(ABC, Generic[ConfigT]):
 
     type: ClassVar[str]
     config_class: ClassVar[type[DetectorConfig]]
-    framing: ClassVar[CropFraming] = CropFraming(margin=0.2)  # detectors not measured yet (and the stub)
+    framing: ClassVar[CropFraming] = CropFraming(margin=DEFAULT_MARGIN)  # detectors not measured yet (and the stub)
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config
