@@ -69,13 +69,13 @@ def detect_all(detector, faces: np.ndarray, rgb: bool, seed: int = 0) -> tuple[l
     import cv2
     from tqdm import tqdm
 
-    sides = np.random.default_rng(seed).uniform(*ENLARGE, len(faces)) * faces.shape[1]
+    sides = np.rint(np.random.default_rng(seed).uniform(*ENLARGE, len(faces)) * faces.shape[1]).astype(int)
     found, indices = [], []
     for i, face in enumerate(tqdm(faces, desc="detecting", unit="face", file=sys.stderr)):
-        frame = frame_of(face, int(round(sides[i])))
+        frame = frame_of(face, sides[i])
         box = central_box(detector.detect(cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB) if rgb else frame))
         if box is not None:
-            found.append((frame, box, int(round(sides[i]))))
+            found.append((frame, box, sides[i]))
             indices.append(i)
     return found, np.array(indices, np.int64)
 

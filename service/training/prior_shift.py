@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.training.evaluate import adjusted_share
+from service.training.evaluate import adjusted_share, binary_scores
 
 DEFAULT_SHARES = (0.05, 0.1, 0.25, 0.5, 0.75)
 DEFAULT_GROUP_SIZE = 400  # faces per simulated location-day
 DEFAULT_REPEATS = 500
 MIN_GROUP_SIZE = 20
-
-
-def rates(decided: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(tpr, fpr) of boolean happy decisions against boolean truth."""
-    return float(decided[truth].mean()), float(decided[~truth].mean())
 
 
 def largest_group(happy: int, others: int, shares: tuple[float, ...], wanted: int) -> int:
@@ -48,7 +43,8 @@ def one_split_errors(decided, truth, shares, size, rng) -> tuple[np.ndarray, np.
     happy_all, other_all = rng.permutation(np.flatnonzero(truth)), rng.permutation(np.flatnonzero(~truth))
     half_happy, half_other = len(happy_all) // 2, len(other_all) // 2
     calibration = np.concatenate([happy_all[:half_happy], other_all[:half_other]])
-    tpr, fpr = rates(decided[calibration], truth[calibration])
+    calibrated = binary_scores(truth[calibration], decided[calibration])
+    tpr, fpr = calibrated["recall"], calibrated["fpr"]
     raw, adjusted = [], []
     for share in shares:
         group = draw_group(happy_all[half_happy:], other_all[half_other:], share, size, rng)

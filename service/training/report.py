@@ -159,8 +159,9 @@ def plot_prior_shift(section: dict, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(6, 5))
     axes.plot([0, 1], [0, 1], color="grey", linewidth=1, label="exact")
     for kind, colour in (("raw", "tab:orange"), ("adjusted", "tab:blue")):
-        rows = [row[kind] for row in section["shares"] if row[kind]["bias"] is not None]
-        shown = truth[[row[kind]["bias"] is not None for row in section["shares"]]]
+        defined = np.array([row[kind]["bias"] is not None for row in section["shares"]])
+        rows = [row[kind] for row, keep in zip(section["shares"], defined) if keep]
+        shown = truth[defined]
         estimate = shown + np.array([r["bias"] for r in rows])
         spread = np.array([r["p95_abs_error"] for r in rows])
         axes.errorbar(shown, estimate, yerr=spread, marker="o", capsize=3, color=colour, label=f"{kind} share")

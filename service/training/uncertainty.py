@@ -23,7 +23,7 @@ def headline_scores(probabilities: np.ndarray, labels: np.ndarray, classes: tupl
                     tpr_fpr: tuple[float, float] | None = None) -> dict[str, float | None]:
     """The figures a model is judged by, as one flat dict (None where the classes lack happy or sad).
 
-    ``happy_tpr`` and ``happy_fpr`` are the rates the adjusted index divides by;
+    ``happy_vs_rest_recall`` (tpr) and ``happy_fpr`` are the rates the adjusted index divides by;
     ``adjusted_happy_share`` uses ``tpr_fpr`` (the model's stored rates) when given.
     """
     metrics = evaluate_probabilities(probabilities, labels, classes, tpr_fpr)
