@@ -20,6 +20,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 
+from service.audit.request_id import request_id_of
+from service.audit.service import Actor, token_fingerprint
 from service.cameras import repository as cameras
 from service.cameras.service import CAMERA_KEY_PREFIX, hash_key
 from service.db.tables import Camera, Location
@@ -49,13 +51,14 @@ def _role_of(credential: str, settings) -> str | None:
     return "viewer" if _matches(credential, viewer) else None
 
 
-def require_admin(request: Request, settings: SettingsDep) -> None:
+def require_admin(request: Request, settings: SettingsDep) -> Actor:
+    """The admin, as the audit log names them: the token's fingerprint and the request id."""
     credential = presented_credential(request)
     if credential is None:
         raise Unauthorized("admin token required: send `Authorization: Bearer <token>`")
     role = _role_of(credential, settings)
     if role == "admin":
-        return
+        return Actor(token_fingerprint("admin", credential), request_id_of(request))
     if role == "viewer" or credential.startswith(CAMERA_KEY_PREFIX):
         raise Forbidden("this credential cannot use admin endpoints")
     raise Unauthorized("invalid admin token")
@@ -180,6 +183,6 @@ def _refuse_other_location(session, own_location_id: int, location_id: int) -> N
     raise Forbidden(f"this camera key belongs to location {own_location_id}, not {location_id}")
 
 
-AdminDep = Annotated[None, Depends(require_admin)]
+AdminDep = Annotated[Actor, Depends(require_admin)]
 ReaderDep = Annotated[None, Depends(require_reader)]
 CameraDep = Annotated[CameraIdentity, Depends(require_camera)]

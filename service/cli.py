@@ -2,8 +2,11 @@
 
     happiness serve                       run the API (embedded SQLite is created and migrated)
     happiness db upgrade                  migrate the database to this version
-    happiness locations add "Central Station" --timezone Europe/Amsterdam
+    happiness locations add "Central Station" --timezone Europe/Amsterdam --setting station
+    happiness locations check             locations whose setting needs review
+    happiness locations pause 1 --reason "demonstration"    (and resume; cameras too)
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
+    happiness audit --since 7d --format csv               who did what, when
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
     happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
@@ -18,7 +21,12 @@ import logging
 import sys
 from pathlib import Path
 
+from service.audit.cli import add_audit_command
+from service.audit.service import CLI
 from service.config import Settings
+from service.errors import ServiceError
+from service.locations.schemas import SETTINGS
+from service.pauses.cli import add_pause_actions
 
 log = logging.getLogger("happiness")
 
@@ -31,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ServiceError as error:  # a refused action: its reason, not a traceback
+        print(f"{error.title}: {error.detail}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_locations(commands)
     _add_cameras(commands)
     _add_analyze(commands)
+    add_audit_command(commands)
     _add_training(commands)
     _add_bench(commands)
     return parser
@@ -87,8 +100,10 @@ def _add_db(commands) -> None:
     current = db.add_parser("current", help="show the database's revision and the head")
     current.set_defaults(func=run_db_current)
     prune = db.add_parser("prune", help="delete counts older than the retention window",
-                          description="Delete count buckets and frame receipts older than "
-                          "HAPPINESS_RETENTION_DAYS (or --days).")
+                          description="Delete count buckets older than HAPPINESS_RETENTION_DAYS (or "
+                          "--days) with the pauses that ended before then, expired frame receipts, and "
+                          "audit entries older than HAPPINESS_AUDIT_RETENTION_DAYS. The server does this "
+                          "on its own every HAPPINESS_PRUNE_INTERVAL_HOURS.")
     prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
     prune.set_defaults(func=run_db_prune)
 
@@ -113,13 +128,15 @@ def run_db_current(args) -> int:
 
 
 def run_db_prune(args) -> int:
-    from service.db.retention import prune, retention_cutoff
+    from service.db.maintenance import prune_everything
 
-    days = args.days or Settings().retention_days
+    settings = Settings()
+    days = args.days or settings.retention_days
     with _session() as session:
-        pruned = prune(session, retention_cutoff(days))
-    print(f"deleted {pruned.buckets} bucket rows and {pruned.receipts} frame receipts "
-          f"older than {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+        pruned = prune_everything(session, settings, CLI, retention_days=days)
+    print(f"deleted {pruned.buckets} bucket rows, {pruned.receipts} expired frame receipts, "
+          f"{pruned.pauses} ended pauses and {pruned.audit_entries} audit entries; counts kept from "
+          f"{pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
     return 0
 
 
@@ -152,9 +169,19 @@ def _add_locations(commands) -> None:
     add.add_argument("--latitude", type=float)
     add.add_argument("--longitude", type=float)
     add.add_argument("--description")
+    add.add_argument("--setting", default="other", choices=SETTINGS,
+                     help="what kind of place (default other, which `locations check` lists for review); "
+                          "workplace and education are refused: EU AI Act Art. 5(1)(f)")
     add.set_defaults(func=run_locations_add)
     listing = locations.add_parser("list", help="list locations")
     listing.set_defaults(func=run_locations_list)
+    check = locations.add_parser("check", help="list locations whose setting needs review",
+                                 description="List the locations with setting `other` (the migration "
+                                 "gave it to every existing location) or a prohibited one; exit 1 when "
+                                 "there is any, so that a deployment script can stop on it. Set a real "
+                                 "setting with PATCH /locations/{id}.")
+    check.set_defaults(func=run_locations_check)
+    add_pause_actions(locations)
 
 
 def run_locations_add(args) -> int:
@@ -162,9 +189,9 @@ def run_locations_add(args) -> int:
     from service.locations.service import create_location
 
     data = LocationCreate(name=args.name, timezone=args.timezone, latitude=args.latitude,
-                          longitude=args.longitude, description=args.description)
+                          longitude=args.longitude, description=args.description, setting=args.setting)
     with _session() as session:
-        location = LocationOut.model_validate(create_location(session, data))
+        location = LocationOut.model_validate(create_location(session, data, CLI))
     print(location.model_dump_json(indent=2))
     return 0
 
@@ -174,8 +201,23 @@ def run_locations_list(args) -> int:
 
     with _session(read_only=True) as session:
         for location in list_locations(session):
-            print(f"{location.id:>5}  {location.name}  ({location.timezone})")
+            paused = f"  paused since {location.paused_since:%Y-%m-%d %H:%M} UTC" if location.paused_since else ""
+            print(f"{location.id:>5}  {location.name}  ({location.timezone}, {location.setting}){paused}")
     return 0
+
+
+def run_locations_check(args) -> int:
+    from service.locations.schemas import PROHIBITED_SETTINGS
+    from service.locations.service import list_locations
+
+    with _session(read_only=True) as session:
+        flagged = [location for location in list_locations(session)
+                   if location.setting == "other" or location.setting in PROHIBITED_SETTINGS]
+        for location in flagged:
+            why = "prohibited: counts refused" if location.setting in PROHIBITED_SETTINGS else "review the setting"
+            print(f"{location.id:>5}  {location.name}  setting {location.setting}: {why}")
+    print(f"{len(flagged)} location(s) need review" if flagged else "every location has a reviewed setting")
+    return 1 if flagged else 0
 
 
 def _add_cameras(commands) -> None:
@@ -188,13 +230,14 @@ def _add_cameras(commands) -> None:
     revoke.add_argument("location_id", type=int)
     revoke.add_argument("camera_id", type=int)
     revoke.set_defaults(func=run_cameras_revoke)
+    add_pause_actions(cameras, cameras=True)
 
 
 def run_cameras_add(args) -> int:
     from service.cameras.service import create_camera
 
     with _session() as session:
-        issued = create_camera(session, args.location_id, args.name)
+        issued = create_camera(session, args.location_id, args.name, CLI)
         print(json.dumps({"id": issued.camera.id, "location_id": args.location_id,
                           "api_key": issued.api_key}, indent=2))
     return 0
@@ -204,7 +247,7 @@ def run_cameras_revoke(args) -> int:
     from service.cameras.service import revoke_camera
 
     with _session() as session:
-        camera = revoke_camera(session, args.location_id, args.camera_id)
+        camera = revoke_camera(session, args.location_id, args.camera_id, CLI)
         print(f"camera {camera.id} revoked at {camera.revoked_at.isoformat()}")
     return 0
 

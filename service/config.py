@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
 MIN_TOKEN_LENGTH = 32
+# EU AI Act Art. 26(6): deployers keep the system's logs for at least six months
+MIN_AUDIT_RETENTION_DAYS = 183
 BUCKET_MINUTES_ALLOWED = (1, 5, 10, 15, 30, 60)
 
 
@@ -41,7 +44,12 @@ class Settings(BaseSettings):
     camera_rate_per_minute: float = Field(120, ge=0, description="Frames a camera may post per minute (per worker); 0 = no limit.")
     camera_burst: int = Field(20, ge=1, description="Frames a camera may post at once above its rate.")
     trend_min_faces: int = Field(5, ge=1, description="Faces a bucket needs to count for the trend.")
-    prune_interval_hours: float = Field(0, ge=0, description="Run the retention prune this often in the server; 0 = never (use `happiness db prune`).")
+    prune_interval_hours: float = Field(1, ge=0, description="Run the prune (expired receipts, counts past retention, old audit entries) this often in the server, once across all workers and replicas; 0 = never (use `happiness db prune`).")
+    dedup_window_hours: float = Field(48, gt=0, description="How long a frame_id is remembered to refuse its repeats; frames with a frame_id captured longer ago are refused.")
+    audit_retention_days: int = Field(MIN_AUDIT_RETENTION_DAYS, description="Audit entries are kept this long (at least 183 days).")
+    operator_name: str | None = Field(None, max_length=200, description="Who runs the cameras, as the public notice names them.")
+    operator_contact: str | None = Field(None, max_length=300, description="How the public reaches the operator (e-mail, phone or web address), on the notice.")
+    public_base_url: str | None = Field(None, description="The service's public address (https://...), for the notice's QR code; default: the address the request came to.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma-separated origins allowed to call the API from a browser.")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -55,7 +63,27 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("admin_token", "viewer_token", "database_url", mode="before")
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _keep_audit_six_months(cls, value: int) -> int:
+        if value < MIN_AUDIT_RETENTION_DAYS:
+            raise ValueError(f"HAPPINESS_AUDIT_RETENTION_DAYS is {value}; it must be at least "
+                             f"{MIN_AUDIT_RETENTION_DAYS} days: the EU AI Act (Art. 26(6)) requires "
+                             "deployers to keep logs for at least six months")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"HAPPINESS_PUBLIC_BASE_URL {value!r} must be an http(s) address such as "
+                             "https://happiness.city.example")
+        return value.rstrip("/")
+
+    @field_validator("admin_token", "viewer_token", "database_url", "operator_name", "operator_contact",
+                     "public_base_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value):
         # compose and shells pass unset variables as "": treat them as absent

@@ -46,6 +46,10 @@ class Conflict(ServiceError):
     status, title = 409, "Conflict"
 
 
+class Locked(ServiceError):
+    status, title = 423, "Paused"
+
+
 class PayloadTooLarge(ServiceError):
     status, title = 413, "Payload too large"
 
@@ -60,6 +64,16 @@ class InvalidInput(ServiceError):
 
 class UnprocessableImage(ServiceError):
     status, title = 422, "Unprocessable image"
+
+
+class ProhibitedSetting(ServiceError):
+    """A location setting the law forbids this use in (a 422: the request asks for it)."""
+    status, title = 422, "Prohibited setting"
+
+
+class ProhibitedLocation(ServiceError):
+    """Counts for a location whose setting the law forbids this use in (a 403: refused)."""
+    status, title = 403, "Prohibited setting"
 
 
 class TooManyRequests(ServiceError):
@@ -99,6 +113,7 @@ PROBLEM_SCHEMA = {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
         "detail": {"type": "string"}, "instance": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "string"}},
+        "rule": {"type": "string", "description": "The law or rule that refuses the request."},
     },
 }
 

@@ -3,26 +3,27 @@ pipeline (loaded once per process), the routers and the problem+json error handl
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import text
 
 from service import __version__
 from service.analyze.endpoints import router as analyze_router
+from service.audit.endpoints import router as audit_router
+from service.audit.request_id import RequestIdMiddleware
+from service.audit.service import record_settings
 from service.auth import CameraKeyCache
 from service.cameras.endpoints import router as cameras_router
 from service.config import Settings
 from service.dashboard.endpoints import install_dashboard
 from service.db.engine import make_engine, make_read_session_factory, make_session_factory, read_only
+from service.db.maintenance import start_background_prune
 from service.db.migrate import ensure_migrated
-from service.db.retention import prune, retention_cutoff
 from service.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
@@ -32,6 +33,8 @@ from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
+from service.notice.endpoints import router as notice_router
+from service.pauses.endpoints import router as pauses_router
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +65,6 @@ def model_info_of(classifier) -> ModelInfo:
                      tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
 
 
-def start_periodic_prune(session_factory, settings: Settings) -> asyncio.Task | None:
-    """Delete counts older than the retention window every `prune_interval_hours` (each worker
-    does it; the deletes are idempotent, so overlapping runs are harmless)."""
-    if settings.prune_interval_hours <= 0:
-        return None
-
-    def prune_once() -> None:
-        with session_factory.begin() as session:
-            pruned = prune(session, retention_cutoff(settings.retention_days))
-        log.info("retention: deleted %d bucket rows, %d receipts", pruned.buckets, pruned.receipts)
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(settings.prune_interval_hours * 3600)
-            try:
-                await run_in_threadpool(prune_once)
-            except Exception:  # a failed run (database away) must not end the loop
-                log.exception("retention prune failed; next try in %s h", settings.prune_interval_hours)
-
-    return asyncio.create_task(loop())
-
-
 def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
     settings = settings or Settings()
 
@@ -103,7 +84,9 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
         log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),
                  app.state.model_info.name)
-        pruning = start_periodic_prune(app.state.session_factory, settings)
+        with app.state.session_factory.begin() as session:
+            record_settings(session, settings)
+        pruning = start_background_prune(app.state.session_factory, settings)
         yield
         if pruning:
             pruning.cancel()
@@ -113,12 +96,14 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
                   lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(RequestLatencyMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "X-API-Key"])
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+                           expose_headers=["X-Request-ID"])
     for router in (locations_router, cameras_router, frames_router, index_router, analyze_router,
-                   ngsi_router, metrics_router):
+                   ngsi_router, metrics_router, pauses_router, audit_router, notice_router):
         app.include_router(router)
     _add_health_routes(app)
     install_dashboard(app)

@@ -17,9 +17,9 @@ def _with_key(issued: service.IssuedKey) -> CameraWithKey:
 
 
 @router.post("", status_code=201, response_model=CameraWithKey, responses=ERRORS)
-def create_camera(location_id: LocationId, data: CameraCreate, session: SessionDep, _: AdminDep):
+def create_camera(location_id: LocationId, data: CameraCreate, session: SessionDep, actor: AdminDep):
     """Register a camera (admin). The response holds its `api_key`, shown this once only."""
-    return _with_key(service.create_camera(session, location_id, data.name))
+    return _with_key(service.create_camera(session, location_id, data.name, actor))
 
 
 @router.get("", response_model=list[CameraOut], responses=ERRORS)
@@ -28,13 +28,13 @@ def list_cameras(location_id: LocationId, session: ReadSessionDep, _: AdminDep):
 
 
 @router.post("/{camera_id}/revoke", response_model=CameraOut, responses=ERRORS)
-def revoke_camera(location_id: LocationId, camera_id: CameraId, session: SessionDep, _: AdminDep):
+def revoke_camera(location_id: LocationId, camera_id: CameraId, session: SessionDep, actor: AdminDep):
     """Revoke a camera's key at once (admin); its counts stay."""
-    return service.revoke_camera(session, location_id, camera_id)
+    return service.revoke_camera(session, location_id, camera_id, actor)
 
 
 @router.post("/{camera_id}/rotate", response_model=CameraWithKey,
              responses={**ERRORS, **problem_responses(Conflict)})
-def rotate_camera_key(location_id: LocationId, camera_id: CameraId, session: SessionDep, _: AdminDep):
+def rotate_camera_key(location_id: LocationId, camera_id: CameraId, session: SessionDep, actor: AdminDep):
     """Issue a new key for a camera (admin); the old key stops working at once."""
-    return _with_key(service.rotate_key(session, location_id, camera_id))
+    return _with_key(service.rotate_key(session, location_id, camera_id, actor))

@@ -20,6 +20,7 @@ class CameraOut(BaseModel):
     key_prefix: str = Field(description="First characters of the key, to tell keys apart.")
     created_at: datetime
     revoked_at: datetime | None
+    paused_since: datetime | None = Field(description="Set while an admin has paused the camera.")
 
 
 class CameraWithKey(CameraOut):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from service.audit import service as audit
+from service.audit.service import SYSTEM, Actor
 from service.cameras import repository
 from service.db.tables import Camera, utc_now
 from service.errors import Conflict, NotFound
@@ -37,11 +39,13 @@ def _give_new_key(camera: Camera) -> str:
     return key
 
 
-def create_camera(session: Session, location_id: int, name: str) -> IssuedKey:
+def create_camera(session: Session, location_id: int, name: str, actor: Actor = SYSTEM) -> IssuedKey:
     get_location(session, location_id)
     camera = Camera(location_id=location_id, name=name)
     key = _give_new_key(camera)
-    return IssuedKey(repository.add(session, camera), key)
+    repository.add(session, camera)
+    _record(session, actor, "camera.create", camera, name=name)
+    return IssuedKey(camera, key)
 
 
 def list_cameras(session: Session, location_id: int) -> list[Camera]:
@@ -56,19 +60,25 @@ def get_camera(session: Session, location_id: int, camera_id: int) -> Camera:
     return camera
 
 
-def revoke_camera(session: Session, location_id: int, camera_id: int) -> Camera:
+def revoke_camera(session: Session, location_id: int, camera_id: int, actor: Actor = SYSTEM) -> Camera:
     camera = get_camera(session, location_id, camera_id)
     if camera.revoked_at is None:
         camera.revoked_at = utc_now()
         session.flush()
+        _record(session, actor, "camera.revoke", camera)
     return camera
 
 
-def rotate_key(session: Session, location_id: int, camera_id: int) -> IssuedKey:
+def rotate_key(session: Session, location_id: int, camera_id: int, actor: Actor = SYSTEM) -> IssuedKey:
     """A new key replaces the old one at once; the camera's counts stay with it."""
     camera = get_camera(session, location_id, camera_id)
     if camera.revoked_at is not None:
         raise Conflict(f"camera {camera_id} is revoked; create a new camera instead")
     key = _give_new_key(camera)
     session.flush()
+    _record(session, actor, "camera.rotate", camera, key_prefix=camera.key_prefix)
     return IssuedKey(camera, key)
+
+
+def _record(session: Session, actor: Actor, action: str, camera: Camera, **detail) -> None:
+    audit.record(session, actor, action, audit.camera_target(camera.id), location_id=camera.location_id, **detail)

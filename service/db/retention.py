@@ -1,5 +1,6 @@
-"""Retention: count buckets and frame receipts older than the window are deleted, and the daily
-rollup follows in the same transaction."""
+"""Retention: count buckets older than the window are deleted, the daily rollup follows in the
+same transaction, and so do the pause intervals that explained gaps there; frame receipts go
+when their dedup window has passed, audit entries after the audit retention."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from service.audit import repository as audit_log
 from service.db import rollup
-from service.db.tables import BucketCount, FrameReceipt, utc_now
+from service.db.tables import BucketCount, utc_now
+from service.frames.repository import prune_receipts
+from service.pauses import repository as pauses
 
 
 @dataclass(frozen=True)
@@ -19,16 +23,20 @@ class Pruned:
     buckets: int
     receipts: int
     days: int = 0  # daily rollup rows deleted (the day the cutoff cuts is recomputed, not counted)
+    pauses: int = 0
+    audit_entries: int = 0
 
 
 def retention_cutoff(retention_days: int, now: datetime | None = None) -> datetime:
     return (now or utc_now()) - timedelta(days=retention_days)
 
 
-def prune(session: Session, cutoff: datetime) -> Pruned:
-    """Delete buckets that start before `cutoff` and receipts received before it. A receipt
-    older than the window can go: a frame captured that long ago is refused anyway."""
+def prune(session: Session, cutoff: datetime, now: datetime | None = None,
+          audit_cutoff: datetime | None = None) -> Pruned:
+    """Delete buckets that start before `cutoff` (and their days, and pauses that ended before
+    it), receipts expired by `now`, and, given `audit_cutoff`, audit entries older than it."""
     buckets = session.execute(delete(BucketCount).where(BucketCount.bucket_start < cutoff)).rowcount
     days = rollup.prune_days(session, cutoff)
-    receipts = session.execute(delete(FrameReceipt).where(FrameReceipt.received_at < cutoff)).rowcount
-    return Pruned(cutoff, buckets, receipts, days)
+    receipts = prune_receipts(session, now or utc_now())
+    old_entries = audit_log.prune(session, audit_cutoff) if audit_cutoff is not None else 0
+    return Pruned(cutoff, buckets, receipts, days, pauses.prune(session, cutoff), old_entries)

@@ -1,6 +1,6 @@
-"""The whole schema: locations, their cameras, the count buckets, their daily rollup and the
-frame receipts used to deduplicate. Nothing here can hold an image, a crop, an embedding or a
-face box."""
+"""The whole schema: locations, their cameras, the count buckets, their daily rollup, the
+frame receipts used to deduplicate, pause intervals, the audit log and the maintenance lease.
+Nothing here can hold an image, a crop, an embedding or a face box."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class Location(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # what kind of place it is (locations.schemas.Setting); some are refused by law
+    setting: Mapped[str] = mapped_column(String(32), default="other", server_default="other")
+    # set while an admin has paused it; the frame's own write locks and checks this row
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utc_now, onupdate=utc_now
@@ -48,6 +52,7 @@ class Camera(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CountColumns:
@@ -96,12 +101,60 @@ class DailyCount(CountColumns, Base):
 
 
 class FrameReceipt(Base):
-    """One row per (camera, frame_id) so a retried upload is answered, not counted again.
-    `result` keeps only counts, never boxes."""
+    """One row per (camera, frame_id) so that a retried upload is answered, not counted again,
+    kept only until `expires_at` (the dedup window after the frame's capture or receipt,
+    whichever is later). It holds no counts: a per-frame record would be far finer than the
+    15-minute counts the service publishes."""
 
     __tablename__ = "frame_receipts"
 
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
     frame_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    result: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Pause(Base):
+    """An interval in which an admin paused a location (camera_id null) or one camera: frames
+    and observations were refused, so the series shows a gap there, not zeros. `ended_at` is
+    null while the pause lasts."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_pauses_location_id_started_at", "location_id", "started_at"),)
+
+
+class AuditEntry(Base):
+    """One admin action, appended and never changed: who (a token's fingerprint, `cli` or
+    `system`, never a secret), what (action, target, a small JSON detail), when, and the
+    request id that ties it to the server's logs."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class MaintenanceLease(Base):
+    """A named job that workers and replicas take turns to run: the one whose update finds
+    `started_at` older than the interval runs it, in the same transaction, so it runs once per
+    interval however many processes share the database."""
+
+    __tablename__ = "maintenance_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    runs: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,7 +1,8 @@
-"""Writes of one frame: the receipt (for deduplication) and the count upserts, of the bucket and
-of its local day (the daily rollup). All are INSERT ... ON CONFLICT statements, so concurrent
-workers and replicas never lose an update. On PostgreSQL a frame's writes are one statement
-(one round trip); SQLite, in-process, runs them one by one."""
+"""Writes of one frame: the admission check (setting and pauses), the receipt (for
+deduplication) and the count upserts, of the bucket and of its local day (the daily rollup).
+All are INSERT ... ON CONFLICT statements, so concurrent workers and replicas never lose an
+update. On PostgreSQL a frame's writes are one statement (one round trip); SQLite, in-process,
+runs them one by one."""
 
 from __future__ import annotations
 
@@ -9,19 +10,21 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.orm import Session
 
 from service.db import rollup
 from service.db.tables import COUNT_COLUMNS, BucketCount, FrameReceipt
 from service.db.upserts import adding_counts_on_conflict, dialect_insert
+from service.pauses.repository import counting_allowed
 
 
 class Receipt(NamedTuple):
-    """What a frame with a frame_id stores so that a repeat is answered and not counted."""
+    """What a frame with a frame_id stores so that a repeat is answered and not counted: no
+    counts, only that it was counted, when, and until when that is remembered."""
     frame_id: str
     received_at: datetime
-    result: dict
+    expires_at: datetime
 
 
 def _bound_insert(dialect: str, table, columns: tuple[str, ...], *conditions):
@@ -35,15 +38,20 @@ def _bound_insert(dialect: str, table, columns: tuple[str, ...], *conditions):
 
 
 def count_frame(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
-                counts: dict[str, int], receipt: Receipt | None = None) -> bool:
+                counts: dict[str, int], receipt: Receipt | None = None,
+                captured_at: datetime | None = None) -> bool:
     """Add a frame's `counts` to its bucket and its local day, in the caller's transaction, once
-    per frame_id: with a receipt whose frame_id this camera sent before (to anyone), nothing
-    is counted and the answer is False."""
+    per frame_id. The answer is False, and nothing is counted, when the receipt's frame_id was
+    counted before by this camera and has not expired, or, given `captured_at`, when the camera
+    may not count a frame captured then (pauses.repository.counting_allowed)."""
     values = {column: counts.get(column, 0) for column in COUNT_COLUMNS}
     bucket = {"location_id": location_id, "camera_id": camera_id, "bucket_start": bucket_start, **values}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return _count_in_one_statement(session, bucket, receipt)
+        return _count_in_one_statement(session, bucket, receipt, captured_at)
+    if captured_at is not None and not session.scalar(_admission_statement(),
+                                                      {"camera_id": camera_id, "captured_at": captured_at}):
+        return False
     if receipt is not None and not claim_frame(session, camera_id, *receipt):
         return False
     session.execute(_upsert_statement(dialect), bucket)
@@ -53,31 +61,49 @@ def count_frame(session: Session, location_id: int, camera_id: int, bucket_start
 
 def add_counts(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
                counts: dict[str, int]) -> None:
-    """count_frame without a frame_id: always counted."""
+    """count_frame without a frame_id or an admission check: always counted (seeding, tests)."""
     count_frame(session, location_id, camera_id, bucket_start, counts)
 
 
 def claim_frame(session: Session, camera_id: int, frame_id: str, received_at: datetime,
-                result: dict) -> bool:
-    """Record a frame_id for a camera; False when it was recorded before (by anyone)."""
-    parameters = {"camera_id": camera_id, "frame_id": frame_id, "received_at": received_at, "result": result}
+                expires_at: datetime) -> bool:
+    """Record a frame_id for a camera until `expires_at`; False when it is recorded already and
+    not expired (by anyone). An expired receipt is taken over as if it were absent."""
+    parameters = {"camera_id": camera_id, "frame_id": frame_id, "received_at": received_at,
+                  "expires_at": expires_at}
     claimed = session.execute(_claim_statement(session.get_bind().dialect.name), parameters)
     return claimed.first() is not None
 
 
-@lru_cache(maxsize=4)
-def _claim_statement(dialect: str):
+@lru_cache(maxsize=1)
+def _admission_statement():
+    return select(counting_allowed())
+
+
+@lru_cache(maxsize=8)
+def _claim_statement(dialect: str, *conditions):
     """The receipt insert, built once per dialect with bound parameters on the table: the ORM
-    insert built per frame cost 110-150 us of CPU per frame."""
+    insert built per frame cost 110-150 us of CPU per frame. On a conflict with an expired
+    receipt it overwrites it (and counts); with a live one it writes and returns nothing."""
     table = FrameReceipt.__table__
-    statement = _bound_insert(dialect, table, ("camera_id", "frame_id", "received_at", "result"))
-    return statement.on_conflict_do_nothing(index_elements=["camera_id", "frame_id"]).returning(table.c.frame_id)
+    statement = _bound_insert(dialect, table, ("camera_id", "frame_id", "received_at", "expires_at"), *conditions)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["camera_id", "frame_id"],
+        set_={"received_at": excluded.received_at, "expires_at": excluded.expires_at},
+        where=table.c.expires_at <= excluded.received_at,
+    ).returning(table.c.frame_id)
 
 
-def get_receipt(session: Session, camera_id: int, frame_id: str) -> FrameReceipt | None:
-    query = select(FrameReceipt).where(FrameReceipt.camera_id == camera_id,
-                                       FrameReceipt.frame_id == frame_id)
+def live_receipt(session: Session, camera_id: int, frame_id: str, now: datetime) -> FrameReceipt | None:
+    """The camera's receipt of this frame_id unless it expired by `now`."""
+    query = select(FrameReceipt).where(FrameReceipt.camera_id == camera_id, FrameReceipt.frame_id == frame_id,
+                                       FrameReceipt.expires_at > now)
     return session.scalars(query).first()
+
+
+def prune_receipts(session: Session, now: datetime) -> int:
+    return session.execute(delete(FrameReceipt).where(FrameReceipt.expires_at <= now)).rowcount
 
 
 @lru_cache(maxsize=4)
@@ -95,30 +121,35 @@ def _bucket_upsert(dialect: str, *conditions):
     return adding_counts_on_conflict(statement, table, ["location_id", "bucket_start", "camera_id"])
 
 
-def _count_in_one_statement(session: Session, bucket: dict, receipt: Receipt | None) -> bool:
-    """count_frame on PostgreSQL: the claim, the bucket and the day in one round trip. When
-    the zone hint the day upsert checked was stale, it wrote nothing; the day is added again,
-    in the zone read afresh (rare: after a location's zone changed)."""
+def _count_in_one_statement(session: Session, bucket: dict, receipt: Receipt | None,
+                            captured_at: datetime | None) -> bool:
+    """count_frame on PostgreSQL: the admission check, the claim, the bucket and the day in one
+    round trip. When the zone hint the day upsert checked was stale, it wrote nothing; the day
+    is added again, in the zone read afresh (rare: after a location's zone changed)."""
     location_id, bucket_start = bucket["location_id"], bucket["bucket_start"]
     parameters = {**bucket, **rollup.day_parameters(session, location_id, bucket_start)}
     if receipt is not None:
         parameters |= receipt._asdict()
-    counted, day_added = session.execute(_one_statement("postgresql", receipt is not None), parameters).one()
+    if captured_at is not None:
+        parameters["captured_at"] = captured_at
+    statement = _one_statement("postgresql", receipt is not None, captured_at is not None)
+    counted, day_added = session.execute(statement, parameters).one()
     if counted and not day_added:
         rollup.readd_to_day(session, location_id, bucket_start, {c: bucket[c] for c in COUNT_COLUMNS})
     return counted
 
 
-@lru_cache(maxsize=4)
-def _one_statement(dialect: str, claims: bool):
+@lru_cache(maxsize=8)
+def _one_statement(dialect: str, claims: bool, admits: bool):
     """A frame's writes as data-modifying CTEs of one SELECT: the receipt claim (when `claims`),
     the bucket upsert, the day upsert; each runs only when the one before it wrote (a claim
-    that conflicts returns no row, so a duplicate counts nothing). Chaining the day to the
-    bucket, not both to the claim, makes PostgreSQL run them in that order, so row locks are
-    taken as the separate statements took them. Answers (counted, day_added)."""
-    gates = ()
+    that conflicts returns no row, so a duplicate counts nothing), and the first only when
+    the camera may count the frame (when `admits`). Chaining the day to the bucket, not both
+    to the claim, makes PostgreSQL run them in that order, so row locks are taken as the
+    separate statements took them. Answers (counted, day_added)."""
+    gates = (counting_allowed(),) if admits else ()
     if claims:
-        gates = (exists(_claim_statement(dialect).cte("claim").select()),)
+        gates = (exists(_claim_statement(dialect, *gates).cte("claim").select()),)
     bucket = _bucket_upsert(dialect, *gates).returning(BucketCount.__table__.c.bucket_start).cte("bucket")
     day = rollup.day_upsert(dialect, exists(bucket.select())).cte("day")
     return select(exists(bucket.select()).label("counted"), exists(day.select()).label("day_added"))

@@ -28,7 +28,16 @@ class FrameResult(BaseModel):
     happy: int
     not_happy: int
     emotions: dict[str, int]
-    detections: list[DetectionOut] = Field(
-        description="Boxes and scores; empty when `duplicate` (boxes are never stored)."
-    )
-    duplicate: bool = Field(False, description="True when this frame_id was already counted.")
+    detections: list[DetectionOut] = Field(description="Boxes and scores of this frame (never stored).")
+    duplicate: bool = Field(False, description="Always false here; a repeat is answered by DuplicateFrame.")
+
+
+class DuplicateFrame(BaseModel):
+    """The answer (200) to a frame_id this camera sent within the dedup window: it was counted
+    then and is not counted again. Per-frame counts are not kept, so none are repeated here."""
+
+    location_id: int
+    camera_id: int
+    frame_id: str
+    duplicate: bool = Field(True, description="Always true.")
+    first_received_at: datetime = Field(description="When the frame with this frame_id was counted.")

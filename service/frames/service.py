@@ -1,5 +1,13 @@
-"""Ingesting one frame: check its metadata, analyse it (CPU, outside any transaction), then
-record it: on PostgreSQL in one statement (the receipt claim, the bucket and the day upserts)."""
+"""Ingesting one frame: check its metadata; refuse it, or answer a repeat of its frame_id,
+before any CPU is spent on it (admit); analyse it (CPU, outside any transaction); then record
+it: on PostgreSQL in one statement (the admission check, the receipt claim, the bucket and the
+day upserts).
+
+Deduplication window: a frame_id is remembered for HAPPINESS_DEDUP_WINDOW_HOURS after the
+frame's capture or receipt, whichever is later, and a frame with a frame_id captured longer ago
+than the window is refused (422): a repeat after the window could not be told from a new frame,
+so it is never counted twice. A camera that reuses frame_ids (a counter reset) gets fresh
+frames counted once the earlier receipt has expired."""
 
 from __future__ import annotations
 
@@ -12,7 +20,8 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.errors import InvalidInput, PayloadTooLarge, UnprocessableImage
 from service.frames import repository
-from service.frames.schemas import Box, DetectionOut, FrameResult
+from service.frames.schemas import Box, DetectionOut, DuplicateFrame, FrameResult
+from service.pauses.service import ensure_counting_allowed
 from service.vision.decode import decode_image
 from service.vision.errors import ImageTooLarge, UndecodableImage
 
@@ -49,6 +58,16 @@ def _parse_iso(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def check_dedup_window(meta: FrameMeta, now: datetime, settings: Settings) -> None:
+    """A frame_id can be honoured only for frames captured within the dedup window."""
+    window = timedelta(hours=settings.dedup_window_hours)
+    if meta.frame_id is not None and meta.captured_at < now - window:
+        raise InvalidInput(
+            f"captured_at {meta.captured_at.isoformat()} is older than the {settings.dedup_window_hours:g}-hour "
+            "deduplication window: a frame with a frame_id must be posted within that window of its "
+            "capture, so that a repeat is never counted twice (HAPPINESS_DEDUP_WINDOW_HOURS sets it)")
+
+
 def parse_frame_id(text: str | None) -> str | None:
     if text is None or text == "":
         return None
@@ -76,26 +95,38 @@ def bucket_start_of(instant: datetime, bucket_minutes: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def admit(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:
+    """Before the image is analysed: refuse a frame the camera may not count (prohibited
+    setting, pause: the error is raised), and answer a live repeat of its frame_id. The write
+    checks both again in its own transaction; this only spares the CPU."""
+    ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
+    return _duplicate_of(session, meta, now) if meta.frame_id is not None else None
+
+
 def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings,
-                 now: datetime) -> FrameResult:
-    """Count the frame once. A frame_id seen before from this camera answers with the stored
-    first result (duplicate=True) and adds nothing."""
+                 now: datetime) -> FrameResult | DuplicateFrame:
+    """Count the frame once. A frame_id this camera sent within the window is answered as a
+    duplicate and adds nothing; a frame the camera may not count raises its refusal."""
     result = to_result(meta, analysis, bucket_start_of(meta.captured_at, settings.bucket_minutes))
     receipt = None
     if meta.frame_id is not None:
-        stored = result.model_dump(mode="json", exclude={"detections", "duplicate"})
-        receipt = repository.Receipt(meta.frame_id, now, stored)
+        expires_at = max(now, meta.captured_at) + timedelta(hours=settings.dedup_window_hours)
+        receipt = repository.Receipt(meta.frame_id, now, expires_at)
     counts = {"frames": 1, "faces": result.faces, "happy": result.happy,
               "not_happy": result.not_happy, **result.emotions}
-    if not repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
-                                  receipt):
-        return _duplicate_of(session, meta)
-    return result
+    if repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
+                              receipt, captured_at=meta.captured_at):
+        return result
+    ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
+    return _duplicate_of(session, meta, now)
 
 
-def _duplicate_of(session: Session, meta: FrameMeta) -> FrameResult:
-    receipt = repository.get_receipt(session, meta.camera_id, meta.frame_id)
-    return FrameResult(**receipt.result, detections=[], duplicate=True)
+def _duplicate_of(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:
+    receipt = repository.live_receipt(session, meta.camera_id, meta.frame_id, now)
+    if receipt is None:
+        return None
+    return DuplicateFrame(location_id=meta.location_id, camera_id=meta.camera_id, frame_id=meta.frame_id,
+                          first_received_at=receipt.received_at)
 
 
 def to_result(meta: FrameMeta, analysis, bucket_start: datetime) -> FrameResult:

@@ -43,10 +43,10 @@ def index_query(
 ) -> service.Query:
     if bucket == "15min" and settings.bucket_minutes > 15:
         raise InvalidInput(f"counts are stored in {settings.bucket_minutes}-minute buckets; use hour or coarser")
-    return service.make_query(_as_utc(start), _as_utc(end), bucket, model, settings.trend_min_faces, utc_now())
+    return service.make_query(as_utc(start), as_utc(end), bucket, model, settings.trend_min_faces, utc_now())
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 
 from service.auth import AdminDep, ReaderDep
 from service.deps import LocationId, ReadSessionDep, SessionDep
-from service.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
+from service.errors import Conflict, Forbidden, NotFound, ProhibitedSetting, Unauthorized, problem_responses
 from service.locations import service
 from service.locations.schemas import LocationCreate, LocationOut, LocationUpdate
 
@@ -13,10 +13,11 @@ AUTH_ERRORS = (Unauthorized, Forbidden)
 
 
 @router.post("", status_code=201, response_model=LocationOut,
-             responses=problem_responses(*AUTH_ERRORS, Conflict))
-def create_location(data: LocationCreate, session: SessionDep, _: AdminDep):
-    """Register a location (admin). Returns it with its `id`."""
-    return service.create_location(session, data)
+             responses=problem_responses(*AUTH_ERRORS, Conflict, ProhibitedSetting))
+def create_location(data: LocationCreate, session: SessionDep, actor: AdminDep):
+    """Register a location (admin). Returns it with its `id`. A `workplace` or `education`
+    setting is refused (EU AI Act Art. 5(1)(f))."""
+    return service.create_location(session, data, actor)
 
 
 @router.get("", response_model=list[LocationOut], responses=problem_responses(*AUTH_ERRORS))
@@ -31,14 +32,14 @@ def get_location(location_id: LocationId, session: ReadSessionDep, _: ReaderDep)
 
 
 @router.patch("/{location_id}", response_model=LocationOut,
-              responses=problem_responses(*AUTH_ERRORS, NotFound, Conflict))
-def update_location(location_id: LocationId, data: LocationUpdate, session: SessionDep, _: AdminDep):
+              responses=problem_responses(*AUTH_ERRORS, NotFound, Conflict, ProhibitedSetting))
+def update_location(location_id: LocationId, data: LocationUpdate, session: SessionDep, actor: AdminDep):
     """Change some fields of a location (admin); fields left out stay as they are."""
-    return service.update_location(session, location_id, data)
+    return service.update_location(session, location_id, data, actor)
 
 
 @router.delete("/{location_id}", status_code=204, responses=problem_responses(*AUTH_ERRORS, NotFound))
-def delete_location(location_id: LocationId, session: SessionDep, _: AdminDep):
+def delete_location(location_id: LocationId, session: SessionDep, actor: AdminDep):
     """Delete a location with its cameras and all its counts (admin)."""
-    service.delete_location(session, location_id)
+    service.delete_location(session, location_id, actor)
     return Response(status_code=204)

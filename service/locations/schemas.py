@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 ZONE_NAMES = sorted(available_timezones())
+
+Setting = Literal["public_square", "park", "street", "station", "transit", "shopping", "event", "other",
+                  "workplace", "education"]
+SETTINGS = get_args(Setting)
+# EU AI Act Art. 5(1)(f): inferring emotions in workplaces and education institutions is prohibited
+PROHIBITED_SETTINGS = ("workplace", "education")
+PROHIBITION_RULE = "EU AI Act Art. 5(1)(f)"
+SETTING_DESCRIPTION = ("What kind of place this is. `workplace` and `education` are refused: the EU AI Act "
+                       "(Art. 5(1)(f)) prohibits emotion recognition there. `other` asks for review "
+                       "(`happiness locations check`).")
 
 
 def validate_timezone(name: str) -> str:
@@ -25,6 +36,8 @@ class LocationFields(BaseModel):
     timezone: str = Field("UTC", description="IANA time zone; day, week and month buckets follow it.",
                           examples=["Europe/Amsterdam"], json_schema_extra={"enum": ZONE_NAMES})
 
+    setting: Setting = Field("other", description=SETTING_DESCRIPTION, examples=["station"])
+
     _check_timezone = field_validator("timezone")(validate_timezone)
 
 
@@ -40,6 +53,7 @@ class LocationUpdate(BaseModel):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     timezone: str | None = Field(None, json_schema_extra={"enum": ZONE_NAMES})
+    setting: Setting | None = Field(None, description=SETTING_DESCRIPTION)
 
     @field_validator("timezone")
     @classmethod
@@ -48,7 +62,7 @@ class LocationUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> LocationUpdate:
-        for name in ("name", "timezone"):
+        for name in ("name", "timezone", "setting"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; leave it out to keep the current value")
         return self
@@ -58,5 +72,6 @@ class LocationOut(LocationFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    paused_since: datetime | None = Field(description="Set while an admin has paused the location.")
     created_at: datetime
     updated_at: datetime

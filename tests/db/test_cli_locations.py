@@ -11,7 +11,7 @@ def test_added_location_is_listed(database_url, monkeypatch, capsys):
     assert main(["locations", "add", "Cli Square", "--timezone", "Europe/Amsterdam"]) == 0
     capsys.readouterr()
     assert main(["locations", "list"]) == 0
-    assert "Cli Square  (Europe/Amsterdam)" in capsys.readouterr().out
+    assert "Cli Square  (Europe/Amsterdam, other)" in capsys.readouterr().out
 
 
 def test_listing_does_not_wait_for_sqlite_write_lock(tmp_path, monkeypatch, capsys):
@@ -30,4 +30,4 @@ def test_listing_does_not_wait_for_sqlite_write_lock(tmp_path, monkeypatch, caps
     finally:
         writer.execute("ROLLBACK")
         writer.close()
-    assert "Harbour  (UTC)" in capsys.readouterr().out
+    assert "Harbour  (UTC, other)" in capsys.readouterr().out

@@ -9,13 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
 from count_history import SPRING, add_place, random_counts, seed
 from service.db.engine import make_engine, make_session_factory
 from service.db.migrate import alembic_config
 from service.db.retention import prune
 from service.db.tables import COUNT_COLUMNS, BucketCount, Camera, DailyCount, Location
+from service.db.types import UTCDateTime
 from service.frames.repository import add_counts
 from service.locations.schemas import LocationUpdate
 from service.locations.service import update_location
@@ -113,14 +114,24 @@ def test_the_migration_backfills_the_rollup_from_existing_buckets(database_url):
     assert_rollup_exact(session_factory)
 
 
+# the two tables as revision 0001 created them (later revisions added columns the models have)
+AS_OF_0001 = {
+    "locations": table("locations", column("id"), column("name"), column("timezone"),
+                       column("created_at", UTCDateTime()), column("updated_at", UTCDateTime())),
+    "cameras": table("cameras", column("id"), column("location_id"), column("name"), column("key_hash"),
+                     column("key_prefix"), column("created_at", UTCDateTime())),
+}
+
+
 def _insert_raw_history(connection) -> None:
     """Locations, cameras and buckets as revision 0001 had them: no rollup to write to."""
     now, rng = datetime.now(UTC), random.Random(3)
     zones = ("Australia/Sydney", "America/New_York", "UTC")
-    connection.execute(insert(Location), [{"id": n, "name": zone, "timezone": zone, "created_at": now,
-                                           "updated_at": now} for n, zone in enumerate(zones, 1)])
-    connection.execute(insert(Camera), [{"id": n, "location_id": n, "name": "c", "key_hash": f"{n:064x}",
-                                         "key_prefix": "p", "created_at": now} for n in (1, 2, 3)])
+    connection.execute(insert(AS_OF_0001["locations"]), [
+        {"id": n, "name": zone, "timezone": zone, "created_at": now, "updated_at": now} for n, zone in enumerate(zones, 1)])
+    connection.execute(insert(AS_OF_0001["cameras"]), [
+        {"id": n, "location_id": n, "name": "c", "key_hash": f"{n:064x}", "key_prefix": "p", "created_at": now}
+        for n in (1, 2, 3)])
     buckets = {(n, datetime(2026, 3, 30, tzinfo=UTC) + timedelta(minutes=15 * rng.randrange(14 * 96)))
                for n in (1, 2, 3) for _ in range(200)}  # Sydney leaves DST on 5 April
     connection.execute(insert(BucketCount), [

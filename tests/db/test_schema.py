@@ -2,7 +2,7 @@
 
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -109,7 +109,7 @@ def test_a_frame_id_is_claimed_once_under_concurrency(database_url):
 
     def claim(_):
         with session_factory.begin() as session:
-            return claim_frame(session, camera_id, "same", now, {"faces": 1})
+            return claim_frame(session, camera_id, "same", now, now + timedelta(hours=1))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(claim, range(40)))

@@ -1,0 +1,126 @@
+"""Pausing and resuming a location or one camera (admin), and the admission check every count
+passes: a location whose setting the law prohibits, a paused location or camera, or a frame
+captured inside an earlier pause is refused, so a paused period shows as a gap, not as zeros.
+
+The current state lives on the location and camera rows (`paused_since`), which a frame's
+write locks and checks in its own transaction (repository.counting_allowed); the intervals in
+`pauses` are the history the series and the audit read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from service.audit import service as audit
+from service.audit.service import SYSTEM, Actor
+from service.cameras.service import get_camera
+from service.db.tables import Camera, Location, Pause, utc_now
+from service.errors import Conflict, Locked, NotFound, ProhibitedLocation, ServiceError
+from service.locations.schemas import PROHIBITED_SETTINGS, PROHIBITION_RULE
+from service.locations.service import prohibition_detail
+from service.pauses import repository
+
+
+def pause_location(session: Session, location_id: int, reason: str | None, actor: Actor = SYSTEM) -> Pause:
+    location = _locked_location(session, location_id)
+    return _pause(session, location, location_id, None, reason, actor)
+
+
+def resume_location(session: Session, location_id: int, actor: Actor = SYSTEM) -> Pause:
+    location = _locked_location(session, location_id)
+    return _resume(session, location, location_id, None, actor)
+
+
+def pause_camera(session: Session, location_id: int, camera_id: int, reason: str | None,
+                 actor: Actor = SYSTEM) -> Pause:
+    camera = _locked_camera(session, location_id, camera_id)
+    return _pause(session, camera, location_id, camera_id, reason, actor)
+
+
+def resume_camera(session: Session, location_id: int, camera_id: int, actor: Actor = SYSTEM) -> Pause:
+    camera = _locked_camera(session, location_id, camera_id)
+    return _resume(session, camera, location_id, camera_id, actor)
+
+
+def _locked_location(session: Session, location_id: int) -> Location:
+    """The row, locked until the transaction ends (FOR UPDATE on PostgreSQL): two admins
+    pausing at once queue, and the pause's start is stamped only after frames that were being
+    written have committed."""
+    location = session.get(Location, location_id, with_for_update=True, populate_existing=True)
+    if location is None:
+        raise NotFound(f"location {location_id} does not exist")
+    return location
+
+
+def _locked_camera(session: Session, location_id: int, camera_id: int) -> Camera:
+    get_camera(session, location_id, camera_id)  # 404 unless it belongs to the location
+    return session.get(Camera, camera_id, with_for_update=True, populate_existing=True)
+
+
+def _pause(session: Session, row, location_id: int, camera_id: int | None, reason: str | None,
+           actor: Actor) -> Pause:
+    if row.paused_since is not None:
+        raise Conflict(f"{_name(location_id, camera_id)} is already paused since {row.paused_since.isoformat()}")
+    row.paused_since = utc_now()
+    pause = repository.add(session, Pause(location_id=location_id, camera_id=camera_id,
+                                          started_at=row.paused_since, reason=reason))
+    audit.record(session, actor, f"{_kind(camera_id)}.pause", _target(location_id, camera_id),
+                 pause_id=pause.id, reason=reason)
+    return pause
+
+
+def _resume(session: Session, row, location_id: int, camera_id: int | None, actor: Actor) -> Pause:
+    if row.paused_since is None:
+        raise Conflict(f"{_name(location_id, camera_id)} is not paused")
+    pause = repository.open_pause(session, location_id, camera_id)
+    pause.ended_at, row.paused_since = utc_now(), None
+    session.flush()
+    audit.record(session, actor, f"{_kind(camera_id)}.resume", _target(location_id, camera_id),
+                 pause_id=pause.id, paused_seconds=round((pause.ended_at - pause.started_at).total_seconds()))
+    return pause
+
+
+def _kind(camera_id: int | None) -> str:
+    return "location" if camera_id is None else "camera"
+
+
+def _name(location_id: int, camera_id: int | None) -> str:
+    return f"location {location_id}" if camera_id is None else f"camera {camera_id}"
+
+
+def _target(location_id: int, camera_id: int | None) -> str:
+    return audit.location_target(location_id) if camera_id is None else audit.camera_target(camera_id)
+
+
+def list_pauses(session: Session, location_id: int, start: datetime, end: datetime) -> list[Pause]:
+    return repository.overlapping(session, location_id, start, end)
+
+
+# --- admission of counts --------------------------------------------------------------------
+
+def refusal(session: Session, location_id: int, camera_id: int, captured_at: datetime) -> ServiceError | None:
+    """Why this camera may not count a frame captured at `captured_at`, or None when it may."""
+    location = session.get(Location, location_id, populate_existing=True)
+    camera = session.get(Camera, camera_id, populate_existing=True)
+    if location is None or camera is None:
+        return NotFound(f"camera {camera_id} at location {location_id} does not exist")
+    if location.setting in PROHIBITED_SETTINGS:
+        return ProhibitedLocation(f"location {location_id}: {prohibition_detail(location.setting)}",
+                                  rule=PROHIBITION_RULE)
+    for paused, name in ((location.paused_since, f"location {location_id}"), (camera.paused_since, f"camera {camera_id}")):
+        if paused is not None:
+            return Locked(f"{name} is paused since {paused.isoformat()}: nothing is counted until an "
+                          "admin resumes it", paused_since=paused.isoformat())
+    earlier = repository.covering(session, location_id, camera_id, captured_at)
+    if earlier is not None:
+        return Locked(f"captured_at {captured_at.isoformat()} falls in a pause "
+                      f"({earlier.started_at.isoformat()} to {earlier.ended_at.isoformat()}): "
+                      "nothing captured while paused is counted")
+    return None
+
+
+def ensure_counting_allowed(session: Session, location_id: int, camera_id: int, captured_at: datetime) -> None:
+    problem = refusal(session, location_id, camera_id, captured_at)
+    if problem is not None:
+        raise problem
