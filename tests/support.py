@@ -145,6 +145,29 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_process(port: int, database_url: str, data_dir, **environment: str):
+    """`happiness serve` with one worker in a subprocess (stub detector, the test admin token, no
+    rate limit); `environment` adds HAPPINESS_* variables. Its stderr is piped."""
+    import os
+    import subprocess
+    import sys
+
+    variables = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
+                 "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
+                 "HAPPINESS_LOG_LEVEL": "warning", "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0",
+                 "TF_CPP_MIN_LOG_LEVEL": "3", **environment}
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def wait_until_ready(url: str, process, timeout: float = 180) -> None:
     """Poll /ready of a server started as a subprocess; fail with its stderr if it dies."""
     import httpx

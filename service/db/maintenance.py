@@ -26,15 +26,15 @@ MAX_CHECK_SECONDS = 300
 
 
 def prune_everything(session, settings: Settings, actor: Actor, now: datetime | None = None,
-                     retention_days: int | None = None) -> Pruned:
+                     retention_days: int | None = None, **detail) -> Pruned:
     """Counts past retention, expired receipts, old pauses and audit entries, in the caller's
-    transaction, with an audit entry saying what went."""
+    transaction, with an audit entry saying what went (and `detail`)."""
     now = now or utc_now()
     days = retention_days or settings.retention_days
     pruned = prune(session, retention_cutoff(days, now), now, now - timedelta(days=settings.audit_retention_days))
-    audit.record(session, actor, "data.prune", None, retention_days=days, cutoff=pruned.cutoff,
+    audit.record(session, actor, "data.prune", None, started_at=now, retention_days=days, cutoff=pruned.cutoff,
                  buckets=pruned.buckets, days=pruned.days, receipts=pruned.receipts, pauses=pruned.pauses,
-                 audit_entries=pruned.audit_entries)
+                 audit_entries=pruned.audit_entries, **detail)
     return pruned
 
 
@@ -45,7 +45,7 @@ def run_if_due(session_factory, settings: Settings, holder: str, now: datetime |
     with session_factory.begin() as session:
         if not leases.claim(session, PRUNE_JOB, holder, now, interval):
             return None
-        pruned = prune_everything(session, settings, SYSTEM, now)
+        pruned = prune_everything(session, settings, SYSTEM, now, holder=holder)
     log.info("prune by %s: %d bucket rows, %d days, %d receipts, %d pauses, %d audit entries", holder,
              pruned.buckets, pruned.days, pruned.receipts, pruned.pauses, pruned.audit_entries)
     return pruned

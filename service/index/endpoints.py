@@ -104,9 +104,10 @@ def _cell(value):
 def series_rows(result: LocationIndex) -> list[list]:
     # emotion_ prefix: the happy emotion's count would otherwise repeat the `happy` column's name
     header = ["location_id", "location", "bucket", "start", "end", *SUMMARY_COLUMNS,
-              *(f"emotion_{emotion}" for emotion in EMOTIONS)]
+              *(f"emotion_{emotion}" for emotion in EMOTIONS), "paused"]
     return [header, *([result.location_id, result.name, result.bucket, _iso(point.start), _iso(point.end),
-                       *_summary_cells(point), *(point.emotions.get(e, 0) for e in EMOTIONS)]
+                       *_summary_cells(point), *(point.emotions.get(e, 0) for e in EMOTIONS),
+                       "true" if point.paused else "false"]
                       for point in result.series)]
 
 

@@ -28,6 +28,8 @@ class Point(Summary):
     start: datetime
     end: datetime
     emotions: dict[str, int]
+    paused: bool = Field(False, description="The location was paused for some or all of this period: "
+                                            "nothing was counted then, so its missing faces are a gap, not zeros.")
 
 
 class TrendOut(BaseModel):

@@ -28,6 +28,7 @@ from service.index.repository import StoredBucket
 from service.index.schemas import (CityLocation, CityOverview, LocationIndex, ModelInfo, Point,
                                    Summary, TrendOut)
 from service.locations.service import get_location, list_locations
+from service.pauses.service import mark_paused
 
 DEFAULT_RANGE = timedelta(days=30)
 COUNT_KEYS = ("frames", "faces", "happy", "not_happy")
@@ -46,6 +47,7 @@ def location_index(session: Session, location_id: int, query: Query) -> Location
     location = get_location(session, location_id)
     spans = spans_of(query, location)
     series = build_series(_stored(session, location, spans, query.bucket), spans, query.model)
+    mark_paused(session, location.id, series)
     return LocationIndex(
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
         start=query.start, end=query.end, model=query.model,

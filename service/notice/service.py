@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -91,7 +92,8 @@ def public_figures(session: Session, location_id: int, model: ModelInfo, setting
 
 
 def public_html(location: Location, figures: LocationIndex, settings: Settings) -> str:
-    recent = list(reversed(figures.series[-RECENT_DAYS:]))
+    zone = ZoneInfo(figures.timezone)
+    recent = [(point.start.astimezone(zone).date(), point) for point in reversed(figures.series[-RECENT_DAYS:])]
     return templates().get_template("public.html").render(
         location=location, figures=figures, recent=recent, operator=operator_of(settings),
         retention_days=settings.retention_days, limits_available=LIMITS_FILE.is_file())

@@ -8,6 +8,7 @@ write locks and checks in its own transaction (repository.counting_allowed); the
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -95,6 +96,19 @@ def _target(location_id: int, camera_id: int | None) -> str:
 
 def list_pauses(session: Session, location_id: int, start: datetime, end: datetime) -> list[Pause]:
     return repository.overlapping(session, location_id, start, end)
+
+
+def mark_paused(session: Session, location_id: int, points: list) -> None:
+    """Flag the series points (contiguous periods with `start`, `end`, sorted) that a pause of
+    the whole location overlaps; a camera's pause leaves the location's other cameras counting."""
+    if not points:
+        return
+    starts, ends = [p.start for p in points], [p.end for p in points]
+    for pause in repository.overlapping(session, location_id, starts[0], ends[-1], location_only=True):
+        first = bisect_right(ends, pause.started_at)  # the first period ending after the pause starts
+        last = bisect_left(starts, pause.ended_at) if pause.ended_at else len(points)
+        for point in points[first:last]:
+            point.paused = True
 
 
 # --- admission of counts --------------------------------------------------------------------

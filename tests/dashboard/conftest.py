@@ -22,6 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+OPERATOR = ("City of Example, Public Space Office", "privacy@city.example · +31 20 000 0000")
 
 
 @dataclass
@@ -64,6 +65,15 @@ def _serving(folder: Path, pipeline, **settings) -> Iterator[str]:
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     pipeline = ScriptedPipeline()
     with _serving(tmp_path_factory.mktemp("live"), pipeline) as url:
+        yield LiveServer(url, pipeline)
+
+
+@pytest.fixture(scope="module")
+def operated_live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A live server configured as a city would for its public notices (operator and contact)."""
+    pipeline = ScriptedPipeline()
+    with _serving(tmp_path_factory.mktemp("operated"), pipeline, operator_name=OPERATOR[0],
+                  operator_contact=OPERATOR[1]) as url:
         yield LiveServer(url, pipeline)
 
 

@@ -129,6 +129,7 @@ export function indexChart(series, labels, label) {
   const n = series.length;
   const chart = frame(label, n);
   yAxis(chart, 1, (v) => `${Math.round(v * 100)}%`);
+  pausedBands(chart, series, labels, n);
   const index = series.map((p) => p.index);
   const lows = series.map((p) => (p.ci95 ? p.ci95[0] : null));
   const highs = series.map((p) => (p.ci95 ? p.ci95[1] : null));
@@ -139,6 +140,17 @@ export function indexChart(series, labels, label) {
   markers(chart, index, labels, n);
   xAxis(chart, labels, (i) => xOf(i, n));
   return chart;
+}
+
+function pausedBands(chart, series, labels, n) {
+  // a paused bucket was not measured: a grey band marks the gap, so it never reads as zero
+  const half = n <= 1 ? PLOT_W / 2 : PLOT_W / (n - 1) / 2;
+  series.forEach((point, i) => {
+    if (!point.paused) return;
+    const left = Math.max(PAD.left, xOf(i, n) - half), right = Math.min(WIDTH - PAD.right, xOf(i, n) + half);
+    const rect = svg("rect", { x: left, width: right - left, y: PAD.top, height: PLOT_H, class: "paused-band" });
+    chart.append(titled(rect, `${labels[i]}: paused, not measured`));
+  });
 }
 
 function barGeometry(i, n) {

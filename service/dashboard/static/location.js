@@ -61,8 +61,8 @@ function renderSummary(body) {
   const item = (label, value, field) => el("div", {}, el("dt", {}, label), el("dd", { "data-field": field }, value));
   const slope = body.trend.slope_per_day;
   $("summary").replaceChildren(
-    item("index", percent(o.index, 1), "index"), item("95% interval", interval(o.ci95), "ci95"),
-    item("adjusted index", percent(o.adjusted_index, 1), "adjusted"), item("faces", count(o.faces), "faces"),
+    item("share of happy-classified faces", percent(o.index, 1), "index"), item("95% interval", interval(o.ci95), "ci95"),
+    item("adjusted for the model's errors", percent(o.adjusted_index, 1), "adjusted"), item("faces", count(o.faces), "faces"),
     item("frames", count(o.frames), "frames"),
     el("div", {}, el("dt", {}, "trend"), el("dd", {}, trendBadge(body.trend), ` ${TREND_ARROWS[body.trend.direction]?.[1] ?? ""}`,
        slope === null ? "" : `, ${(slope * 100).toFixed(2)} points/day`)));
@@ -77,8 +77,9 @@ function renderCharts(body) {
   const labels = labelsOf(body);
   const emotions = Object.keys(EMOTION_COLOURS);
   $("index-chart").replaceChildren(
-    indexChart(body.series, labels, `happiness index per ${body.bucket} with 95% interval`),
-    legend([["index", "index-line"], ["95% interval", "ci-band"], ["adjusted index", "adjusted-line"]]));
+    indexChart(body.series, labels, `share of happy-classified faces per ${body.bucket} with 95% interval`),
+    legend([["share of happy-classified faces", "index-line"], ["95% interval", "ci-band"], ["adjusted index", "adjusted-line"],
+            ...(body.series.some((p) => p.paused) ? [["paused: not measured", "paused-band"]] : [])]));
   $("emotions-chart").replaceChildren(
     stackedBars(body.series.map((p) => p.emotions), emotions, labels, `faces per emotion per ${body.bucket}`),
     legend(emotions.map((e) => [e, EMOTION_COLOURS[e]])));
@@ -87,10 +88,10 @@ function renderCharts(body) {
 
 function renderTable(body) {
   const labels = labelsOf(body);
-  const head = el("tr", {}, ...["start", "faces", "happy", "index", "95% interval", "adjusted"].map((h) => el("th", { scope: "col" }, h)));
-  const rows = body.series.map((p, i) => el("tr", {}, el("td", {}, labels[i]), el("td", {}, count(p.faces)),
+  const head = el("tr", {}, ...["start", "faces", "happy", "happy share", "95% interval", "adjusted", "note"].map((h) => el("th", { scope: "col" }, h)));
+  const rows = body.series.map((p, i) => el("tr", { class: p.paused ? "paused" : null }, el("td", {}, labels[i]), el("td", {}, count(p.faces)),
     el("td", {}, count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
-    el("td", {}, percent(p.adjusted_index, 1))));
+    el("td", {}, percent(p.adjusted_index, 1)), el("td", {}, p.paused ? "paused" : "")));
   $("table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
 }
 

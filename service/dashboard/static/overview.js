@@ -70,9 +70,9 @@ function facts(location) {
   return [
     el("div", { class: "headline" },
        el("span", { class: "big", "data-field": "latest-index" }, percent(latest?.index)),
-       el("span", { class: "muted" }, `latest day${day ? `, ${day}` : ""}`), trendBadge(location.trend)),
+       el("span", { class: "muted" }, `happy-classified faces, latest day${day ? `, ${day}` : ""}`), trendBadge(location.trend)),
     el("dl", {},
-       el("dt", {}, "range index"), el("dd", { "data-field": "range-index" }, `${percent(location.range.index)} (${interval(location.range.ci95)})`),
+       el("dt", {}, "range share"), el("dd", { "data-field": "range-index" }, `${percent(location.range.index)} (${interval(location.range.ci95)})`),
        el("dt", {}, "faces"), el("dd", { "data-field": "faces" }, count(location.range.faces))),
     sparkline(values, `daily index of ${location.name}`),
   ];
