@@ -101,9 +101,9 @@ def _add_db(commands) -> None:
     current.set_defaults(func=run_db_current)
     prune = db.add_parser("prune", help="delete counts older than the retention window",
                           description="Delete count buckets older than HAPPINESS_RETENTION_DAYS (or "
-                          "--days) with the pauses that ended before then, expired frame receipts, and "
-                          "audit entries older than HAPPINESS_AUDIT_RETENTION_DAYS. The server does this "
-                          "on its own every HAPPINESS_PRUNE_INTERVAL_HOURS.")
+                          "--days) with the pauses that ended before then, expired frame and observation "
+                          "batch receipts, and audit entries older than HAPPINESS_AUDIT_RETENTION_DAYS. The "
+                          "server does this on its own every HAPPINESS_PRUNE_INTERVAL_HOURS.")
     prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
     prune.set_defaults(func=run_db_prune)
 
@@ -135,8 +135,8 @@ def run_db_prune(args) -> int:
     with _session() as session:
         pruned = prune_everything(session, settings, CLI, retention_days=days)
     print(f"deleted {pruned.buckets} bucket rows, {pruned.receipts} expired frame receipts, "
-          f"{pruned.pauses} ended pauses and {pruned.audit_entries} audit entries; counts kept from "
-          f"{pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+          f"{pruned.batch_receipts} expired observation batch receipts, {pruned.pauses} ended pauses and "
+          f"{pruned.audit_entries} audit entries; counts kept from {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
     return 0
 
 

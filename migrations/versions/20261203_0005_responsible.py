@@ -1,15 +1,16 @@
 """responsible deployment: location setting, pauses, audit log, maintenance lease, short receipts
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-03
 
 - locations.setting (existing locations get `other`: `happiness locations check` lists them for
   review) and paused_since on locations and cameras;
 - pauses (intervals), audit_log, maintenance_leases;
 - frame_receipts lose their per-frame counts (`result`) and gain `expires_at`: a receipt now
-  only says that a frame_id was counted. Receipts older than the default 48-hour window are
-  deleted here; the others expire 48 hours after they were received.
+  only says that a frame_id was counted; observation_receipts gain `expires_at` too. Receipts
+  older than the default 48-hour window are deleted here; the others expire 48 hours after they
+  were received.
 """
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from alembic import op
 import service.db.types
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -42,7 +43,8 @@ def upgrade() -> None:
         sa.Column("runs", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_maintenance_leases")),
     )
-    _shorten_receipts()
+    _shorten_frame_receipts()
+    _expire("observation_receipts")
 
 
 def _create_pauses() -> None:
@@ -79,34 +81,42 @@ def _create_audit_log() -> None:
     op.create_index(op.f("ix_audit_log_action"), "audit_log", ["action"])
 
 
-def _shorten_receipts() -> None:
-    """Drop the counts, delete receipts past the default window, give the rest an expiry."""
-    receipts = sa.table("frame_receipts", sa.column("received_at", service.db.types.UTCDateTime()))
-    op.execute(receipts.delete().where(receipts.c.received_at < datetime.now(UTC) - DEFAULT_WINDOW))
-    op.drop_index(op.f("ix_frame_receipts_received_at"), table_name="frame_receipts")
+def _shorten_frame_receipts() -> None:
+    """Drop the counts, then expire the receipts like every other."""
     with op.batch_alter_table("frame_receipts") as batch:
         batch.drop_column("result")
+    _expire("frame_receipts")
+
+
+def _expire(table: str) -> None:
+    """Delete the receipts past the default window and give the rest an expiry."""
+    receipts = sa.table(table, sa.column("received_at", service.db.types.UTCDateTime()))
+    op.execute(receipts.delete().where(receipts.c.received_at < datetime.now(UTC) - DEFAULT_WINDOW))
+    op.drop_index(op.f(f"ix_{table}_received_at"), table_name=table)
+    with op.batch_alter_table(table) as batch:
         batch.add_column(sa.Column("expires_at", service.db.types.UTCDateTime(), nullable=True))
-    op.execute(EXPIRY_SQL[op.get_bind().dialect.name])
-    with op.batch_alter_table("frame_receipts") as batch:
+    op.execute(EXPIRY_SQL[op.get_bind().dialect.name].format(table=table))
+    with op.batch_alter_table(table) as batch:
         batch.alter_column("expires_at", existing_type=service.db.types.UTCDateTime(), nullable=False)
-        batch.create_index(op.f("ix_frame_receipts_expires_at"), ["expires_at"])
+        batch.create_index(op.f(f"ix_{table}_expires_at"), ["expires_at"])
 
 
 # received_at + 48 h in the database's own arithmetic; SQLite keeps UTCDateTime as zone-less text
 # 'YYYY-MM-DD HH:MM:SS.ffffff' (strftime's %f gives milliseconds: three zeros pad it back)
 EXPIRY_SQL = {
-    "postgresql": "UPDATE frame_receipts SET expires_at = received_at + interval '48 hours'",
-    "sqlite": "UPDATE frame_receipts SET expires_at = strftime('%Y-%m-%d %H:%M:%f', received_at, '+48 hours') || '000'",
+    "postgresql": "UPDATE {table} SET expires_at = received_at + interval '48 hours'",
+    "sqlite": "UPDATE {table} SET expires_at = strftime('%Y-%m-%d %H:%M:%f', received_at, '+48 hours') || '000'",
 }
 
 
 def downgrade() -> None:
+    for table in ("observation_receipts", "frame_receipts"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_index(op.f(f"ix_{table}_expires_at"))
+            batch.drop_column("expires_at")
+        op.create_index(op.f(f"ix_{table}_received_at"), table, ["received_at"])
     with op.batch_alter_table("frame_receipts") as batch:
-        batch.drop_index(op.f("ix_frame_receipts_expires_at"))
-        batch.drop_column("expires_at")
         batch.add_column(sa.Column("result", sa.JSON(), server_default="{}", nullable=False))
-    op.create_index(op.f("ix_frame_receipts_received_at"), "frame_receipts", ["received_at"])
     op.drop_table("maintenance_leases")
     op.drop_index(op.f("ix_audit_log_action"), table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from service.db import rollup
@@ -100,10 +100,6 @@ def live_receipt(session: Session, camera_id: int, frame_id: str, now: datetime)
     query = select(FrameReceipt).where(FrameReceipt.camera_id == camera_id, FrameReceipt.frame_id == frame_id,
                                        FrameReceipt.expires_at > now)
     return session.scalars(query).first()
-
-
-def prune_receipts(session: Session, now: datetime) -> int:
-    return session.execute(delete(FrameReceipt).where(FrameReceipt.expires_at <= now)).rowcount
 
 
 @lru_cache(maxsize=4)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from service.config import Settings
-from service.errors import InvalidInput, PayloadTooLarge, UnprocessableImage
+from service.errors import Conflict, InvalidInput, PayloadTooLarge, UnprocessableImage
 from service.frames import repository
 from service.frames.schemas import Box, DetectionOut, DuplicateFrame, FrameResult
 from service.pauses.service import ensure_counting_allowed
@@ -96,11 +96,14 @@ def bucket_start_of(instant: datetime, bucket_minutes: int) -> datetime:
 
 
 def admit(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:
-    """Before the image is analysed: refuse a frame the camera may not count (prohibited
-    setting, pause: the error is raised), and answer a live repeat of its frame_id. The write
-    checks both again in its own transaction; this only spares the CPU."""
-    ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
-    return _duplicate_of(session, meta, now) if meta.frame_id is not None else None
+    """Before the image is analysed: answer a live repeat of its frame_id (counted before, so
+    answered even while paused), else refuse a frame the camera may not count (prohibited
+    setting, pause: the error is raised). The write checks both again in its own transaction;
+    this only spares the CPU."""
+    duplicate = _duplicate_of(session, meta, now)
+    if duplicate is None:
+        ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
+    return duplicate
 
 
 def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings,
@@ -112,16 +115,22 @@ def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings
     if meta.frame_id is not None:
         expires_at = max(now, meta.captured_at) + timedelta(hours=settings.dedup_window_hours)
         receipt = repository.Receipt(meta.frame_id, now, expires_at)
-    counts = {"frames": 1, "faces": result.faces, "happy": result.happy,
+    counts = {"frames": 1, "faces": result.faces, "sightings": result.faces, "happy": result.happy,
               "not_happy": result.not_happy, **result.emotions}
     if repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
                               receipt, captured_at=meta.captured_at):
         return result
-    ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
-    return _duplicate_of(session, meta, now)
+    duplicate = _duplicate_of(session, meta, now)
+    if duplicate is None:
+        ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
+        raise Conflict("the location or camera changed state while the frame was written; send it again")
+    return duplicate
 
 
 def _duplicate_of(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:
+    """The answer to a live repeat of this frame's frame_id; None when it has none."""
+    if meta.frame_id is None:
+        return None
     receipt = repository.live_receipt(session, meta.camera_id, meta.frame_id, now)
     if receipt is None:
         return None

@@ -27,12 +27,22 @@ def open_pause(session: Session, location_id: int, camera_id: int | None) -> Pau
     return session.scalars(query.order_by(Pause.id.desc())).first()
 
 
-def covering(session: Session, location_id: int, camera_id: int, at: datetime) -> Pause | None:
-    """An ended pause of the location, or of this camera, that `at` falls in."""
+def covering(session: Session, location_id: int, camera_id: int, start: datetime,
+             end: datetime | None = None) -> Pause | None:
+    """An ended pause of the location, or of this camera, that the instant `start` falls in, or
+    (given `end`) that overlaps [start, end)."""
+    begins_before = Pause.started_at <= start if end is None else Pause.started_at < end
     query = select(Pause).where(Pause.location_id == location_id,
                                 or_(Pause.camera_id.is_(None), Pause.camera_id == camera_id),
-                                Pause.started_at <= at, Pause.ended_at > at)
+                                begins_before, Pause.ended_at > start)
     return session.scalars(query.limit(1)).first()
+
+
+def counting_rows(camera_id: int):
+    """SELECT of the camera's and its location's rows FOR SHARE (see service.lock_for_counting)."""
+    cameras, locations = Camera.__table__, Location.__table__
+    return (select(cameras.c.id).join(locations, locations.c.id == cameras.c.location_id)
+            .where(cameras.c.id == camera_id).with_for_update(read=True))
 
 
 def overlapping(session: Session, location_id: int, start: datetime, end: datetime,

@@ -113,8 +113,18 @@ def mark_paused(session: Session, location_id: int, points: list) -> None:
 
 # --- admission of counts --------------------------------------------------------------------
 
-def refusal(session: Session, location_id: int, camera_id: int, captured_at: datetime) -> ServiceError | None:
-    """Why this camera may not count a frame captured at `captured_at`, or None when it may."""
+def lock_for_counting(session: Session, camera_id: int) -> None:
+    """Lock the camera's and its location's rows until the transaction ends (FOR SHARE on
+    PostgreSQL), as a frame's own write does: a pause or a setting change, which updates them,
+    waits for this transaction, and the checks that follow (new statements) see any change that
+    committed before. SQLite runs one writer at a time."""
+    session.execute(repository.counting_rows(camera_id))
+
+
+def refusal(session: Session, location_id: int, camera_id: int, start: datetime,
+            end: datetime | None = None) -> ServiceError | None:
+    """Why this camera may not count what it saw at `start` (a frame) or in [start, end) (an
+    observation), or None when it may."""
     location = session.get(Location, location_id, populate_existing=True)
     camera = session.get(Camera, camera_id, populate_existing=True)
     if location is None or camera is None:
@@ -126,15 +136,16 @@ def refusal(session: Session, location_id: int, camera_id: int, captured_at: dat
         if paused is not None:
             return Locked(f"{name} is paused since {paused.isoformat()}: nothing is counted until an "
                           "admin resumes it", paused_since=paused.isoformat())
-    earlier = repository.covering(session, location_id, camera_id, captured_at)
+    earlier = repository.covering(session, location_id, camera_id, start, end)
     if earlier is not None:
-        return Locked(f"captured_at {captured_at.isoformat()} falls in a pause "
-                      f"({earlier.started_at.isoformat()} to {earlier.ended_at.isoformat()}): "
-                      "nothing captured while paused is counted")
+        what = f"captured_at {start.isoformat()}" if end is None else f"[{start.isoformat()}, {end.isoformat()})"
+        return Locked(f"{what} falls in a pause ({earlier.started_at.isoformat()} to "
+                      f"{earlier.ended_at.isoformat()}): nothing seen while paused is counted")
     return None
 
 
-def ensure_counting_allowed(session: Session, location_id: int, camera_id: int, captured_at: datetime) -> None:
-    problem = refusal(session, location_id, camera_id, captured_at)
+def ensure_counting_allowed(session: Session, location_id: int, camera_id: int, start: datetime,
+                            end: datetime | None = None) -> None:
+    problem = refusal(session, location_id, camera_id, start, end)
     if problem is not None:
         raise problem
