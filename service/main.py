@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
+                             max_overflow=settings.db_max_overflow)
         ensure_migrated(engine, settings.resolved_database_url)
         app.state.settings = settings
         app.state.engine = engine
@@ -101,8 +102,9 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
-        log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),
-                 app.state.model_info.name)
+        log.info("ready: database %s (pool %d + %d overflow), model %s",
+                 engine.url.render_as_string(hide_password=True), settings.db_pool_size_per_worker,
+                 settings.db_max_overflow, app.state.model_info.name)
         pruning = start_periodic_prune(app.state.session_factory, settings)
         yield
         if pruning:

@@ -19,11 +19,13 @@ PING_AFTER_IDLE_S = 1.0
 IDLE_SINCE = "happiness_idle_since"  # key in a pooled connection's info
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine for `url`; `pool_size` and `max_overflow` bound a PostgreSQL pool (the server
+    sizes them from its workers, see Settings.db_pool_size_per_worker)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return _postgres_engine(url)
+    return _postgres_engine(url, pool_size, max_overflow)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -35,11 +37,11 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def _postgres_engine(url: str) -> Engine:
+def _postgres_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     """A pool whose connections are pinged only after PING_AFTER_IDLE_S idle: pool_pre_ping's
     round trip on every checkout cost each frame 35-45 us of CPU here, 10-20 us of PostgreSQL's
     and 45-65 us of wall time, while a connection used a moment ago has just shown it works."""
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     event.listen(engine, "checkin", _note_idle_since)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine
