@@ -30,6 +30,7 @@ from service.index.schemas import ModelInfo
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
+from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(RequestLatencyMiddleware)
+    app.state.metrics = ServiceMetrics()
+    app.add_middleware(RequestLatencyMiddleware, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],

@@ -17,6 +17,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "happiness_read_only"  # execution option of the read-only engine view
 PING_AFTER_IDLE_S = 1.0
 IDLE_SINCE = "happiness_idle_since"  # key in a pooled connection's info
+FACTORY_SHARED = "happiness_factory_shared"  # key in Session.info: one dict per session factory
 
 
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
@@ -94,7 +95,15 @@ def read_only(engine: Engine) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions on `engine`; they share one dict (factory_shared) for what outlives a session."""
+    return sessionmaker(engine, expire_on_commit=False, info={FACTORY_SHARED: {}})
+
+
+def factory_shared(session: Session) -> dict:
+    """The dict shared by the sessions of `session`'s factory, for hints that outlive one
+    session (the rollup's time zones): scoped to one app and database, where a module global
+    would outlive the app and mix databases. A session made without a factory gets its own."""
+    return session.info.setdefault(FACTORY_SHARED, {})
 
 
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
