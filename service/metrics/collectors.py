@@ -41,6 +41,8 @@ class ServiceMetrics:
         self.happy = Counter(f"{PREFIX}_happy_faces", "Faces classified happy", ["location_id"], registry=registry)
         self.not_happy = Counter(f"{PREFIX}_not_happy_faces", "Faces classified anything but happy",
                                  ["location_id"], registry=registry)
+        self.sightings = Counter(f"{PREFIX}_sightings", "Faces detected in all analysed frames (posted frames "
+                                 "and agents)", ["location_id"], registry=registry)
         self.stage_seconds = Histogram(f"{PREFIX}_pipeline_stage_seconds", "Time per pipeline stage of one image",
                                        ["stage"], buckets=LATENCY_BUCKETS, registry=registry)
         self.request_seconds = Histogram(f"{PREFIX}_http_request_duration_seconds", "HTTP request latency",
@@ -51,13 +53,20 @@ class ServiceMetrics:
         runs after the frame's commit, so a failed commit (answered 503) moves no counter and
         the counters never run ahead of the database; the index reads the database itself."""
         self.observe_stage_timings(timings_ms)
-        if result.duplicate:
-            return
+        if not result.duplicate:
+            self._count(location_id, frames=1, faces=result.faces, happy=result.happy,
+                        not_happy=result.not_happy, sightings=result.faces)
+
+    def record_observations(self, location_id: int, result) -> None:
+        """Count an accepted batch of observations (after its commit): its people are faces."""
+        if not result.duplicate:
+            self._count(location_id, frames=result.frames, faces=result.people, happy=result.happy,
+                        not_happy=result.not_happy, sightings=result.sightings)
+
+    def _count(self, location_id: int, **counts: int) -> None:
         label = str(location_id)
-        self.frames.labels(label).inc()
-        self.faces.labels(label).inc(result.faces)
-        self.happy.labels(label).inc(result.happy)
-        self.not_happy.labels(label).inc(result.not_happy)
+        for name, amount in counts.items():
+            getattr(self, name).labels(label).inc(amount)
 
     def observe_stage_timings(self, timings_ms: Mapping[str, float]) -> None:
         for stage, milliseconds in timings_ms.items():
