@@ -31,6 +31,7 @@ from service.index.schemas import ModelInfo
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
+from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 from service.notice.endpoints import router as notice_router
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
+                             max_overflow=settings.db_max_overflow)
         ensure_migrated(engine, settings.resolved_database_url)
         app.state.settings = settings
         app.state.engine = engine
@@ -84,8 +86,9 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
-        log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),
-                 app.state.model_info.name)
+        log.info("ready: database %s (pool %d + %d overflow), model %s",
+                 engine.url.render_as_string(hide_password=True), settings.db_pool_size_per_worker,
+                 settings.db_max_overflow, app.state.model_info.name)
         with app.state.session_factory.begin() as session:
             record_settings(session, settings)
         pruning = start_background_prune(app.state.session_factory, settings)
@@ -97,7 +100,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(RequestLatencyMiddleware)
+    app.state.metrics = ServiceMetrics()
+    app.add_middleware(RequestLatencyMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
