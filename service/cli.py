@@ -64,6 +64,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from service.db.migrate import upgrade
+    from service.security.server import uvicorn_options
 
     settings = Settings()
     if settings.uses_embedded_sqlite:
@@ -74,7 +75,7 @@ def run_serve(args) -> int:
         settings.admin_secret  # create it before the workers race for it
     uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers or settings.workers,
-                log_level=settings.log_level)
+                **uvicorn_options(settings))
     return 0
 
 
