@@ -69,14 +69,15 @@ def city_happiness_index(_: ReaderDep, query: QueryDep, session: ReadSessionDep,
 # Flat columns (ci95 split in two, one column per emotion) so that spreadsheets need no parsing;
 # empty cells where JSON has null.
 
-SUMMARY_COLUMNS = ("frames", "faces", "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index")
+SUMMARY_COLUMNS = ("frames", "faces", "sightings", "happy", "not_happy", "index", "ci95_low", "ci95_high",
+                   "adjusted_index")
 
 
 def _summary_cells(summary: Summary | None) -> list:
     if summary is None:
         return [""] * len(SUMMARY_COLUMNS)
     low, high = summary.ci95 or ("", "")
-    return [summary.frames, summary.faces, summary.happy, summary.not_happy, _cell(summary.index),
+    return [summary.frames, summary.faces, summary.sightings, summary.happy, summary.not_happy, _cell(summary.index),
             low, high, _cell(summary.adjusted_index)]
 
 
