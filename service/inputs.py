@@ -68,8 +68,10 @@ def MultilineText(max_length: int, **field) -> type[str]:  # noqa: N802
 
 
 def _iso_only(value):
-    # pydantic would read "1700000000" as a Unix time; the API promises ISO-8601 only
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
+    # pydantic would read 1700000000 (a JSON number or a numeric string) as a Unix time; the
+    # API promises ISO-8601 only
+    numeric = isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)
+    if numeric or isinstance(value, (int, float)):
         raise ValueError("use an ISO-8601 date-time such as 2026-05-01T00:00:00Z, not a number")
     return value
 

@@ -15,8 +15,8 @@ Policy, in order:
 4. EXIF orientation is applied, so a phone photo taken sideways is analysed upright.
 5. Every colour mode ends as 8-bit RGB: transparency is composited over white; integer
    grayscale (Pillow's I;16* and I modes, taken as 16-bit, 0..65535) is scaled, not clipped,
-   to 0..255; float grayscale is read as 0..1 or 0..255 by its range; 16-bit colour PNGs are
-   reduced by Pillow itself; CMYK, YCbCr, palettes and 1-bit are converted.
+   to 0..255; 16-bit colour PNGs are reduced by Pillow itself; CMYK and YCbCr JPEGs, palettes
+   and 1-bit PNGs are converted.
 6. With gray=True the result is BT.601 luma instead (for pipelines that never look at colour).
    A colour JPEG is then decoded straight to its luma channel, which is that same weighting
    of the original RGB: libjpeg skips the chroma upsampling and colour conversion (a third of
@@ -204,9 +204,6 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     if image.mode in _INT_MODES:
         gray = _scale_to_uint8(np.asarray(image), 65535.0)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-    if image.mode == "F":
-        gray = _scale_to_uint8(np.asarray(image, dtype=np.float32), _float_full_scale(image))
-        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in _ALPHA_MODES:
@@ -237,12 +234,6 @@ def _scale_to_uint8(samples: np.ndarray, full_scale: float) -> np.ndarray:
     """Map [0, full_scale] linearly onto [0, 255] with rounding (65535 -> 255, not clipping)."""
     scaled = samples.astype(np.float32) * (255.0 / full_scale)
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-
-
-def _float_full_scale(image: Image.Image) -> float:
-    """Float images are either normalised to [0, 1] or hold 8-bit values; pick by their range."""
-    _, high = image.getextrema()
-    return 1.0 if high <= 1.0 else 255.0
 
 
 def _pixels_from_bomb_message(message: str) -> int | None:

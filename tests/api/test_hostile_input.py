@@ -4,7 +4,7 @@ stores nothing, on SQLite and PostgreSQL. Each case names the answer it got befo
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -282,3 +282,43 @@ def test_the_docs_pages_load_nothing_from_another_origin(client):
         assert page.status_code == 200 and "http" not in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/docs/assets/redoc.standalone.js").status_code == 200
+
+
+# --- observations from edge agents: the same date window, batch_id rule and key check ----------
+
+def observation_batch(start: str, batch_id: str = "b-1") -> dict:
+    observation = {"start": start, "end": start, "people": 1, "happy": 1, "sightings": 1, "frames": 1,
+                   "emotions": {"happy": 1}}
+    return {"batch_id": batch_id, "observations": [observation]}
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z", 1700000000])
+def test_observation_times_outside_the_window_or_numeric_are_422(client, camera, start):
+    response = client.post(f"/locations/{camera['location_id']}/observations", json=observation_batch(start),
+                           headers=bearer(camera["api_key"]))
+    assert_problem(response, 422, "observations.0.start")
+    assert counted_frames(client, camera["location_id"]) == 0
+
+
+def test_a_batch_id_with_a_trailing_newline_is_422(client, camera):
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+    response = client.post(f"/locations/{camera['location_id']}/observations",
+                           json=observation_batch(start, "b-1\n"), headers=bearer(camera["api_key"]))
+    assert_problem(response, 422, "batch_id")
+
+
+def test_a_key_revoked_behind_this_process_counts_no_batch(client, camera):
+    from sqlalchemy import update
+
+    from service.db.tables import Camera, utc_now
+
+    assert post_raw(client, camera, jpeg_bytes()).status_code == 201  # the key is cached here
+    with client.app.state.engine.begin() as connection:  # as another worker would
+        connection.execute(update(Camera).where(Camera.id == camera["id"]).values(revoked_at=utc_now()))
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    batch = observation_batch(start.isoformat())
+    batch["observations"][0]["end"] = (start + timedelta(minutes=10)).isoformat()
+    response = client.post(f"/locations/{camera['location_id']}/observations", json=batch,
+                           headers=bearer(camera["api_key"]))
+    assert_problem(response, 401, "revoked")
+    assert counted_frames(client, camera["location_id"]) == 1
