@@ -14,7 +14,7 @@ from service.inputs import Instant
 MAX_OBSERVATIONS = 1000
 # per observation and field; a whole batch then stays far below the 32-bit count columns
 MAX_COUNT = 1_000_000
-BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}\z"  # \z: no trailing newline
+BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 Count = Field(0, ge=0, le=MAX_COUNT)
 
 
