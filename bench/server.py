@@ -27,9 +27,9 @@ def free_port() -> int:
 
 def start(database_url: str, data_dir: Path, port: int, detector: str, workers: int | None = None,
           log=subprocess.PIPE) -> subprocess.Popen:
-    """Default workers (one per core) unless `workers`; no per-camera rate limit, so the load
-    is not throttled. The server's log goes to `log` (a long run should give a file: nobody
-    reads the pipe until the server dies)."""
+    """Default workers (the CPUs it may use) unless `workers` is given; no per-camera rate
+    limit, so the load is not throttled. The server's log goes to `log` (a long run should give
+    a file: nobody reads the pipe until the server dies)."""
     environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DATA_DIR": str(data_dir),
                    "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DETECTOR": detector,
                    "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0", "HAPPINESS_LOG_LEVEL": "warning",
