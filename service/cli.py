@@ -9,7 +9,7 @@
     happiness audit --since 7d --format csv               who did what, when
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness bench [pipeline|ingest|query|soak] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -79,6 +79,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from service.db.migrate import upgrade
+    from service.security.server import uvicorn_options
 
     settings = Settings()
     if settings.uses_embedded_sqlite:
@@ -90,7 +91,7 @@ def run_serve(args) -> int:
     workers = args.workers or settings.workers
     os.environ["HAPPINESS_WORKERS"] = str(workers)  # each worker sizes its database pool from it
     uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=workers, log_level=settings.log_level)
+                port=args.port or settings.port, workers=workers, **uvicorn_options(settings))
     return 0
 
 
@@ -311,19 +312,21 @@ def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks: pipeline vs the seed, ingestion, queries",
                                 description="Measurements, never tests; results go to BENCHMARKS.md. "
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
-                                "cameras posting to `happiness serve`; query: index endpoints on a "
+                                "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
+                                "workers, their memory sampled; query: index endpoints on a "
                                 "synthetic year.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query"))
+    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "soak"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")
     bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
-    bench.add_argument("--frames", type=int, default=400, help="ingest: frames per run")
+    bench.add_argument("--frames", type=int, help="ingest: frames per run (400); soak: frames in all (20,000)")
     bench.add_argument("--detectors", default="hog,stub",
                        help="ingest: hog (real frames, real detector), stub (API + database overhead) or both")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
+    bench.add_argument("--out", type=Path, help="soak: folder for its plot and figures")
     bench.set_defaults(func=run_bench)
 
 

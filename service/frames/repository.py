@@ -1,22 +1,38 @@
 """Writes of one frame: the admission check (setting and pauses), the receipt (for
-deduplication) and the count upserts, of the bucket and of its local day (the daily rollup).
-All are INSERT ... ON CONFLICT statements, so concurrent workers and replicas never lose an
-update. On PostgreSQL a frame's writes are one statement (one round trip); SQLite, in-process,
-runs them one by one."""
+deduplication) and the count upserts, of the bucket and of its local day (the daily rollup). All are INSERT ... ON CONFLICT statements, so concurrent
+workers and replicas never lose an update. On PostgreSQL a frame's writes are one statement
+(one round trip); SQLite, in-process, runs them one by one.
+
+A camera's frame is counted only while the key it came with is still the camera's and is not
+revoked, checked in the frame's own transaction: on PostgreSQL the check locks the camera row
+(FOR SHARE) until the commit, so a revocation, rotation or deletion waits for frames already
+counting and every later frame sees it; on SQLite the write lock, held from BEGIN IMMEDIATE,
+orders them the same way. No worker's cache can count a frame after a revocation returned. The
+admission check (pauses.repository.counting_allowed) locks the camera's and its location's rows
+the same way, so a pause or a setting change is ordered against frames as a revocation is."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, select, true
 from sqlalchemy.orm import Session
 
 from service.db import rollup
-from service.db.tables import COUNT_COLUMNS, BucketCount, FrameReceipt
+from service.db.tables import COUNT_COLUMNS, BucketCount, Camera, FrameReceipt
 from service.db.upserts import adding_counts_on_conflict, dialect_insert
 from service.pauses.repository import counting_allowed
+
+
+class Written(enum.Enum):
+    COUNTED = "counted"
+    # nothing added: its frame_id was counted within the window, or the admission check refused
+    # it (a pause, a prohibited setting); the caller tells which
+    NOT_COUNTED = "not_counted"
+    KEY_REFUSED = "key_refused"  # the camera's key was revoked, rotated or deleted: nothing added
 
 
 class Receipt(NamedTuple):
@@ -38,31 +54,63 @@ def _bound_insert(dialect: str, table, columns: tuple[str, ...], *conditions):
 
 
 def count_frame(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
-                counts: dict[str, int], receipt: Receipt | None = None,
-                captured_at: datetime | None = None) -> bool:
+                counts: dict[str, int], receipt: Receipt | None = None, key_hash: str | None = None,
+                captured_at: datetime | None = None) -> Written:
     """Add a frame's `counts` to its bucket and its local day, in the caller's transaction, once
-    per frame_id. The answer is False, and nothing is counted, when the receipt's frame_id was
-    counted before by this camera and has not expired, or, given `captured_at`, when the camera
-    may not count a frame captured then (pauses.repository.counting_allowed)."""
+    per frame_id: with a receipt whose frame_id this camera sent within the window (to anyone),
+    nothing is counted (NOT_COUNTED). With `key_hash`, only while the camera still has that key
+    unrevoked (else KEY_REFUSED, nothing written, no receipt claimed); with `captured_at`, only
+    while the camera may count a frame captured then (else NOT_COUNTED)."""
     values = {column: counts.get(column, 0) for column in COUNT_COLUMNS}
     bucket = {"location_id": location_id, "camera_id": camera_id, "bucket_start": bucket_start, **values}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return _count_in_one_statement(session, bucket, receipt, captured_at)
-    if captured_at is not None and not session.scalar(_admission_statement(),
-                                                      {"camera_id": camera_id, "captured_at": captured_at}):
-        return False
+        return _count_in_one_statement(session, bucket, receipt, key_hash, captured_at)
+    if key_hash is not None and not hold_camera_key(session, camera_id, key_hash):
+        return Written.KEY_REFUSED
+    if captured_at is not None and not admitted(session, camera_id, captured_at):
+        return Written.NOT_COUNTED
     if receipt is not None and not claim_frame(session, camera_id, *receipt):
-        return False
+        return Written.NOT_COUNTED
     session.execute(_upsert_statement(dialect), bucket)
     rollup.add_to_day(session, location_id, bucket_start, values)
-    return True
+    return Written.COUNTED
 
 
 def add_counts(session: Session, location_id: int, camera_id: int, bucket_start: datetime,
                counts: dict[str, int]) -> None:
-    """count_frame without a frame_id or an admission check: always counted (seeding, tests)."""
+    """count_frame without a frame_id, a key or an admission to check: always counted (seeding,
+    tests)."""
     count_frame(session, location_id, camera_id, bucket_start, counts)
+
+
+def hold_camera_key(session: Session, camera_id: int, key_hash: str) -> bool:
+    """True when the camera still has this key, unrevoked; its row then stays so (locked on
+    PostgreSQL, SQLite's write lock held) until the caller's transaction ends. For writes of a
+    camera's counts other than count_frame's, which checks within its own statement."""
+    parameters = {"camera_id": camera_id, "key_hash": key_hash}
+    return session.execute(_camera_key_check(), parameters).first() is not None
+
+
+def _camera_key_check():
+    """The camera row while it has the bound key and no revocation, locked FOR SHARE (SQLite
+    has no row locks: the clause is left out there)."""
+    cameras = Camera.__table__
+    return (select(cameras.c.id)
+            .where(cameras.c.id == bindparam("camera_id"), cameras.c.key_hash == bindparam("key_hash"),
+                   cameras.c.revoked_at.is_(None))
+            .with_for_update(read=True))
+
+
+def admitted(session: Session, camera_id: int, captured_at: datetime) -> bool:
+    """Whether the camera may count a frame captured then (pauses.repository.counting_allowed),
+    for writes whose statements do not check it themselves."""
+    return bool(session.scalar(_admission_statement(), {"camera_id": camera_id, "captured_at": captured_at}))
+
+
+@lru_cache(maxsize=1)
+def _admission_statement():
+    return select(counting_allowed())
 
 
 def claim_frame(session: Session, camera_id: int, frame_id: str, received_at: datetime,
@@ -75,16 +123,16 @@ def claim_frame(session: Session, camera_id: int, frame_id: str, received_at: da
     return claimed.first() is not None
 
 
-@lru_cache(maxsize=1)
-def _admission_statement():
-    return select(counting_allowed())
-
-
-@lru_cache(maxsize=8)
-def _claim_statement(dialect: str, *conditions):
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str):
     """The receipt insert, built once per dialect with bound parameters on the table: the ORM
-    insert built per frame cost 110-150 us of CPU per frame. On a conflict with an expired
-    receipt it overwrites it (and counts); with a live one it writes and returns nothing."""
+    insert built per frame cost 110-150 us of CPU per frame."""
+    return _claim(dialect)
+
+
+def _claim(dialect: str, *conditions):
+    """Insert the receipt unless its frame_id is there and live (and while `conditions` hold):
+    an expired receipt is overwritten (and the frame counts), a live one returns nothing."""
     table = FrameReceipt.__table__
     statement = _bound_insert(dialect, table, ("camera_id", "frame_id", "received_at", "expires_at"), *conditions)
     excluded = statement.excluded
@@ -118,34 +166,43 @@ def _bucket_upsert(dialect: str, *conditions):
 
 
 def _count_in_one_statement(session: Session, bucket: dict, receipt: Receipt | None,
-                            captured_at: datetime | None) -> bool:
-    """count_frame on PostgreSQL: the admission check, the claim, the bucket and the day in one
-    round trip. When the zone hint the day upsert checked was stale, it wrote nothing; the day
-    is added again, in the zone read afresh (rare: after a location's zone changed)."""
+                            key_hash: str | None, captured_at: datetime | None) -> Written:
+    """count_frame on PostgreSQL: the key check, the admission check, the claim, the bucket and
+    the day in one round trip. When the zone hint the day upsert checked was stale, it wrote nothing; the day is
+    added again, in the zone read afresh (rare: after a location's zone changed)."""
     location_id, bucket_start = bucket["location_id"], bucket["bucket_start"]
-    parameters = {**bucket, **rollup.day_parameters(session, location_id, bucket_start)}
+    parameters = {**bucket, **rollup.day_parameters(session, location_id, bucket_start), "key_hash": key_hash}
     if receipt is not None:
         parameters |= receipt._asdict()
     if captured_at is not None:
         parameters["captured_at"] = captured_at
-    statement = _one_statement("postgresql", receipt is not None, captured_at is not None)
-    counted, day_added = session.execute(statement, parameters).one()
+    statement = _one_statement("postgresql", receipt is not None, key_hash is not None, captured_at is not None)
+    key_held, counted, day_added = session.execute(statement, parameters).one()
+    if not key_held:
+        return Written.KEY_REFUSED
     if counted and not day_added:
         rollup.readd_to_day(session, location_id, bucket_start, {c: bucket[c] for c in COUNT_COLUMNS})
-    return counted
+    return Written.COUNTED if counted else Written.NOT_COUNTED
 
 
 @lru_cache(maxsize=8)
-def _one_statement(dialect: str, claims: bool, admits: bool):
-    """A frame's writes as data-modifying CTEs of one SELECT: the receipt claim (when `claims`),
-    the bucket upsert, the day upsert; each runs only when the one before it wrote (a claim
-    that conflicts returns no row, so a duplicate counts nothing), and the first only when
-    the camera may count the frame (when `admits`). Chaining the day to the bucket, not both
-    to the claim, makes PostgreSQL run them in that order, so row locks are taken as the
-    separate statements took them. Answers (counted, day_added)."""
-    gates = (counting_allowed(),) if admits else ()
+def _one_statement(dialect: str, claims: bool, checks_key: bool, admits: bool):
+    """A frame's writes as CTEs of one SELECT: the camera key check (when `checks_key`, locking
+    the camera row), the admission check (when `admits`, locking the camera's and location's
+    rows), the receipt claim (when `claims`), the bucket upsert, the day upsert; each runs only
+    when the ones before it held or wrote (a claim that conflicts returns no row, so a duplicate
+    counts nothing). Chaining each to the one before makes PostgreSQL run them in that order, so
+    row locks are taken as separate statements would take them. Answers (key_held, counted,
+    day_added)."""
+    gates, key_held = (), true()
+    if checks_key:
+        camera = _camera_key_check().cte("camera_key")
+        gates, key_held = (exists(camera.select()),), exists(camera.select())
+    if admits:
+        gates = (*gates, counting_allowed())
     if claims:
-        gates = (exists(_claim_statement(dialect, *gates).cte("claim").select()),)
+        gates = (exists(_claim(dialect, *gates).cte("claim").select()),)
     bucket = _bucket_upsert(dialect, *gates).returning(BucketCount.__table__.c.bucket_start).cte("bucket")
     day = rollup.day_upsert(dialect, exists(bucket.select())).cte("day")
-    return select(exists(bucket.select()).label("counted"), exists(day.select()).label("day_added"))
+    return select(key_held.label("key_held"), exists(bucket.select()).label("counted"),
+                  exists(day.select()).label("day_added"))

@@ -17,15 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from service.cameras.service import UNKNOWN_KEY
 from service.config import Settings
-from service.errors import Conflict, InvalidInput, PayloadTooLarge, UnprocessableImage
+from service.errors import (Conflict, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
+                            UnsupportedMediaType)
 from service.frames import repository
 from service.frames.schemas import Box, DetectionOut, DuplicateFrame, FrameResult
+from service.inputs import parse_instant
 from service.pauses.service import ensure_counting_allowed
 from service.vision.decode import decode_image
-from service.vision.errors import ImageTooLarge, UndecodableImage
+from service.vision.errors import ImageTooLarge, UndecodableImage, UnsupportedImageFormat
 
-FRAME_ID_PATTERN = re.compile(r"^[\w.:\-]{1,128}$", re.ASCII)
+FRAME_ID_PATTERN = re.compile(r"[\w.:\-]{1,128}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class FrameMeta:
     camera_id: int
     captured_at: datetime
     frame_id: str | None
+    key_hash: str | None = None  # the camera key it came with: counted only while still valid
 
 
 def parse_captured_at(text: str | None, now: datetime, settings: Settings) -> datetime:
@@ -41,21 +45,12 @@ def parse_captured_at(text: str | None, now: datetime, settings: Settings) -> da
     further in the future than the tolerance, nor before the retention window."""
     if text is None or not text.strip():
         return now
-    captured = _parse_iso(text.strip())
+    captured = parse_instant("captured_at", text)
     if captured > now + timedelta(seconds=settings.future_tolerance_seconds):
         raise InvalidInput(f"captured_at {text} is in the future (now is {now.isoformat()})")
     if captured < now - timedelta(days=settings.retention_days):
         raise InvalidInput(f"captured_at {text} is older than the {settings.retention_days}-day retention")
     return captured
-
-
-def _parse_iso(text: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"captured_at {text[:64]!r} is not an ISO-8601 date-time, "
-                           "e.g. 2026-05-01T12:30:00Z")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def check_dedup_window(meta: FrameMeta, now: datetime, settings: Settings) -> None:
@@ -71,7 +66,7 @@ def check_dedup_window(meta: FrameMeta, now: datetime, settings: Settings) -> No
 def parse_frame_id(text: str | None) -> str | None:
     if text is None or text == "":
         return None
-    if not FRAME_ID_PATTERN.match(text):
+    if not FRAME_ID_PATTERN.fullmatch(text):  # match() with `$` let a trailing newline through
         raise InvalidInput("frame_id must be 1 to 128 characters of letters, digits, '_', '-', '.' or ':'")
     return text
 
@@ -84,6 +79,8 @@ def analyze_image(pipeline, image: bytes, settings: Settings):
         frame = decode_image(image, max_pixels=settings.max_image_pixels, gray=gray)
     except ImageTooLarge as error:
         raise PayloadTooLarge(str(error)) from error
+    except UnsupportedImageFormat as error:
+        raise UnsupportedMediaType(str(error)) from error
     except UndecodableImage as error:
         raise UnprocessableImage(f"the image cannot be decoded: {error}") from error
     return pipeline.analyze(frame)
@@ -96,10 +93,12 @@ def bucket_start_of(instant: datetime, bucket_minutes: int) -> datetime:
 
 
 def admit(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:
-    """Before the image is analysed: answer a live repeat of its frame_id (counted before, so
-    answered even while paused), else refuse a frame the camera may not count (prohibited
-    setting, pause: the error is raised). The write checks both again in its own transaction;
-    this only spares the CPU."""
+    """Before the image is analysed: refuse a key revoked or replaced meanwhile (401), answer a
+    live repeat of its frame_id (counted before, so answered even while paused), else refuse a
+    frame the camera may not count (prohibited setting, pause: the error is raised). The write
+    checks all of them again in its own transaction; this only spares the CPU."""
+    if meta.key_hash is not None and not repository.hold_camera_key(session, meta.camera_id, meta.key_hash):
+        raise Unauthorized(UNKNOWN_KEY)
     duplicate = _duplicate_of(session, meta, now)
     if duplicate is None:
         ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
@@ -109,7 +108,8 @@ def admit(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | 
 def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings,
                  now: datetime) -> FrameResult | DuplicateFrame:
     """Count the frame once. A frame_id this camera sent within the window is answered as a
-    duplicate and adds nothing; a frame the camera may not count raises its refusal."""
+    duplicate and adds nothing; a frame the camera may not count raises its refusal, one whose
+    key was revoked meanwhile a 401."""
     result = to_result(meta, analysis, bucket_start_of(meta.captured_at, settings.bucket_minutes))
     receipt = None
     if meta.frame_id is not None:
@@ -117,8 +117,11 @@ def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings
         receipt = repository.Receipt(meta.frame_id, now, expires_at)
     counts = {"frames": 1, "faces": result.faces, "sightings": result.faces, "happy": result.happy,
               "not_happy": result.not_happy, **result.emotions}
-    if repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
-                              receipt, captured_at=meta.captured_at):
+    written = repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
+                                     receipt, meta.key_hash, meta.captured_at)
+    if written is repository.Written.KEY_REFUSED:
+        raise Unauthorized(UNKNOWN_KEY)
+    if written is repository.Written.COUNTED:
         return result
     duplicate = _duplicate_of(session, meta, now)
     if duplicate is None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from service.audit import service as audit
 from service.audit.service import SYSTEM, Actor
+from service.cameras import repository as cameras
 from service.db import rollup
 from service.db.tables import Location
 from service.errors import Conflict, NotFound, ProhibitedSetting
@@ -51,7 +52,12 @@ def update_location(session: Session, location_id: int, data: LocationUpdate, ac
 
 
 def delete_location(session: Session, location_id: int, actor: Actor = SYSTEM) -> None:
+    """The location with its cameras and counts. Its cameras' rows are locked first, so that
+    frames counting at that moment (each holds its camera's row, then the location's) finish
+    before the delete goes on instead of deadlocking with it on PostgreSQL; later frames find
+    no camera and are refused."""
     location = get_location(session, location_id)
+    cameras.lock_for_location(session, location.id)
     audit.record(session, actor, "location.delete", audit.location_target(location_id), name=location.name)
     repository.delete(session, location)
 

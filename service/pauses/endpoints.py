@@ -12,7 +12,7 @@ from service.auth import AdminDep, ReaderDep
 from service.db.tables import utc_now
 from service.deps import CameraId, LocationId, ReadSessionDep, SessionDep
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
-from service.index.endpoints import IsoDateTime, as_utc
+from service.inputs import Instant
 from service.locations.service import get_location
 from service.pauses import service
 from service.pauses.schemas import PauseOut, PauseRequest
@@ -51,12 +51,12 @@ def resume_camera(location_id: LocationId, camera_id: CameraId, session: Session
 @router.get("/pauses", response_model=list[PauseOut],
             responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput))
 def list_pauses(location_id: LocationId, session: ReadSessionDep, _: ReaderDep,
-                start: Annotated[IsoDateTime | None, Query(alias="from", description="Default: `to` minus 30 days.")] = None,
-                end: Annotated[IsoDateTime | None, Query(alias="to", description="Default: now.")] = None):
+                start: Annotated[Instant | None, Query(alias="from", description="Default: `to` minus 30 days.")] = None,
+                end: Annotated[Instant | None, Query(alias="to", description="Default: now.")] = None):
     """The location's and its cameras' pauses that overlap the range, oldest first."""
     get_location(session, location_id)
-    end = as_utc(end) or utc_now()
-    start = as_utc(start) or end - timedelta(days=30)
+    end = end or utc_now()
+    start = start or end - timedelta(days=30)
     if start >= end:
         raise InvalidInput("`from` must be before `to`")
     return service.list_pauses(session, location_id, start, end)

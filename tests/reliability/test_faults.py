@@ -91,7 +91,7 @@ def serve(database_url: str, port: int, data_dir) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_counts_survive_a_server_restart(database_url, tmp_path):
-    from test_scale_out import free_port
+    from support import free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

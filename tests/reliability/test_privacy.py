@@ -2,6 +2,8 @@
 temporary file (a multipart upload over 1 MB would be spooled to one by a stock parser)."""
 
 import io
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,9 +28,20 @@ def noisy_png(megabytes: float) -> bytes:
 
 def all_stored_values(database_url: str) -> list:
     engine = make_engine(database_url)
-    with engine.connect() as connection:
-        return [value for table in Base.metadata.sorted_tables
-                for row in connection.execute(select(table)) for value in row]
+    try:
+        with engine.connect() as connection:
+            return [value for table in Base.metadata.sorted_tables
+                    for row in connection.execute(select(table)) for value in row]
+    finally:
+        engine.dispose()
+
+
+def file_bytes(path: Path) -> bytes:
+    """The file's bytes, read by another process: closing a descriptor of the SQLite database in
+    this process would drop every POSIX lock this process's SQLite connections hold on it (a
+    known way to corrupt a SQLite database), and other processes then write over them."""
+    reader = "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())"
+    return subprocess.run([sys.executable, "-c", reader, str(path)], capture_output=True, check=True).stdout
 
 
 def test_no_image_bytes_in_database_data_folder_or_temp_files(client, settings, database_url,
@@ -49,7 +62,7 @@ def test_no_image_bytes_in_database_data_folder_or_temp_files(client, settings, 
     assert not any(signature in stored for signature in SIGNATURES)
     assert list(temp.iterdir()) == []
     for path in kept_files(settings, database_url):
-        content = path.read_bytes()
+        content = file_bytes(path)
         assert not any(signature in content for signature in SIGNATURES), path
 
 
