@@ -57,11 +57,11 @@ trap cleanup EXIT
 # 1-2. base image and build
 [ "$BASE_IMAGE" != "localhost/happiness-base:bookworm" ] || docker/debian-base.sh "$BASE_IMAGE"
 started=$SECONDS
-# the machine's CA bundle (PIP_CERT, else SSL_CERT_FILE) for pip in the build: these VMs reach
-# PyPI through a TLS-inspecting proxy whose CA only the host's bundle has
-ca_bundle="${PIP_CERT:-${SSL_CERT_FILE:-}}"
+# the machine's CA bundle (PIP_CERT, else SSL_CERT_FILE, else Debian's) for pip in the build:
+# these VMs reach PyPI through a TLS-inspecting proxy whose CA only the host's bundle has
+ca_bundle="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
 secret=()
-[ -z "$ca_bundle" ] || secret=(--secret "id=pip-ca,src=$ca_bundle")
+[ ! -f "$ca_bundle" ] || secret=(--secret "id=pip-ca,src=$ca_bundle")
 "${PODMAN[@]}" build --network host --format docker --layers "${secret[@]}" \
   --build-arg "BASE_IMAGE=$BASE_IMAGE" -f docker/Dockerfile -t "$IMAGE" .
 build_s=$((SECONDS - started))
