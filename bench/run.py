@@ -22,6 +22,10 @@ def run_suite(args) -> int:
 
         detectors = [name.strip() for name in args.detectors.split(",") if name.strip()]
         return ingest.main(samples, databases, args.cameras, args.frames, args.quick, detectors)
+    if args.suite == "statistics":
+        from bench import honest_numbers
+
+        return honest_numbers.main(args.repeat if args.repeat != 5 else honest_numbers.DEFAULT_REPS, args.quick)
     from bench import query
 
     return query.main(databases, args.locations, args.days, args.repeat, args.quick)

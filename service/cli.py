@@ -6,7 +6,8 @@
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness calibrate --location 3 --data faces/   a location's own tpr/fpr for its adjusted index
+    happiness bench [pipeline|ingest|query|statistics] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cameras(commands)
     _add_analyze(commands)
     _add_training(commands)
+    _add_calibrate(commands)
     _add_bench(commands)
     return parser
 
@@ -259,6 +261,12 @@ def _add_training(commands) -> None:
     add_export_parser(commands)
 
 
+def _add_calibrate(commands) -> None:
+    from service.calibrations.cli import add_calibrate_parser
+
+    add_calibrate_parser(commands)
+
+
 # --- bench ---------------------------------------------------------------------------------
 
 def _add_bench(commands) -> None:
@@ -267,7 +275,7 @@ def _add_bench(commands) -> None:
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
                                 "cameras posting to `happiness serve`; query: index endpoints on a "
                                 "synthetic year.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query"))
+    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "statistics"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")

@@ -322,7 +322,7 @@ def _mann_kendall_variance(ys: np.ndarray) -> float:
     return (n * (n - 1) * (2 * n + 5) - ties) / 18
 
 
-def mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
+def mann_kendall(ys: Sequence[float], pair_index: PairIndex | None = None) -> tuple[float, float]:
     """Mann-Kendall trend test on a series in time order; returns (S, two-sided p-value).
 
     S = sum over i < j of sign(y_j - y_i). Under no trend S is about normal with mean 0 and
@@ -331,7 +331,7 @@ def mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
     variance at all (e.g. constant) gives p = 1. No autocorrelation correction: see trend().
     """
     values = np.asarray(ys, np.float64)
-    y_steps = _pairwise_steps(values, PairIndex().pairs(len(values)))
+    y_steps = _pairwise_steps(values, (pair_index or PairIndex()).pairs(len(values)))
     s = int(np.count_nonzero(y_steps > 0)) - int(np.count_nonzero(y_steps < 0))
     return float(s), _two_sided_p(s, _mann_kendall_variance(values))
 

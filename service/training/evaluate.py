@@ -138,12 +138,22 @@ def _happy_metrics(labels, predicted, classes, tpr_fpr) -> tuple[dict | None, di
 
 
 def happy_rates(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> dict[str, float] | None:
-    """The happy-vs-rest true and false positive rates stored in a model's metadata."""
+    """The happy-vs-rest true and false positive rates stored in a model's metadata, with the
+    numbers of labelled faces they were measured on (the service's adjusted index carries
+    their uncertainty from these counts)."""
     if HAPPY not in classes:
         return None
-    happy = classes.index(HAPPY)
-    scores = binary_scores(labels == happy, probabilities.argmax(axis=1) == happy)
-    return {"tpr": scores["recall"], "fpr": scores["fpr"]}
+    counts = happy_counts(*happy_decisions(probabilities, labels, classes))
+    return {"tpr": _ratio(counts["happy_as_happy"], counts["n_happy"]),
+            "fpr": _ratio(counts["other_as_happy"], counts["n_other"]),
+            "n_happy": counts["n_happy"], "n_other": counts["n_other"]}
+
+
+def happy_counts(called_happy: np.ndarray, labelled_happy: np.ndarray) -> dict[str, int]:
+    """Faces labelled happy and other, and how many of each the model called happy."""
+    called, labelled = np.asarray(called_happy, bool), np.asarray(labelled_happy, bool)
+    return {"n_happy": int(labelled.sum()), "happy_as_happy": int((called & labelled).sum()),
+            "n_other": int((~labelled).sum()), "other_as_happy": int((called & ~labelled).sum())}
 
 
 def happy_decisions(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
