@@ -29,10 +29,12 @@ from service.index import service as current
 from service.index.schemas import ModelInfo
 
 REFERENCES = {
-    "previous": "fec5f9d",  # sums by local day in SQL over bucket_counts, before the daily rollup
-    "baseline": "edc3a0c",  # main before the query work of issue 4
+    "before": "c36522a",  # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
 }
+# earlier references, timed in the runs recorded in BENCHMARKS.md: "previous" fec5f9d (sums by local
+# day in SQL, before the daily rollup) and "baseline" edc3a0c (main before the query work of issue 4)
 SLOW_CITY = "baseline"  # its city overview takes minutes a year: once, and only for 10 locations or fewer
+COMPARED = ("frames", "faces", "happy", "not_happy", "index")  # what every revision must answer alike
 MODEL_METADATA = Path(__file__).resolve().parents[1] / "models" / "default" / "metadata.json"
 HISTORY_END = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -50,11 +52,36 @@ class Timings:
         self.identical[code] = self.identical.get(code, True) and answer == current_answer
 
 
-def model_info() -> ModelInfo:
+def model_info(schemas=None):
+    """The committed model's description, as `schemas` (a revision's index schemas) builds it."""
     metadata = json.loads(MODEL_METADATA.read_text())
     rates = metadata.get("happy_vs_rest", {})
-    return ModelInfo(name=metadata["name"], version=str(metadata["version"]),
-                     tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
+    fields = dict(name=metadata["name"], version=str(metadata["version"]), tpr=float(rates.get("tpr", 1.0)),
+                  fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"))
+    model_class = getattr(schemas, "ModelInfo", ModelInfo)
+    return model_class(**{key: value for key, value in fields.items() if key in model_class.model_fields})
+
+
+def query_for(service, days: int):
+    """A year's day query as `service`'s revision builds it (its own Query and ModelInfo)."""
+    return service.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "day",
+                              model_info(getattr(service, "schemas", None)), 5, HISTORY_END)
+
+
+def comparable(answer: str) -> str:
+    """The counts and index of every summary and period: what no revision may change (the
+    intervals, trend and new fields differ between revisions by design)."""
+    def project(value):
+        if isinstance(value, list):
+            return [project(item) for item in value]
+        if isinstance(value, dict):
+            if "faces" in value:
+                return {key: value.get(key) for key in COMPARED}
+            inner = {key: project(item) for key, item in value.items()
+                     if isinstance(item, (dict, list)) and key != "trend"}
+            return {key: item for key, item in inner.items() if item not in ({}, [])}
+        return value
+    return json.dumps(project(json.loads(answer)), sort_keys=True)
 
 
 def timed_json(sessions, call) -> tuple[Lap, str]:
@@ -72,22 +99,21 @@ def time_codes(timings: Timings, sessions, query: str, codes: dict, call) -> Non
     for code, service in codes.items():
         lap, other = timed_json(sessions, lambda session: call(service, session))
         timings.add(query, code, lap)
-        timings.compare(code, other, answer)
+        timings.compare(code, comparable(other), comparable(answer))
 
 
 def measure(sessions, locations: int, days: int, repeat: int) -> Timings:
     references = {code: index_service_at(revision) for code, revision in REFERENCES.items()}
     references = {code: service for code, service in references.items() if service is not None}
     timings = Timings()
-    query = current.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "day", model_info(), 5, HISTORY_END)
     for number in tqdm(range(repeat), desc="queries", disable=None):
         location_id = number % locations + 1  # every zone of the synthetic city takes its turn
         time_codes(timings, sessions, "location", references,
-                   lambda service, session: service.location_index(session, location_id, query))
+                   lambda service, session: service.location_index(session, location_id, query_for(service, days)))
         slow_city_now = number == 0 and locations <= 10
         time_codes(timings, sessions, "city",
                    {code: service for code, service in references.items() if code != SLOW_CITY or slow_city_now},
-                   lambda service, session: service.city_overview(session, query))
+                   lambda service, session: service.city_overview(session, query_for(service, days)))
     return timings
 
 
@@ -127,7 +153,7 @@ def markdown(results: list[tuple[str, int, float, Timings]], locations: int, day
             rows.append(_row(database, query, code, laps, timings))
     rows.append("")
     rows += [f"{database}: {rows_loaded:,} rows generated and loaded (with the rollup) in {load_s:.0f} s; "
-             f"answers identical to the current ones: {_identical(timings)}"
+             f"counts and index identical to the current ones: {_identical(timings)}"
              for database, rows_loaded, load_s, timings in results]
     return "\n".join(rows)
 
