@@ -139,6 +139,32 @@ def settle(engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+def year_of_hours(sessions, days: int) -> list[str]:
+    """CPU time and traced peak memory of one location index over the whole history in hour
+    buckets (a year: 8,760 periods), once per code: the query whose trend took every pair of
+    hours before issue 14."""
+    import tracemalloc
+
+    references = {"current": current, **{code: index_service_at(revision) for code, revision in REFERENCES.items()}}
+    lines = []
+    for code, service in references.items():
+        if service is None:
+            continue
+        query = service.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "hour",
+                                   model_info(getattr(service, "schemas", None)), 5, HISTORY_END)
+        gc.collect()
+        tracemalloc.start()
+        started = time.process_time()
+        with sessions() as session:
+            answer = service.location_index(session, 1, query)
+        cpu_ms = (time.process_time() - started) * 1000
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        lines.append(f"{code}: {len(answer.series):,} hour periods, {cpu_ms:,.0f} ms CPU (traced), "
+                     f"peak {peak / 1e6:,.1f} MB traced, trend on {answer.trend.buckets} points")
+    return lines
+
+
 TARGET_P95_MS = {"location": 50, "city": 200}
 QUERY_NAMES = {"location": "location index, day buckets", "city": "city overview"}
 
@@ -179,7 +205,7 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
 
     if quick:
         names, locations, days, repeat = ["sqlite"], 3, 40, 2  # 40 days: both Amsterdam and New York change clocks
-    results = []
+    results, hours = [], []
     for name in names:
         with databases.scratch(name) as url:
             if url is None:
@@ -188,7 +214,10 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
             rows, load_s = load_history(url, locations, days)
             engine = make_engine(url)
             settle(engine)
-            results.append((name, rows, load_s, measure(make_read_session_factory(engine), locations, days, repeat)))
+            sessions = make_read_session_factory(engine)
+            results.append((name, rows, load_s, measure(sessions, locations, days, repeat)))
+            hours.append(f"{name}, location 1, bucket=hour over {days} days: " + "; ".join(year_of_hours(sessions, days)))
             engine.dispose()
     print(markdown(results, locations, days))
+    print("\n".join(["", *hours]))
     return 1 if any(not all(timings.identical.values()) for *_, timings in results) else 0

@@ -63,6 +63,6 @@ def _sums() -> list:
 
 
 def _to_bucket(row) -> StoredBucket:
-    mapping = row._mapping
-    return StoredBucket(mapping["location_id"], mapping["bucket_start"],
-                        {column: int(mapping[column]) for column in SUMMED})
+    """By position: a row's _mapping costs more than the rest of the conversion (a year of one
+    location's buckets is 35,040 rows)."""
+    return StoredBucket(row[0], row[1], dict(zip(SUMMED, map(int, row[2:]))))
