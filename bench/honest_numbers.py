@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from service.index import statistics
-from service.index.service import trend_points
+from service.index.service import DailyCounts, trend_points
 from service.index.statistics import Rates, Sampling, Spread
 
 HOURS, BUCKETS = 16, 4
@@ -225,7 +225,8 @@ def trend_rates(scenario: TrendScenario, reps: int, seed: int, min_faces: int = 
         day_happy, day_faces = happy[rep].sum(1), faces[rep].sum(1)
         calls["old, day buckets"] += _old_call(day_happy, day_faces, min_faces, pair_index)
         daily = {FIRST_DAY + timedelta(days=d): (int(h), int(n)) for d, (h, n) in enumerate(zip(day_happy, day_faces)) if n}
-        calls["new"] += statistics.trend(trend_points(daily, min_faces)[0]).direction in ("rising", "falling")
+        calls["new"] += statistics.trend_of_series(*trend_points(DailyCounts.of(daily), min_faces)[:2]).direction in (
+            "rising", "falling")
         calls["optimal z-test"] += _optimal_call(day_happy, day_faces, scenario)
     return {key: value / reps for key, value in calls.items()}
 
@@ -288,7 +289,8 @@ def year_trend_cost(hours: int = 365 * 24) -> dict[str, float]:
     old_points = [(h / 24, float(s)) for h, s in enumerate(shares)]
     daily = {FIRST_DAY + timedelta(days=d): (int(30 * shares[d * 24]), 100) for d in range(hours // 24)}
     results = {}
-    for name, run in (("old", lambda: _old_trend(old_points)), ("new", lambda: statistics.trend(trend_points(daily, 5)[0]))):
+    new_trend = lambda: statistics.trend_of_series(*trend_points(DailyCounts.of(daily), 5)[:2])  # noqa: E731
+    for name, run in (("old", lambda: _old_trend(old_points)), ("new", new_trend)):
         tracemalloc.start()
         started = time.process_time()
         run()

@@ -1,6 +1,7 @@
 """Query speed on a synthetic history: the location index (bucket=day over the whole history)
 and the city overview, on SQLite and PostgreSQL, the current code timed alternately in the
-same run with the code of earlier revisions (REFERENCES), whose answers must be identical.
+same run with the code of earlier revisions (REFERENCES), whose counts and index must be identical
+(intervals, trends and added fields differ between revisions by design).
 
     happiness bench query [--locations 100] [--days 365] [--repeat 20] [--databases sqlite,postgres]
 
@@ -29,7 +30,7 @@ from service.index import service as current
 from service.index.schemas import ModelInfo
 
 REFERENCES = {
-    "before": "c36522a",  # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
+    "before": "63309c4",  # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
 }
 # earlier references, timed in the runs recorded in BENCHMARKS.md: "previous" fec5f9d (sums by local
 # day in SQL, before the daily rollup) and "baseline" edc3a0c (main before the query work of issue 4)
@@ -49,7 +50,8 @@ class Timings:
         self.laps.setdefault((query, code), []).append(lap)
 
     def compare(self, code: str, answer: str, current_answer: str) -> None:
-        self.identical[code] = self.identical.get(code, True) and answer == current_answer
+        same = comparable(answer) == comparable(current_answer)
+        self.identical[code] = self.identical.get(code, True) and same
 
 
 def model_info(schemas=None):
@@ -92,14 +94,14 @@ def timed_json(sessions, call) -> tuple[Lap, str]:
 
 
 def time_codes(timings: Timings, sessions, query: str, codes: dict, call) -> None:
-    """Time `call(service module)` for the current code, then each reference in turn, so load
-    bursts hit them alike; each reference's answer is compared with the current one."""
+    """Time `call(service module, session)` for the current code, then each reference in turn,
+    so load bursts hit them alike; each reference's answer is compared with the current one."""
     lap, answer = timed_json(sessions, lambda session: call(current, session))
     timings.add(query, "current", lap)
     for code, service in codes.items():
         lap, other = timed_json(sessions, lambda session: call(service, session))
         timings.add(query, code, lap)
-        timings.compare(code, comparable(other), comparable(answer))
+        timings.compare(code, other, answer)
 
 
 def measure(sessions, locations: int, days: int, repeat: int) -> Timings:

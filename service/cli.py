@@ -89,7 +89,7 @@ def _add_db(commands) -> None:
     current = db.add_parser("current", help="show the database's revision and the head")
     current.set_defaults(func=run_db_current)
     prune = db.add_parser("prune", help="delete counts older than the retention window",
-                          description="Delete count buckets and frame receipts older than "
+                          description="Delete count buckets, frame and observation batch receipts older than "
                           "HAPPINESS_RETENTION_DAYS (or --days).")
     prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
     prune.set_defaults(func=run_db_prune)
@@ -121,7 +121,7 @@ def run_db_prune(args) -> int:
     with _session() as session:
         pruned = prune(session, retention_cutoff(days))
     print(f"deleted {pruned.buckets} bucket rows and {pruned.receipts} frame receipts "
-          f"older than {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+          f"({pruned.batch_receipts} observation batch receipts) older than {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
     return 0
 
 

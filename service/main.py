@@ -33,15 +33,17 @@ from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
+from service.observations.endpoints import router as observations_router
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """Counts happy faces at registered city locations from camera frames and serves
-the **happiness index** (share of happy faces) with its 95% interval, a bias-adjusted value
-and a trend. Images are analysed in memory and dropped: only counts are stored.
+DESCRIPTION = """Counts happy faces at registered city locations from camera frames (or people
+counted by edge agents from video) and serves the **happiness index** (share of happy faces)
+with its 95% interval, a bias-adjusted value and a trend. Images are analysed in memory and
+dropped: only counts are stored.
 
 Auth: `Authorization: Bearer <token>` with the admin or viewer token; cameras use their own key
-(`Bearer` or `X-API-Key`), valid only for posting frames to their own location."""
+(`Bearer` or `X-API-Key`), valid only for posting frames or observations to their own location."""
 
 
 def build_pipeline(settings: Settings):
@@ -116,8 +118,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"])
-    for router in (locations_router, cameras_router, frames_router, index_router, analyze_router,
-                   ngsi_router, metrics_router, calibrations_router):
+    for router in (locations_router, cameras_router, frames_router, observations_router, index_router,
+                   analyze_router, ngsi_router, metrics_router, calibrations_router):
         app.include_router(router)
     _add_health_routes(app)
     install_dashboard(app)
@@ -126,9 +128,10 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
 def _add_health_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["health"])
-    def health() -> dict:
-        """Alive: the process answers."""
-        return {"status": "ok"}
+    async def health(request: Request) -> dict:
+        """Alive: the process answers. `bucket_minutes`: the width of the stored buckets, which
+        edge devices align their observations to."""
+        return {"status": "ok", "bucket_minutes": request.app.state.settings.bucket_minutes}
 
     @app.get("/ready", tags=["health"])
     def ready(request: Request):

@@ -19,6 +19,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, bindparam, delete, func, insert, select, text
+from sqlalchemy.sql import column as bare_column
+from sqlalchemy.sql import table as bare_table
 from sqlalchemy.orm import Session
 
 from service.db.local_days import local_day, local_midnight, sum_by_local_day
@@ -102,22 +104,24 @@ def _zone_of(session: Session, location_id: int) -> str | None:
     return session.scalar(select(Location.timezone).where(Location.id == location_id))
 
 
-def rebuild_location(session: Session, location_id: int, timezone: str) -> None:
-    """Recompute a location's days from all its buckets, in `timezone` (its zone from now on)."""
+def rebuild_location(session: Session, location_id: int, timezone: str,
+                     columns: tuple[str, ...] = COUNT_COLUMNS) -> None:
+    """Recompute a location's days from all its buckets, in `timezone` (its zone from now on).
+    `columns`: the count columns the schema has (a migration passes those of its revision)."""
     lock_rollup(session)
     session.execute(delete(DailyCount).where(DailyCount.location_id == location_id))
     first, last = session.execute(select(func.min(BucketCount.bucket_start), func.max(BucketCount.bucket_start))
                                   .where(BucketCount.location_id == location_id)).one()
     if first is not None:
-        _insert_days(session, [location_id], ZoneInfo(timezone), first, last + timedelta(seconds=1))
+        _insert_days(session, [location_id], ZoneInfo(timezone), first, last + timedelta(seconds=1), columns)
 
 
-def rebuild_all(session: Session) -> None:
+def rebuild_all(session: Session, columns: tuple[str, ...] = COUNT_COLUMNS) -> None:
     """Recompute every location's days (the migration's backfill, the benchmark's load), one
     location at a time so no query holds more than a location's buckets."""
     locations = session.execute(select(Location.id, Location.timezone).order_by(Location.id)).all()
     for location_id, timezone in locations:
-        rebuild_location(session, location_id, timezone)
+        rebuild_location(session, location_id, timezone, columns)
 
 
 def prune_days(session: Session, cutoff: datetime) -> int:
@@ -143,12 +147,14 @@ def _locations_by_zone(session: Session) -> dict[str, list[int]]:
 
 
 def _insert_days(session: Session, location_ids: list[int], zone: ZoneInfo, start: datetime,
-                 end: datetime) -> None:
-    """Insert the sums of the buckets in [start, end) by local day; their rows must be gone."""
-    days = sum_by_local_day(session, location_ids, zone, start, end)
+                 end: datetime, columns: tuple[str, ...] = COUNT_COLUMNS) -> None:
+    """Insert the sums of the buckets in [start, end) by local day; their rows must be gone.
+    The insert names `columns` only (a bare table clause: the model's column defaults would
+    add columns that an older revision's schema lacks)."""
+    days = sum_by_local_day(session, location_ids, zone, start, end, columns)
     if days:
-        session.execute(insert(DailyCount.__table__),
-                        [{"location_id": d.location_id, "day": d.day, **d.counts} for d in days])
+        daily = bare_table("daily_counts", bare_column("location_id"), bare_column("day"), *map(bare_column, columns))
+        session.execute(insert(daily), [{"location_id": d.location_id, "day": d.day, **d.counts} for d in days])
 
 
 def lock_rollup(session: Session) -> None:

@@ -85,7 +85,7 @@ def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings
     if meta.frame_id is not None:
         stored = result.model_dump(mode="json", exclude={"detections", "duplicate"})
         receipt = repository.Receipt(meta.frame_id, now, stored)
-    counts = {"frames": 1, "faces": result.faces, "happy": result.happy,
+    counts = {"frames": 1, "faces": result.faces, "sightings": result.faces, "happy": result.happy,
               "not_happy": result.not_happy, **result.emotions}
     if not repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
                                   receipt):

@@ -38,13 +38,16 @@ def days_between(session: Session, location_ids: list[int], first: date, end: da
                  columns: tuple[str, ...] = COUNT_COLUMNS) -> list[Row]:
     """Daily rollup rows (location_id, day, then `columns`) of these locations for the local
     days in [first, end), by location and day: one query for any number of locations."""
+    return session.execute(_days_query(location_ids, first, end, columns)).all()  # a row at a time costs twice as much
+
+
+def _days_query(location_ids: list[int], first: date, end: date, columns: tuple[str, ...]):
     table = DailyCount.__table__
-    query = (
+    return (
         select(table.c.location_id, table.c.day, *(table.c[column] for column in columns))
         .where(table.c.location_id.in_(location_ids), table.c.day >= first, table.c.day < end)
         .order_by(table.c.location_id, table.c.day)
     )
-    return session.execute(query).all()  # fetchall: a row at a time costs twice as much
 
 
 def chosen_days(session: Session, days: list[tuple[int, date]]) -> list[Row]:

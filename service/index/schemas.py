@@ -30,7 +30,10 @@ def model_info(name: str, version: str, metadata: dict) -> ModelInfo:
 
 class Summary(BaseModel):
     frames: int
-    faces: int
+    faces: int = Field(description="Faces counted, the index's denominator: each face of a posted "
+                       "frame once, each person tracked by an edge agent once.")
+    sightings: int = Field(description="Faces detected in all analysed frames: equal to faces for "
+                           "posted frames, more for agents (one person, many frames).")
     happy: int | None = Field(description="Null when withheld (low_count in a public answer).")
     not_happy: int | None
     index: float | None = Field(description="happy / faces; null without faces or when withheld.")

@@ -20,6 +20,7 @@ from itertools import groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ from service.locations.service import get_location, list_locations
 DEFAULT_RANGE = timedelta(days=30)
 DISPERSION_WINDOW = timedelta(days=28)
 TREND_WEEKS_AFTER_DAYS = 400
-COUNT_KEYS = ("frames", "faces", "happy", "not_happy")
+COUNT_KEYS = ("frames", "faces", "happy", "not_happy", "sightings")
 CLUSTER_MINUTES = {"hour": 60, "15min": 15}
 
 
@@ -86,6 +87,24 @@ def measure(sources: list[ClusterSource], window_from: datetime) -> Measured:
             return Measured(spread, unit, window_from)
         clusters = max(clusters, spread.clusters)
     return Measured(Spread(clusters=clusters), None, window_from)
+
+
+@dataclass(frozen=True)
+class DailyCounts:
+    """happy and faces of the local days with faces, days as ordinals (date.toordinal), in
+    order: a few arrays per location rather than a Python object per day (a city year is 36,500
+    location-days, and objects that outlive a request's first moments wake the cycle collector)."""
+
+    days: np.ndarray
+    happy: np.ndarray
+    faces: np.ndarray
+
+    @classmethod
+    def of(cls, counts: dict[date, tuple[int, int]]) -> DailyCounts:
+        days = sorted(counts)
+        return cls(np.array([day.toordinal() for day in days], np.int64),
+                   np.array([counts[day][0] for day in days], np.int64),
+                   np.array([counts[day][1] for day in days], np.int64))
 
 
 # --- one location --------------------------------------------------------------------------------
@@ -186,7 +205,7 @@ class LocationReads:
                    ("15min", lambda: self._clusters(self.buckets, None))]
         return sources[1:] if self.query.bucket == "15min" else sources
 
-    def daily_counts(self, counts: list[dict[str, int]]) -> dict[date, tuple[int, int]]:
+    def daily_counts(self, counts: list[dict[str, int]]) -> DailyCounts:
         """(happy, faces) of each local day of the periods: from the rollup for day periods and
         coarser, else from the periods' counts (sub-day periods nest in local days)."""
         if self.query.bucket in CLUSTER_MINUTES:
@@ -200,7 +219,7 @@ class LocationReads:
                 day = totals[start.astimezone(self.zone).date()]
                 day[0] += total["happy"]
                 day[1] += total["faces"]
-        return {day: (happy, faces) for day, (happy, faces) in totals.items()}
+        return DailyCounts.of({day: (happy, faces) for day, (happy, faces) in totals.items()})
 
 
 def clusters_of(rows: Iterable[StoredBucket], minutes: int | None) -> tuple[list[int], list[int]]:
@@ -223,34 +242,29 @@ def _counts_of(row: Row) -> dict[str, int]:
 
 
 # --- city overview ---------------------------------------------------------------------------
-# A year of 100 locations is 36,500 location-days: the overview reads their counts in one query
-# and works on the rows themselves (by position: a row attribute costs ten times as much), and
-# reads the full counts of each location's latest day in a second one.
-
-TREND_COLUMNS = ("frames", "faces", "happy")
-
+# A year of 100 locations is 36,500 location-days: the overview reads their counts in one query,
+# turns each location's into a few numpy arrays, and reads the full counts of each location's
+# latest day in a second one.
 
 @dataclass(frozen=True)
 class DayCalendar:
-    """The day periods of a query in one time zone: spans, the first local day of the range
-    and of the dispersion window, and the day after the last."""
+    """The local days of a query in one time zone: the first of the range and of the dispersion
+    window, and the day after the last (the day periods' days, without building each period)."""
 
-    spans: list[tuple[datetime, datetime]]
+    zone: ZoneInfo
     first: date
     window_first: date
-
-    @property
-    def end(self) -> date:
-        return self.first + timedelta(days=len(self.spans))
+    end: date
 
     def span_of(self, day: date) -> tuple[datetime, datetime]:
-        return self.spans[(day - self.first).days]
+        return local_midnight(day, self.zone), local_midnight(day + timedelta(days=1), self.zone)
 
 
 def day_calendar(query: Query, timezone: str) -> DayCalendar:
-    spans = _periods(query, "day", timezone)
     zone = ZoneInfo(timezone)
-    return DayCalendar(spans, local_day(spans[0][0], zone), local_day(query.window_start, zone))
+    last = local_day(query.end - timedelta(microseconds=1), zone)
+    return DayCalendar(zone, local_day(query.start, zone), local_day(query.window_start, zone),
+                       last + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -259,16 +273,14 @@ class DaySums:
 
     totals: dict[str, int]
     latest_day: date | None  # the latest day with faces in the range
-    daily: dict[date, tuple[int, int]]  # (happy, faces) of the range's days with faces
-    window_happy: list[int]  # the dispersion window's days with faces
-    window_faces: list[int]
+    daily: DailyCounts       # the range's days with faces
+    window: DailyCounts      # the dispersion window's days with faces: its clusters
 
 
 def city_overview(session: Session, query: Query) -> CityOverview:
     locations = list_locations(session)
     calendars = {zone: day_calendar(query, zone) for zone in {location.timezone for location in locations}}
-    sums = {location_id: _sum_days(rows, calendars[zone])
-            for location_id, zone, rows in _days_by_location(session, locations, calendars)}
+    sums = _sum_days_by_location(session, locations, calendars)
     latest = _latest_days(session, sums)
     rates = calibrations.rates_of_locations(session, [location.id for location in locations], query.model)
     spreads = _overview_spreads(session, locations, sums, query)
@@ -282,52 +294,52 @@ def city_overview(session: Session, query: Query) -> CityOverview:
                         locations=rows)
 
 
-def _days_by_location(session: Session, locations: list[Location],
-                      calendars: dict[str, DayCalendar]) -> Iterator[tuple[int, str, list[Row]]]:
-    """(location id, zone, its rollup rows) from one query; the rows may run a day beyond the
-    location's own window at either end, where other zones' windows do."""
+def _sum_days_by_location(session: Session, locations: list[Location],
+                          calendars: dict[str, DayCalendar]) -> dict[int, DaySums]:
+    """Each location's DaySums from one query; the rows may run a day beyond the location's own
+    window at either end, where other zones' windows do."""
     if not locations:
-        return
+        return {}
     first = min(c.window_first for c in calendars.values())
     end = max(c.end for c in calendars.values())
     zones = {location.id: location.timezone for location in locations}
-    rows = repository.days_between(session, list(zones), first, end, TREND_COLUMNS)
-    for location_id, group in groupby(rows, key=itemgetter(0)):
-        yield location_id, zones[location_id], list(group)
+    rows = repository.days_between(session, list(zones), first, end, DAY_COLUMNS)
+    return {location_id: _sum_days(list(group), calendars[zones[location_id]])
+            for location_id, group in groupby(rows, key=itemgetter(0))}
+
+
+DAY_COLUMNS = ("frames", "faces", "happy", "sightings")
 
 
 def _sum_days(rows: list[Row], days: DayCalendar) -> DaySums:
-    """One pass over a location's days: totals, latest day and daily counts of the range, and
-    the clusters of its dispersion window."""
-    first, end, window_first = days.first, days.end, days.window_first
-    frames = faces = happy = 0
-    latest, daily, window_happy, window_faces = None, {}, [], []
-    for _, day, day_frames, day_faces, day_happy in rows:
-        if not window_first <= day < end or not day_faces:
-            if first <= day < end:
-                frames += day_frames
-            continue
-        window_happy.append(day_happy)
-        window_faces.append(day_faces)
-        if day >= first:
-            frames, faces, happy = frames + day_frames, faces + day_faces, happy + day_happy
-            latest = day
-            daily[day] = (day_happy, day_faces)
-    return DaySums({"frames": frames, "faces": faces, "happy": happy, "not_happy": faces - happy},
-                   latest, daily, window_happy, window_faces)
+    """One pass over a location's rows (by position: a row attribute costs ten times as much),
+    then numpy: totals and latest day of the range, daily counts of the range and the window."""
+    ordinals, frames, faces, happy, sightings = (np.array(column, np.int64) for column in zip(
+        *((day.toordinal(), day_frames, day_faces, day_happy, day_sightings)
+          for _, day, day_frames, day_faces, day_happy, day_sightings in rows)))
+    in_range = (ordinals >= days.first.toordinal()) & (ordinals < days.end.toordinal())
+    counted = faces > 0
+    window = counted & (ordinals >= days.window_first.toordinal()) & (ordinals < days.end.toordinal())
+    daily = DailyCounts(ordinals[in_range & counted], happy[in_range & counted], faces[in_range & counted])
+    range_faces, range_happy = int(daily.faces.sum()), int(daily.happy.sum())
+    totals = {"frames": int(frames[in_range].sum()), "faces": range_faces, "happy": range_happy,
+              "not_happy": range_faces - range_happy, "sightings": int(sightings[in_range].sum())}
+    latest = date.fromordinal(int(daily.days[-1])) if len(daily.days) else None
+    return DaySums(totals, latest, daily, DailyCounts(ordinals[window], happy[window], faces[window]))
 
 
-NO_DAYS = DaySums(dict.fromkeys(COUNT_KEYS, 0), None, {}, [], [])
+NO_COUNTS = DailyCounts(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+NO_DAYS = DaySums(dict.fromkeys(COUNT_KEYS, 0), None, NO_COUNTS, NO_COUNTS)
 
 
 def _overview_spreads(session: Session, locations: list[Location], sums: dict[int, DaySums],
                       query: Query) -> dict[int, Spread]:
     """Each location's spread over its window's days; the few locations with too few days with
     faces are measured on their stored hours (then buckets), read in one query."""
-    spreads = {location.id: statistics.spread_of(s.window_happy, s.window_faces)
+    spreads = {location.id: statistics.spread_of(s.window.happy, s.window.faces)
                for location in locations for s in [sums.get(location.id, NO_DAYS)]}
     short = [location_id for location_id, spread in spreads.items()
-             if spread.clusters < statistics.MIN_CLUSTERS and sums.get(location_id, NO_DAYS).window_faces]
+             if spread.clusters < statistics.MIN_CLUSTERS and len(sums.get(location_id, NO_DAYS).window.days)]
     if short:
         buckets = repository.buckets_between(session, short, query.window_start, query.end)
         for location_id, rows in groupby(buckets, key=lambda bucket: bucket.location_id):
@@ -339,11 +351,10 @@ def _overview_spreads(session: Session, locations: list[Location], sums: dict[in
 
 
 def _city_spread(sums: Iterable[DaySums]) -> Spread:
-    happy, faces = [], []
-    for location in sums:
-        happy += location.window_happy
-        faces += location.window_faces
-    return statistics.spread_of(happy, faces)
+    windows = [location.window for location in sums]
+    if not windows:
+        return statistics.spread_of([], [])
+    return statistics.spread_of(np.concatenate([w.happy for w in windows]), np.concatenate([w.faces for w in windows]))
 
 
 def _latest_days(session: Session, sums: dict[int, DaySums]) -> dict[int, Row]:
@@ -403,10 +414,12 @@ def _summary_fields(counts: dict[str, int], rates: Rates, spread: Spread, query:
     faces = counts["faces"]
     low_count = faces < query.min_published_faces
     if low_count and query.public:
-        return dict(frames=counts["frames"], faces=faces, happy=None, not_happy=None, index=None, ci95=None,
+        return dict(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=None, not_happy=None,
+                    index=None, ci95=None,
                     adjusted_index=None, adjusted_ci95=None, design_effect=None, low_count=True)
     core = statistics.summarize(counts["happy"], faces, rates, spread, whole_range)
-    return dict(frames=counts["frames"], faces=faces, happy=core.happy, not_happy=core.not_happy,
+    return dict(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=core.happy,
+                not_happy=core.not_happy,
                 index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index,
                 adjusted_ci95=core.adjusted_ci95, design_effect=core.design_effect if faces else None,
                 low_count=low_count)
@@ -423,30 +436,24 @@ def _add_counts(rows: Iterable[dict[str, int]]) -> dict[str, int]:
 # --- trend -------------------------------------------------------------------------------------
 
 
-def trend_points(daily: dict[date, tuple[int, int]], min_faces: int) -> tuple[list[tuple[float, float]], str]:
-    """(days since the first day, index) per local day with at least `min_faces` faces; per ISO
-    week (at its Monday) when the days span more than TREND_WEEKS_AFTER_DAYS, so that the
-    points stay bounded (a year: 365 points, 66,430 pairs, whatever the bucket)."""
-    if not daily:
-        return [], "day"
-    first, last = min(daily), max(daily)
-    unit = "week" if (last - first).days >= TREND_WEEKS_AFTER_DAYS else "day"
+def trend_points(daily: DailyCounts, min_faces: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(days since the first day, index) of each local day with at least `min_faces` faces, in
+    order; per ISO week (at its Monday) when the days span more than TREND_WEEKS_AFTER_DAYS, so
+    that the points stay bounded (a year: 365 points, 66,430 pairs, whatever the bucket)."""
+    days, happy, faces = daily.days, daily.happy, daily.faces
+    if not len(days):
+        return np.empty(0), np.empty(0), "day"
+    unit = "week" if days[-1] - days[0] >= TREND_WEEKS_AFTER_DAYS else "day"
     if unit == "week":
-        weeks: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-        for day, (happy, faces) in daily.items():
-            week = weeks[day - timedelta(days=day.weekday())]
-            week[0] += happy
-            week[1] += faces
-        daily = {week: (happy, faces) for week, (happy, faces) in weeks.items()}
-        first = min(daily)
-    points = [(float((day - first).days), happy / faces) for day, (happy, faces) in daily.items()
-              if faces >= min_faces]
-    return points, unit
+        mondays, week = np.unique(days - (days - 1) % 7, return_inverse=True)  # ordinal 1 is a Monday
+        days, happy, faces = mondays, np.bincount(week, happy), np.bincount(week, faces)
+    kept = faces >= min_faces
+    return (days[kept] - days[0]).astype(np.float64), happy[kept] / faces[kept], unit
 
 
-def trend_of(daily: dict[date, tuple[int, int]], min_faces: int, pair_index: PairIndex | None = None) -> TrendOut:
-    points, unit = trend_points(daily, min_faces)
-    result = statistics.trend(points, pair_index=pair_index)
+def trend_of(daily: DailyCounts, min_faces: int, pair_index: PairIndex | None = None) -> TrendOut:
+    xs, ys, unit = trend_points(daily, min_faces)
+    result = statistics.trend_of_series(xs, ys, pair_index=pair_index)
     return TrendOut(slope_per_day=result.slope_per_day, slope_ci95=result.slope_ci95, p_value=result.p_value,
                     direction=result.direction, buckets=result.buckets, unit=unit,
                     variance_ratio=result.variance_ratio)

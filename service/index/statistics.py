@@ -7,7 +7,9 @@ tested with plain numbers. Names follow the "Definitions" section of DESIGN.md.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import groupby
 from statistics import NormalDist
 from typing import Literal, Sequence
 
@@ -233,13 +235,14 @@ class Trend:
 
 class PairIndex:
     """(i, j) of every pair i < j < n, ordered by j, so the pairs of a shorter series are a
-    prefix of a longer one's: one instance serves the many trends of one request (a city
-    overview asks for 100 trends of about 365 points; building the indices anew was a third
-    of each). Made per request, never shared between requests."""
+    prefix of a longer one's, and their lags j - i: one instance serves the many trends of one
+    request (a city overview asks for 100 trends of about 365 points; building the indices anew
+    was a third of each). Made per request, never shared between requests."""
 
     def __init__(self) -> None:
         self.size = 0
         self.first = self.second = np.empty(0, np.intp)
+        self.lags = np.empty(0, np.float64)
 
     def pairs(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         if n > self.size:
@@ -247,8 +250,17 @@ class PairIndex:
             self.second = np.repeat(np.arange(n, dtype=np.intp), np.arange(n))  # j appears j times
             starts = np.repeat(np.arange(n, dtype=np.intp) * (np.arange(n) - 1) // 2, np.arange(n))
             self.first = np.arange(len(self.second), dtype=np.intp) - starts   # 0 .. j-1 for each j
+            self.lags = (self.second - self.first).astype(np.float64)
         count = n * (n - 1) // 2
         return self.first[:count], self.second[:count]
+
+    def x_steps(self, xs: np.ndarray) -> np.ndarray:
+        """xs[j] - xs[i] for every pair: the lags themselves when xs are consecutive (a day with
+        enough faces every day), which saves a pass over the pairs."""
+        pairs = self.pairs(len(xs))
+        if len(xs) and xs[-1] - xs[0] == len(xs) - 1 and np.array_equal(np.diff(xs), np.ones(len(xs) - 1)):
+            return self.lags[: len(pairs[0])]
+        return _pairwise_steps(xs, pairs)
 
 
 def _pairwise_steps(values: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -266,7 +278,8 @@ def theil_sen_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     pairs = PairIndex().pairs(len(xs))
     slopes = _slopes(_pairwise_steps(np.asarray(xs, np.float64), pairs),
                      _pairwise_steps(np.asarray(ys, np.float64), pairs))
-    return _order_statistics(slopes, [_middle_ranks(len(slopes))])[0]
+    middle = _middle_ranks(len(slopes))
+    return OrderStatistics(slopes, middle[0], middle[-1]).mean_of(middle)
 
 
 def _slopes(x_steps: np.ndarray, y_steps: np.ndarray) -> np.ndarray:
@@ -285,25 +298,54 @@ def _middle_ranks(count: int) -> list[int]:
 MEDIAN_SAMPLE = 1024  # values sampled to bracket order statistics; the bracket spans +-4 sample sd
 
 
-def _order_statistics(values: np.ndarray, wanted: list[list[int]]) -> list[float]:
-    """For each list of ranks, the mean of the values of those ranks in sorted order (a median
-    takes one or two), exactly as a full sort would give, reordering the scratch `values`.
+class OrderStatistics:
+    """Values of given sorted ranks of a scratch array (reordered in place), exactly as a full
+    sort would give, without sorting it.
 
-    A year of days has 66,430 slopes and the city overview takes 100 such medians and
+    A year of days has 66,430 slopes and the city overview takes 100 medians and slope
     intervals; a full partition of each was half the overview's time. Instead a strided sample
-    brackets the ranks, one comparison pass counts the values below the bracket, and only the
-    values inside it are partitioned. If the bracket misses a rank (rare) the whole array is
-    partitioned, so the answer never depends on the sample."""
-    ranks = sorted({rank for group in wanted for rank in group})
-    offset, pool = 0, values
-    if len(values) >= 8 * MEDIAN_SAMPLE:
-        lower, upper = _bracket(values, ranks[0], ranks[-1])
-        below = int(np.count_nonzero(values < lower))
-        inside = values[(values >= lower) & (values <= upper)]
-        if below <= ranks[0] and ranks[-1] < below + len(inside):
-            offset, pool = below, inside
-    pool.partition([rank - offset for rank in ranks])
-    return [float(np.mean([pool[rank - offset] for rank in group])) for group in wanted]
+    brackets the ranks [low, high] expected to be asked for, one comparison pass counts the
+    values below the bracket, and only the values inside it are kept. Each rank then partitions
+    only the stretch between the ranks already placed (the interval's ranks, asked after the
+    median, look on either side of it). Ranks outside what was kept are bracketed anew, and
+    when a bracket misses (rare) the whole array is partitioned, so answers never depend on the
+    sample."""
+
+    def __init__(self, values: np.ndarray, low: int, high: int) -> None:
+        self._keep(values, low, high)
+
+    def _keep(self, values: np.ndarray, low: int, high: int) -> None:
+        self.values, self.offset, self.pool = values, 0, values
+        self.placed: list[int] = []  # positions in pool already in their sorted place
+        if len(values) >= 8 * MEDIAN_SAMPLE:
+            lower, upper = _bracket(values, max(0, low), min(len(values) - 1, high))
+            below = int(np.count_nonzero(values < lower))
+            inside = values[(values >= lower) & (values <= upper)]
+            if below <= low and high < below + len(inside):
+                self.offset, self.pool = below, inside
+
+    def at(self, ranks: list[int]) -> list[float]:
+        """The values of these ranks (ranks between the same two placed ones: one partition).
+        Ranks outside the kept values are bracketed anew (the kept values are a copy, so the
+        array is still whole)."""
+        if not all(self.offset <= rank < self.offset + len(self.pool) for rank in ranks):
+            self._keep(self.values, min(ranks), max(ranks))
+        positions = [rank - self.offset for rank in ranks]
+        for (start, end), inside in groupby(sorted(set(positions) - set(self.placed)), key=self._stretch):
+            self.pool[start:end].partition([position - start for position in inside])  # a view: in place
+        self.placed = sorted({*self.placed, *positions})
+        return [float(self.pool[position]) for position in positions]
+
+    def _stretch(self, position: int) -> tuple[int, int]:
+        """The stretch of the pool between the placed positions around `position`."""
+        at = bisect_left(self.placed, position)
+        start = self.placed[at - 1] + 1 if at else 0
+        end = self.placed[at] if at < len(self.placed) else len(self.pool)
+        return start, end
+
+    def mean_of(self, ranks: list[int]) -> float:
+        """The mean of the values of these ranks (one, or two for an even median)."""
+        return sum(self.at(ranks)) / len(ranks)
 
 
 def _bracket(values: np.ndarray, low_rank: int, high_rank: int) -> tuple[float, float]:
@@ -375,11 +417,14 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..n, ties given their average rank (as scipy.stats.rankdata, without its overhead)."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    average = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
     ranks = np.empty(len(values))
-    ranks[order] = np.repeat(average, ends - starts)
+    new_value = ordered[1:] != ordered[:-1]
+    if new_value.all():  # no ties: the usual case for a detrended series
+        ranks[order] = np.arange(1, len(values) + 1)
+        return ranks
+    starts = np.flatnonzero(np.concatenate(([True], new_value)))
+    ends = np.append(starts[1:], len(values))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # mean of ranks starts+1 .. ends
     return ranks
 
 
@@ -397,24 +442,38 @@ def trend(points: Sequence[tuple[float, float]], min_points: int = MIN_TREND_POI
     if len(ordered) < min_points:
         return Trend(None, None, "insufficient_data", len(ordered))
     xs, ys = (np.asarray(column, np.float64) for column in zip(*ordered))
-    pairs = (pair_index or PairIndex()).pairs(len(xs))
-    y_steps = _pairwise_steps(ys, pairs)
+    return trend_of_series(xs, ys, min_points, pair_index)
+
+
+def trend_of_series(xs: np.ndarray, ys: np.ndarray, min_points: int = MIN_TREND_POINTS,
+                    pair_index: PairIndex | None = None) -> Trend:
+    """trend() of points already in arrays, in increasing order of distinct x."""
+    if len(xs) < min_points:
+        return Trend(None, None, "insufficient_data", len(xs))
+    pair_index = pair_index or PairIndex()
+    y_steps = _pairwise_steps(ys, pair_index.pairs(len(xs)))
     s = int(np.count_nonzero(y_steps > 0)) - int(np.count_nonzero(y_steps < 0))
-    slopes = _slopes(_pairwise_steps(xs, pairs), y_steps)
-    slope = _order_statistics(slopes, [_middle_ranks(len(slopes))])[0]
+    slopes = _slopes(pair_index.x_steps(xs), y_steps)
+    plain_variance = _mann_kendall_variance(ys)
+    middle = _middle_ranks(len(slopes))
+    reach = int(Z95 * math.sqrt(max(plain_variance, 0.0) * INTERVAL_REACH) / 2) + 2
+    order = OrderStatistics(slopes, middle[0] - reach, middle[-1] + reach)  # median and interval in one pass
+    slope = order.mean_of(middle)
     ratio = hamed_rao_ratio(xs, ys, slope)
-    variance = _mann_kendall_variance(ys) * ratio
+    variance = plain_variance * ratio
     p_value = _two_sided_p(s, variance)
-    return Trend(slope, p_value, _direction(slope, p_value), len(ordered),
-                 _slope_interval(slopes, variance), ratio)
+    return Trend(slope, p_value, _direction(slope, p_value), len(xs),
+                 _slope_interval(order, len(slopes), variance), ratio)
 
 
-def _slope_interval(slopes: np.ndarray, variance: float) -> tuple[float, float]:
-    count = len(slopes)
+INTERVAL_REACH = 1  # the slope interval's ranks are bracketed with the median's up to this variance ratio
+
+
+def _slope_interval(order: OrderStatistics, count: int, variance: float) -> tuple[float, float]:
     half = Z95 * math.sqrt(max(variance, 0.0))
     lower = min(count - 1, max(0, int(round((count - half) / 2)) - 1))
     upper = min(count - 1, max(0, int(round((count + half) / 2))))
-    low, high = _order_statistics(slopes, [[lower], [upper]])
+    low, high = order.at([lower, upper])
     return low, high
 
 

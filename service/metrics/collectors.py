@@ -24,6 +24,8 @@ FRAMES = Counter(f"{PREFIX}_frames", "Frames counted (duplicates excluded)", ["l
 FACES = Counter(f"{PREFIX}_faces", "Faces counted", ["location_id"])
 HAPPY = Counter(f"{PREFIX}_happy_faces", "Faces classified happy", ["location_id"])
 NOT_HAPPY = Counter(f"{PREFIX}_not_happy_faces", "Faces classified anything but happy", ["location_id"])
+SIGHTINGS = Counter(f"{PREFIX}_sightings", "Faces detected in all analysed frames (posted frames and agents)",
+                    ["location_id"])
 STAGE_SECONDS = Histogram(f"{PREFIX}_pipeline_stage_seconds", "Time per pipeline stage of one image",
                           ["stage"], buckets=LATENCY_BUCKETS)
 REQUEST_SECONDS = Histogram(f"{PREFIX}_http_request_duration_seconds", "HTTP request latency",
@@ -41,11 +43,22 @@ def record_frame(location_id: int, result, timings_ms: Mapping[str, float]) -> N
     observe_stage_timings(timings_ms)
     if result.duplicate:
         return
+    _count(location_id, frames=1, faces=result.faces, happy=result.happy, not_happy=result.not_happy,
+           sightings=result.faces)
+
+
+def record_observations(location_id: int, result) -> None:
+    """Count an accepted batch of observations (after its commit): its people are faces."""
+    if not result.duplicate:
+        _count(location_id, frames=result.frames, faces=result.people, happy=result.happy,
+               not_happy=result.not_happy, sightings=result.sightings)
+
+
+def _count(location_id: int, **counts: int) -> None:
     label = str(location_id)
-    FRAMES.labels(label).inc()
-    FACES.labels(label).inc(result.faces)
-    HAPPY.labels(label).inc(result.happy)
-    NOT_HAPPY.labels(label).inc(result.not_happy)
+    for counter, name in ((FRAMES, "frames"), (FACES, "faces"), (HAPPY, "happy"), (NOT_HAPPY, "not_happy"),
+                          (SIGHTINGS, "sightings")):
+        counter.labels(label).inc(counts[name])
 
 
 def observe_stage_timings(timings_ms: Mapping[str, float]) -> None:

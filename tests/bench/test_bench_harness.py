@@ -36,7 +36,7 @@ def test_query_bench_answers_like_the_baseline_code(capsys):
     assert main(["bench", "query", "--quick"]) == 0
     output = capsys.readouterr().out
     assert "| sqlite | city overview | current |" in output
-    assert "counts and index identical to the current ones: before (c36522a) yes" in output
+    assert "counts and index identical to the current ones: before (63309c4) yes" in output
 
 
 def test_ingest_bench_stores_what_it_sent(capsys):

@@ -13,7 +13,7 @@ from scipy.stats import t as student_t
 from scipy.stats import theilslopes
 
 from service.index import statistics
-from service.index.service import trend_points
+from service.index.service import DailyCounts, trend_points
 from service.index.statistics import (MIN_CLUSTERS, Rates, Sampling, Spread, adjusted_interval, spread_of,
                                       summarize, trend, wilson_bounds, wilson_interval)
 
@@ -215,17 +215,17 @@ def test_trend_points_sum_hours_into_days_and_drop_thin_days():
     first = date(2026, 3, 1)
     daily = {first + timedelta(days=d): (10 + d, 40) for d in range(12)}
     daily[first + timedelta(days=5)] = (1, 3)  # under 5 faces: not a trend point
-    points, unit = trend_points(daily, min_faces=5)
-    assert unit == "day" and len(points) == 11
-    assert (7.0, 17 / 40) in points and all(x != 5.0 for x, _ in points)
+    xs, ys, unit = trend_points(DailyCounts.of(daily), min_faces=5)
+    assert unit == "day" and len(xs) == 11
+    assert (7.0, 17 / 40) in zip(xs, ys) and 5.0 not in xs
 
 
 def test_trend_points_become_weeks_beyond_400_days():
     first = date(2024, 1, 1)  # a Monday
     daily = {first + timedelta(days=d): (1, 4) for d in range(420)}
-    points, unit = trend_points(daily, min_faces=5)
-    assert unit == "week" and len(points) == 60  # 420 days = 60 ISO weeks of 28 faces
-    assert points[1] == (7.0, 0.25)
+    xs, ys, unit = trend_points(DailyCounts.of(daily), min_faces=5)
+    assert unit == "week" and len(xs) == 60  # 420 days = 60 ISO weeks of 28 faces
+    assert (xs[1], ys[1]) == (7.0, 0.25)
 
 
 def test_a_year_of_hours_hands_the_trend_at_most_366_points():
@@ -236,8 +236,8 @@ def test_a_year_of_hours_hands_the_trend_at_most_366_points():
     rng = np.random.default_rng(3)
     daily = {first + timedelta(days=d): (int(rng.integers(20, 40)), 100) for d in range(365)}
     tracemalloc.start()
-    points, unit = trend_points(daily, min_faces=5)
-    result = trend(points)
+    xs, ys, unit = trend_points(DailyCounts.of(daily), min_faces=5)
+    result = statistics.trend_of_series(xs, ys)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert unit == "day" and result.buckets == 365  # 66,430 pairs instead of 38 million hourly ones

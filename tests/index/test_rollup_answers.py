@@ -61,7 +61,7 @@ def index_from_buckets(session, location, q: service.Query) -> tuple:
     overall = service.summary_of(service._add_counts(counts), RATES, spread, q)
     first, end = local_day(spans[0][0], zone), local_day(spans[-1][1], zone)
     daily = {day: (c["happy"], c["faces"]) for day, c in days.items() if first <= day < end and c["faces"]}
-    return series, overall, service.trend_of(daily, q.trend_min_faces)
+    return series, overall, service.trend_of(service.DailyCounts.of(daily), q.trend_min_faces)
 
 
 def overview_from_buckets(session, q: service.Query) -> list[tuple]:

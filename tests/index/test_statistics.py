@@ -174,16 +174,20 @@ def test_theil_sen_is_the_exact_median_of_all_pair_slopes(n):
 @pytest.mark.parametrize("case", ["normal", "ties", "sorted", "sample_misleads"])
 @pytest.mark.parametrize("size", [9, 10, 8_192, 66_430, 66_431])
 def test_slope_median_equals_numpys_on_any_arrangement(case, size):
-    from service.index.statistics import MEDIAN_SAMPLE, _middle_ranks, _order_statistics
+    from service.index.statistics import MEDIAN_SAMPLE, OrderStatistics, _middle_ranks
 
     rng = np.random.default_rng(size)
     values = {"normal": rng.normal(size=size), "ties": rng.integers(0, 4, size).astype(float),
               "sorted": np.sort(rng.normal(size=size)), "sample_misleads": np.zeros(size)}[case]
     if case == "sample_misleads":  # every strided sample value is 1, most values 0: the bracket misses
         values[:: max(1, size // MEDIAN_SAMPLE)] = 1.0
-    assert _order_statistics(values.copy(), [_middle_ranks(size)]) == [np.median(values)]
-    ranks = [[0], [size // 3], [size - 1]]  # several order statistics in one pass, as the slope interval takes
-    assert _order_statistics(values.copy(), ranks) == [float(v) for v in np.sort(values)[[0, size // 3, size - 1]]]
+    middle = _middle_ranks(size)
+    assert OrderStatistics(values.copy(), middle[0], middle[-1]).mean_of(middle) == np.median(values)
+    # several order statistics from one bracket, as the slope and its interval take them, and a
+    # rank outside the bracket (the whole array is used then)
+    order, expected = OrderStatistics(values.copy(), size // 3, size // 2), np.sort(values)
+    assert [order.mean_of([rank]) for rank in (size // 2, size // 3, size - 1, 0)] == \
+        [float(expected[rank]) for rank in (size // 2, size // 3, size - 1, 0)]
 
 
 def test_theil_sen_skips_pairs_with_equal_x():

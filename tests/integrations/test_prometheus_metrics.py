@@ -113,3 +113,24 @@ def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
     assert value(text, "happiness_faces_total", location_id="7") == 6
     assert value(text, "happiness_pipeline_stage_seconds_count", stage="detect") == 2
     assert value(text, "happiness_model_info", name="m", version="1") == 1
+
+
+def test_counters_move_for_an_observation_batch_once(client):
+    from datetime import UTC, datetime, timedelta
+
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    batch = {"batch_id": "b-1", "observations": [
+        {"start": start.isoformat(), "end": (start + timedelta(minutes=15)).isoformat(), "people": 3, "happy": 2,
+         "emotions": {"happy": 2, "neutral": 1}, "sightings": 30, "frames": 90}]}
+    names = ("happiness_frames_total", "happiness_faces_total", "happiness_happy_faces_total",
+             "happiness_not_happy_faces_total", "happiness_sightings_total")
+    before = scrape(client)
+    for expected in (201, 200):  # the second is the same batch again
+        response = client.post(f"/locations/{location['id']}/observations", json=batch, headers=bearer(key))
+        assert response.status_code == expected
+    after = scrape(client)
+    moved = [value(after, name, location_id=label) - value(before, name, location_id=label) for name in names]
+    assert moved == [90, 3, 2, 1, 30]
