@@ -6,15 +6,18 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 
+MAX_FACES = 1_000_000_000  # counts are 32-bit in both databases
+
+
 class CalibrationIn(BaseModel):
     """Rates measured elsewhere (e.g. by `happiness calibrate` on another machine), as counts of
     labelled faces, for the model version they were measured with."""
 
     model_version: str = Field(min_length=1, max_length=100, description="Must be the served model's version.")
-    n_happy: int = Field(gt=0, description="Faces labelled happy.")
-    happy_as_happy: int = Field(ge=0, description="Of those, faces the model called happy (tpr = this / n_happy).")
-    n_other: int = Field(gt=0, description="Faces labelled with any other emotion.")
-    other_as_happy: int = Field(ge=0, description="Of those, faces the model called happy (fpr = this / n_other).")
+    n_happy: int = Field(gt=0, le=MAX_FACES, description="Faces labelled happy.")
+    happy_as_happy: int = Field(ge=0, le=MAX_FACES, description="Of those, faces the model called happy (tpr = this / n_happy).")
+    n_other: int = Field(gt=0, le=MAX_FACES, description="Faces labelled with any other emotion.")
+    other_as_happy: int = Field(ge=0, le=MAX_FACES, description="Of those, faces the model called happy (fpr = this / n_other).")
 
     @model_validator(mode="after")
     def _counts_fit(self) -> CalibrationIn:

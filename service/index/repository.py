@@ -3,6 +3,7 @@ hour periods, the daily rollup for day, week and month periods."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -39,6 +40,15 @@ def days_between(session: Session, location_ids: list[int], first: date, end: da
     """Daily rollup rows (location_id, day, then `columns`) of these locations for the local
     days in [first, end), by location and day: one query for any number of locations."""
     return session.execute(_days_query(location_ids, first, end, columns)).all()  # a row at a time costs twice as much
+
+
+def days_streamed(session: Session, location_ids: list[int], first: date, end: date,
+                  columns: tuple[str, ...] = COUNT_COLUMNS, chunk: int = 2000) -> Iterator[Row]:
+    """days_between's rows, fetched a chunk at a time: each row is used and dropped while young.
+    A city year is 36,500 rows; held all at once they outlived the cycle collector's young
+    generations and woke its full collections (measured: a fifth of the overview's time)."""
+    for rows in session.execute(_days_query(location_ids, first, end, columns)).partitions(chunk):
+        yield from rows
 
 
 def _days_query(location_ids: list[int], first: date, end: date, columns: tuple[str, ...]):

@@ -436,24 +436,27 @@ def trend(points: Sequence[tuple[float, float]], min_points: int = MIN_TREND_POI
     correction for autocorrelated points; the slope's 95% interval from the same corrected
     Var(S) (Gilbert 1987: the slopes of ranks (N - C)/2 and (N + C)/2 + 1, C = z sqrt(Var S)).
     Direction is rising/falling when p < 0.05 (sign from the slope), else stable;
-    insufficient_data below `min_points` points.
+    insufficient_data below `min_points` points; ValueError for two points with the same x.
     """
     ordered = sorted(points)
     if len(ordered) < min_points:
         return Trend(None, None, "insufficient_data", len(ordered))
     xs, ys = (np.asarray(column, np.float64) for column in zip(*ordered))
+    if not np.all(np.diff(xs) > 0):
+        raise ValueError("trend needs one point per x")
     return trend_of_series(xs, ys, min_points, pair_index)
 
 
 def trend_of_series(xs: np.ndarray, ys: np.ndarray, min_points: int = MIN_TREND_POINTS,
                     pair_index: PairIndex | None = None) -> Trend:
-    """trend() of points already in arrays, in increasing order of distinct x."""
+    """trend() of points already in arrays, in strictly increasing order of x."""
     if len(xs) < min_points:
         return Trend(None, None, "insufficient_data", len(xs))
     pair_index = pair_index or PairIndex()
     y_steps = _pairwise_steps(ys, pair_index.pairs(len(xs)))
     s = int(np.count_nonzero(y_steps > 0)) - int(np.count_nonzero(y_steps < 0))
-    slopes = _slopes(pair_index.x_steps(xs), y_steps)
+    x_steps = pair_index.x_steps(xs)
+    slopes = y_steps / x_steps  # x in increasing order: every step is positive
     plain_variance = _mann_kendall_variance(ys)
     middle = _middle_ranks(len(slopes))
     reach = int(Z95 * math.sqrt(max(plain_variance, 0.0) * INTERVAL_REACH) / 2) + 2
