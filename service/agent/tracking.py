@@ -5,10 +5,11 @@ box history or embedding. A track the tracker has given up on (unseen for `patie
 finished: it becomes a Person, or noise when it has fewer than `min_frames` frames.
 
 Why ByteTrack from supervision 0.30: on the composed videos of bench/agent_trackers.py it counted
-the people right as often as norfair and the `trackers` package did (see BENCHMARKS.md), and it
-is the one of them that installs beside our numpy 2 and opencv-python-headless: norfair pins
-numpy < 2, `trackers` (ByteTrack's new home) pulls opencv-python, whose cv2 clashes with ours.
-supervision marks its ByteTrack deprecated from 0.28 and drops it in 0.31, hence the pin."""
+the people right from 2 analysed frames/s up, as the `trackers` package's trackers did and
+norfair did not (BENCHMARKS.md, section 4), and it is the one of them that installs beside our
+numpy 2 and opencv-python-headless: norfair pins numpy < 2, `trackers` (ByteTrack's new home)
+pulls opencv-python, whose cv2 clashes with ours. supervision marks its ByteTrack deprecated
+from 0.28 and drops it in 0.31, hence the pin."""
 
 from __future__ import annotations
 
