@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def _add_serve(commands) -> None:
                                 "database is created and migrated first.")
     serve.add_argument("--host", help="interface to bind (default HAPPINESS_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default HAPPINESS_PORT or 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    serve.add_argument("--workers", type=int, help="worker processes (default HAPPINESS_WORKERS or the "
+                       "CPUs this process may use: affinity and cgroup CPU quota)")
     serve.set_defaults(func=run_serve)
 
 
@@ -74,9 +76,10 @@ def run_serve(args) -> int:
         log.warning("no HAPPINESS_ADMIN_TOKEN: using the development token in %s",
                     settings.data_dir / "admin-token")
         settings.admin_secret  # create it before the workers race for it
+    workers = args.workers or settings.workers
+    os.environ["HAPPINESS_WORKERS"] = str(workers)  # each worker sizes its database pool from it
     uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers or settings.workers,
-                log_level=settings.log_level)
+                port=args.port or settings.port, workers=workers, log_level=settings.log_level)
     return 0
 
 

@@ -30,6 +30,7 @@ from service.index.schemas import ModelInfo
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
+from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 from service.observations.endpoints import router as observations_router
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
+                             max_overflow=settings.db_max_overflow)
         ensure_migrated(engine, settings.resolved_database_url)
         app.state.settings = settings
         app.state.engine = engine
@@ -103,8 +105,9 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
-        log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),
-                 app.state.model_info.name)
+        log.info("ready: database %s (pool %d + %d overflow), model %s",
+                 engine.url.render_as_string(hide_password=True), settings.db_pool_size_per_worker,
+                 settings.db_max_overflow, app.state.model_info.name)
         pruning = start_periodic_prune(app.state.session_factory, settings)
         yield
         if pruning:
@@ -114,7 +117,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(RequestLatencyMiddleware)
+    app.state.metrics = ServiceMetrics()
+    app.add_middleware(RequestLatencyMiddleware, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],

@@ -5,7 +5,6 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from service import metrics
 from service.auth import CameraDep
 from service.config import Settings
 from service.db.tables import utc_now
@@ -60,7 +59,7 @@ async def post_frame(
     )
     result, timings_ms = await run_analysis(request, count_frame, session, pipeline, upload.image, meta,
                                             settings, now)
-    metrics.record_frame(location_id, result, timings_ms)
+    request.app.state.metrics.record_frame(location_id, result, timings_ms)
     # serialised here, once: FastAPI would validate the model again before dumping it
     return Response(result.model_dump_json(), status_code=200 if result.duplicate else 201,
                     media_type="application/json")

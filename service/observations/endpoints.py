@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from service import metrics
 from service.auth import CameraDep
 from service.db.tables import utc_now
 from service.deps import LocationId, SessionDep, SettingsDep
@@ -40,10 +39,10 @@ answered 200 with the first result and `duplicate: true`, and not counted again.
                **problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput, TooManyRequests)},
 )
 def post_observations(location_id: LocationId, batch: ObservationBatch, camera: CameraDep,
-                      settings: SettingsDep, session: SessionDep) -> Response:
+                      settings: SettingsDep, session: SessionDep, request: Request) -> Response:
     target = service.Target(location_id=location_id, camera_id=camera.id)
     result = service.record_batch(session, target, batch, settings, utc_now())
     session.commit()  # before the counters move and the answer goes out: a failed commit is a 503
-    metrics.record_observations(location_id, result)
+    request.app.state.metrics.record_observations(location_id, result)
     return Response(result.model_dump_json(), status_code=200 if result.duplicate else 201,
                     media_type="application/json")

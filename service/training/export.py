@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def export_model_folder(model_dir: Path, val_dir: Path, command: str) -> dict:
     """Rewrite ``model_dir``'s model.tflite and metadata.json; returns the new metadata."""
-    from service.vision.classifier import KERAS_FILE, TFLITE_FILE, keras_to_tflite
+    from service.training.convert import KERAS_FILE, keras_to_tflite
+    from service.vision.classifier import TFLITE_FILE
 
     metadata = read_metadata(model_dir)
     val = datasets.load_split(val_dir, tuple(metadata["classes"]))

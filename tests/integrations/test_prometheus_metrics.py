@@ -52,6 +52,30 @@ def test_counters_move_after_a_frame_and_not_for_its_duplicate(client):
             value(before, "happiness_pipeline_stage_seconds_count", stage=stage) == 2
 
 
+def test_each_app_counts_its_own_frames(client, settings, pipeline):
+    """A second app in the same process (the same database) sees none of the first app's
+    counts: requests change their app's metrics, not process-wide state."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    with TestClient(create_app(settings, pipeline=pipeline)) as other:
+        assert post_frame(client, location["id"], key, "f-1").status_code == 201
+        assert value(scrape(client), "happiness_frames_total", location_id=label) == 1
+        assert value(scrape(other), "happiness_frames_total", location_id=label) == 0
+        assert post_frame(other, location["id"], key, "f-2").status_code == 201
+        assert value(scrape(other), "happiness_frames_total", location_id=label) == 1
+        assert value(scrape(client), "happiness_frames_total", location_id=label) == 1
+
+
+def test_process_metrics_are_still_exposed(client):
+    names = {sample.name for sample in samples_of(scrape(client))}
+    assert {"process_resident_memory_bytes", "python_gc_collections_total", "python_info"} <= names
+
+
 def test_a_frame_whose_commit_fails_moves_no_counter(client):
     """The counters move after the commit: a frame answered 503 was not stored, so not counted."""
     location = add_location(client)
@@ -93,13 +117,14 @@ def test_metrics_need_read_access(client):
 
 WORKER = """
 from types import SimpleNamespace
-from service.metrics import record_frame
-record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1), {"detect": 5.0, "classify": 2.0})
+from service.metrics import ServiceMetrics
+ServiceMetrics().record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1),
+                              {"detect": 5.0, "classify": 2.0})
 """
 SCRAPE = """
 from prometheus_client import generate_latest
-from service.metrics.collectors import scrape_registry
-print(generate_latest(scrape_registry("m", "1")).decode())
+from service.metrics import ServiceMetrics
+print(generate_latest(ServiceMetrics().scrape_registry("m", "1")).decode())
 """
 
 
