@@ -7,7 +7,7 @@
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
     happiness agent --source rtsp://... --server URL --location 1 --key KEY   count people beside a camera
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query|agent] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness bench [pipeline|ingest|query|soak|agent] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -68,6 +68,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from service.db.migrate import upgrade
+    from service.security.server import uvicorn_options
 
     settings = Settings()
     if settings.uses_embedded_sqlite:
@@ -79,7 +80,7 @@ def run_serve(args) -> int:
     workers = args.workers or settings.workers
     os.environ["HAPPINESS_WORKERS"] = str(workers)  # each worker sizes its database pool from it
     uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=workers, log_level=settings.log_level)
+                port=args.port or settings.port, workers=workers, **uvicorn_options(settings))
     return 0
 
 
@@ -278,20 +279,22 @@ def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks: pipeline vs the seed, ingestion, queries",
                                 description="Measurements, never tests; results go to BENCHMARKS.md. "
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
-                                "cameras posting to `happiness serve`; query: index endpoints on a "
+                                "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
+                                "workers, their memory sampled; query: index endpoints on a "
                                 "synthetic year; agent: the edge agent's frames/s on one core and people "
                                 "vs sightings on composed video.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "agent"))
+    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "soak", "agent"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")
     bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
-    bench.add_argument("--frames", type=int, default=400, help="ingest: frames per run")
+    bench.add_argument("--frames", type=int, help="ingest: frames per run (400); soak: frames in all (20,000)")
     bench.add_argument("--detectors", default="hog,stub",
                        help="ingest: hog (real frames, real detector), stub (API + database overhead) or both")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
+    bench.add_argument("--out", type=Path, help="soak: folder for its plot and figures")
     bench.set_defaults(func=run_bench)
 
 

@@ -100,6 +100,17 @@ def test_agent_bench_counts_the_people_of_its_composed_video(capsys):
     assert counted == truth == 2 and sightings > 5 * counted
 
 
+def test_soak_bench_answers_every_body_as_expected_and_samples_each_workers_memory(capsys, tmp_path):
+    samples = require_samples()
+    assert main(["bench", "soak", "--quick", "--samples", str(samples), "--out", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert "| frames | worker 1 RSS MiB | worker 2 RSS MiB |" in output
+    assert "60 frames in" in output and "unexpected answers: 0" in output
+    rows = [line.split("|")[1:-1] for line in output.splitlines() if line.startswith("| 60 |")]
+    assert rows and all(float(mb) > 50 for mb in rows[0][1:])  # two workers, each with its model resident
+    assert (tmp_path / "soak_rss.png").stat().st_size > 0
+
+
 def test_footprint_bench_measures_a_live_worker(capsys):
     """One server start, the first frame and one more: start-up time, memory from /proc, and the
     libraries mapped (none of TensorFlow's)."""
