@@ -97,6 +97,19 @@ def test_statistics_bench_prints_every_table_old_beside_new(capsys):
     assert "new points 40" in out  # 40 quick days of hours reach the trend as 40 daily points
 
 
+def test_agent_bench_counts_the_people_of_its_composed_video(capsys):
+    import os
+
+    require_samples()
+    cores = os.sched_getaffinity(0)
+    assert main(["bench", "agent", "--quick"]) == 0
+    assert os.sched_getaffinity(0) == cores  # pinned to one core only while it measured
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 640x360 | 64 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    truth, counted, sightings = int(cells[6]), int(cells[7]), int(cells[8])
+    assert counted == truth == 2 and sightings > 5 * counted
+
+
 def test_soak_bench_answers_every_body_as_expected_and_samples_each_workers_memory(capsys, tmp_path):
     samples = require_samples()
     assert main(["bench", "soak", "--quick", "--samples", str(samples), "--out", str(tmp_path)]) == 0
