@@ -2,29 +2,43 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# one stamp per role and pyproject.toml: `make run` installs what serving needs, `make test` the
+# training, benchmark and test tools too (a superset: it stamps serving as installed as well)
+PYPROJECT := $(shell cksum pyproject.toml | cut -d' ' -f1)
+SERVE_STAMP := $(VENV)/.installed-serve-$(PYPROJECT)
+TEST_STAMP := $(VENV)/.installed-test-$(PYPROJECT)
 
-.PHONY: install run test bench clean help chromium
+.PHONY: install run test bench image-test clean help chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip wheel "setuptools<81"
-	@echo "installing dependencies (the first time dlib compiles: about 8 minutes)"
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing what serving needs (the first time dlib compiles: about 8 minutes)"
+	$(BIN)/pip install -e .
+	rm -f $(VENV)/.installed-serve-* && touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing the service with its training, benchmark and test tools (dlib compiles the first time)"
 	$(BIN)/pip install -e ".[test]"
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	rm -f $(VENV)/.installed-* && touch $@ $(SERVE_STAMP)
 
-install: $(STAMP)  ## create .venv and install the service with its test tools
+install: $(TEST_STAMP)  ## create .venv and install the service with its training, benchmark and test tools
 
-run: $(STAMP)  ## set up and run the service on embedded SQLite with the committed model
+run: $(SERVE_STAMP)  ## set up and run the service on embedded SQLite with the committed model (serving install only)
 	$(BIN)/happiness serve
 
-test: $(STAMP)  ## run the test suite (PostgreSQL tests skip when no server answers)
+test: $(TEST_STAMP)  ## run the test suite (PostgreSQL tests skip when no server answers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## benchmarks (see BENCHMARKS.md): pipeline vs seed, ingestion, queries; BENCH_ARGS=--quick for a smoke run
+image-test: $(TEST_STAMP)  ## build docker/Dockerfile with podman and check the image against the local PostgreSQL (needs root)
+	PYTHON=$(BIN)/python docker/image-test.sh
+
+bench: $(TEST_STAMP)  ## benchmarks (see BENCHMARKS.md): pipeline vs seed, ingestion, queries; BENCH_ARGS=--quick for a smoke run
 	$(BIN)/happiness bench pipeline $(BENCH_ARGS)
 	$(BIN)/happiness bench ingest $(BENCH_ARGS)
 	$(BIN)/happiness bench query $(BENCH_ARGS)

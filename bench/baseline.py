@@ -24,12 +24,13 @@ def _module_at(revision: str, path: str, name: str) -> types.ModuleType:
 
 
 def index_service_at(revision: str) -> types.ModuleType | None:
-    """service.index.service at `revision`, wired to that revision's repository (also for its
-    `from service.index.repository import ...`); None outside a git checkout or for an unknown
-    revision."""
+    """service.index.service at `revision`, wired to that revision's repository and schemas
+    (also for its `from service.index.repository import ...`), so it answers as it did; None
+    outside a git checkout or for an unknown revision."""
     try:
         repository = _module_at(revision, "service/index/repository.py", f"index_repository_{revision}")
-        with _imported_as("service.index.repository", repository):
+        schemas = _module_at(revision, "service/index/schemas.py", f"index_schemas_{revision}")
+        with _imported_as("service.index.repository", repository), _imported_as("service.index.schemas", schemas):
             service = _module_at(revision, "service/index/service.py", f"index_service_{revision}")
     except (OSError, subprocess.CalledProcessError):
         return None

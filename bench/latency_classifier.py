@@ -6,7 +6,8 @@ Pins the process to one core (``--core``), runs the interpreter with one thread,
 then times ``predict_proba`` on random faces and prints one JSON object: the median and
 90th-percentile milliseconds per call and per face for each batch size. With
 ``--float32-baseline`` the same model.keras converted without quantisation is timed too,
-call by call in turn with the served file, so load changes hit both alike. With
+call by call in turn with the served file, so load changes hit both alike; with
+``--tensorflow-interpreter`` the served file also runs through TensorFlow's interpreter. With
 ``--alternatives`` the same float32 network also runs through two other runtimes, in turn with
 the others: OpenCV's DNN module (classic engine, Winograd 3x3 convolutions on) and TensorFlow
 graph mode (a ``tf.function``); each is checked to give the Keras model's probabilities first.
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.vision.classifier import EmotionClassifier, read_model_folder  # noqa: E402
 
 
 def time_calls(predicts: dict, faces: np.ndarray, repeats: int) -> dict[str, np.ndarray]:
@@ -48,12 +51,30 @@ def summarise(durations: np.ndarray, batch: int) -> dict[str, float]:
             "ms_per_face_median": round(median / batch, 4), "ms_per_face_p90": round(p90 / batch, 4)}
 
 
-def classifiers(model_dir: str, float32_baseline: bool) -> dict:
-    """The served classifier, and the float32 conversion of its model.keras when asked."""
-    from service.vision.classifier import KERAS_FILE, EmotionClassifier, keras_to_tflite
+class TensorFlowInterpreterClassifier(EmotionClassifier):
+    """The served file through TensorFlow's tf.lite.Interpreter, which the service ran before
+    LiteRT's (``--tensorflow-interpreter``): the same runtime, so the same time is expected."""
+
+    @staticmethod
+    def new_interpreter(model_content: bytes, num_threads: int):
+        import warnings
+
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that LiteRT replaces it
+            return tf.lite.Interpreter(model_content=model_content, num_threads=num_threads)
+
+
+def classifiers(model_dir: str, float32_baseline: bool, tensorflow_interpreter: bool = False) -> dict:
+    """The served classifier, and when asked the float32 conversion of its model.keras and the
+    served file through TensorFlow's interpreter."""
+    from service.training.convert import KERAS_FILE, keras_to_tflite
 
     served = EmotionClassifier.load(model_dir, num_threads=1)
     variants = {"served": served}
+    if tensorflow_interpreter:
+        variants["served_tf_interpreter"] = TensorFlowInterpreterClassifier(*read_model_folder(model_dir), num_threads=1)
     if float32_baseline:
         content = keras_to_tflite(Path(model_dir) / KERAS_FILE, quantize=False)
         variants["float32"] = EmotionClassifier(content, served.metadata, num_threads=1)
@@ -101,7 +122,7 @@ def opencv_net(network, views: int):
     import cv2
     import keras
 
-    from service.vision.classifier import model_to_tflite
+    from service.training.convert import model_to_tflite
 
     inputs = keras.Input(batch_shape=(views, 48, 48, 1))
     buffer = np.frombuffer(model_to_tflite(keras.Model(inputs, network(inputs)), quantize=False), np.uint8)
@@ -124,7 +145,7 @@ def tf_graph_runner(model):
 def alternatives(model_dir: str) -> dict:
     """The other runtimes, each refused unless it reproduces the Keras model's probabilities."""
     from service.training.architectures import load_saved_model
-    from service.vision.classifier import KERAS_FILE
+    from service.training.convert import KERAS_FILE
 
     model = load_saved_model(Path(model_dir) / KERAS_FILE)
     runners = {"opencv_dnn": OpenCvRunner(model).predict_proba, "tf_graph": tf_graph_runner(model)}
@@ -145,13 +166,16 @@ def main() -> int:
     parser.add_argument("--core", type=int, default=0, help="CPU core to pin to; -1 leaves affinity alone")
     parser.add_argument("--float32-baseline", action="store_true",
                         help="also time model.keras converted without quantisation, in turn with the served file")
+    parser.add_argument("--tensorflow-interpreter", action="store_true",
+                        help="also time the served file through TensorFlow's tf.lite.Interpreter (the runtime "
+                        "the service used before LiteRT), in turn with LiteRT's")
     parser.add_argument("--alternatives", action="store_true",
                         help="also time the float32 network through OpenCV DNN (Winograd) and a TensorFlow graph")
     args = parser.parse_args()
     if args.core >= 0:
         os.sched_setaffinity(0, {args.core})
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    variants = classifiers(args.model, args.float32_baseline)
+    variants = classifiers(args.model, args.float32_baseline, args.tensorflow_interpreter)
     predicts = {name: c.predict_proba for name, c in variants.items()}
     if args.alternatives:
         predicts.update(alternatives(args.model))

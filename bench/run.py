@@ -21,7 +21,12 @@ def run_suite(args) -> int:
         from bench import ingest
 
         detectors = [name.strip() for name in args.detectors.split(",") if name.strip()]
-        return ingest.main(samples, databases, args.cameras, args.frames, args.quick, detectors)
+        return ingest.main(samples, databases, args.cameras, args.frames or 400, args.quick, detectors)
+    if args.suite == "soak":
+        from bench import soak
+
+        detector = args.detectors.split(",")[0].strip()
+        return soak.main(samples, databases[0], args.frames or 20_000, detector, args.out, args.quick)
     from bench import query
 
     return query.main(databases, args.locations, args.days, args.repeat, args.quick)

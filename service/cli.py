@@ -6,7 +6,7 @@
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness bench [pipeline|ingest|query|soak] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def _add_serve(commands) -> None:
                                 "database is created and migrated first.")
     serve.add_argument("--host", help="interface to bind (default HAPPINESS_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default HAPPINESS_PORT or 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    serve.add_argument("--workers", type=int, help="worker processes (default HAPPINESS_WORKERS or the "
+                       "CPUs this process may use: affinity and cgroup CPU quota)")
     serve.set_defaults(func=run_serve)
 
 
@@ -64,6 +66,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from service.db.migrate import upgrade
+    from service.security.server import uvicorn_options
 
     settings = Settings()
     if settings.uses_embedded_sqlite:
@@ -72,9 +75,10 @@ def run_serve(args) -> int:
         log.warning("no HAPPINESS_ADMIN_TOKEN: using the development token in %s",
                     settings.data_dir / "admin-token")
         settings.admin_secret  # create it before the workers race for it
+    workers = args.workers or settings.workers
+    os.environ["HAPPINESS_WORKERS"] = str(workers)  # each worker sizes its database pool from it
     uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers or settings.workers,
-                log_level=settings.log_level)
+                port=args.port or settings.port, workers=workers, **uvicorn_options(settings))
     return 0
 
 
@@ -87,7 +91,7 @@ def _add_db(commands) -> None:
     current = db.add_parser("current", help="show the database's revision and the head")
     current.set_defaults(func=run_db_current)
     prune = db.add_parser("prune", help="delete counts older than the retention window",
-                          description="Delete count buckets and frame receipts older than "
+                          description="Delete count buckets, frame and observation batch receipts older than "
                           "HAPPINESS_RETENTION_DAYS (or --days).")
     prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
     prune.set_defaults(func=run_db_prune)
@@ -119,7 +123,7 @@ def run_db_prune(args) -> int:
     with _session() as session:
         pruned = prune(session, retention_cutoff(days))
     print(f"deleted {pruned.buckets} bucket rows and {pruned.receipts} frame receipts "
-          f"older than {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+          f"({pruned.batch_receipts} observation batch receipts) older than {pruned.cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
     return 0
 
 
@@ -265,19 +269,21 @@ def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks: pipeline vs the seed, ingestion, queries",
                                 description="Measurements, never tests; results go to BENCHMARKS.md. "
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
-                                "cameras posting to `happiness serve`; query: index endpoints on a "
+                                "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
+                                "workers, their memory sampled; query: index endpoints on a "
                                 "synthetic year.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query"))
+    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "soak"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")
     bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
-    bench.add_argument("--frames", type=int, default=400, help="ingest: frames per run")
+    bench.add_argument("--frames", type=int, help="ingest: frames per run (400); soak: frames in all (20,000)")
     bench.add_argument("--detectors", default="hog,stub",
                        help="ingest: hog (real frames, real detector), stub (API + database overhead) or both")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
+    bench.add_argument("--out", type=Path, help="soak: folder for its plot and figures")
     bench.set_defaults(func=run_bench)
 
 

@@ -11,10 +11,16 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.cpus import usable_cpus
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
 MIN_TOKEN_LENGTH = 32
 BUCKET_MINUTES_ALLOWED = (1, 5, 10, 15, 30, 60)
+# PostgreSQL connections one `happiness serve` (all its workers) opens by default: 4 replicas
+# stay under PostgreSQL's default max_connections of 100 (97 for non-superusers)
+DB_CONNECTIONS_PER_REPLICA = 20
+MIN_DB_POOL_PER_WORKER = 2
 
 
 class Settings(BaseSettings):
@@ -28,7 +34,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints.")
     viewer_token: SecretStr | None = Field(None, description="Bearer token for read endpoints.")
     public_read: bool = Field(False, description="Serve read endpoints without a token.")
-    model_dir: Path = Field(DEFAULT_MODEL_DIR, description="Folder with model.keras + metadata.json.")
+    model_dir: Path = Field(DEFAULT_MODEL_DIR, description="Model folder: model.tflite + metadata.json.")
     detector: Literal["hog", "cnn", "stub"] = Field("hog", description="Face detector; stub is for benchmarks.")
     min_face_px: int = Field(48, ge=12, le=1000, description="Smallest face (pixels) to look for.")
     max_working_width: int = Field(1280, ge=160, description="Frames are detected at most this wide.")
@@ -36,6 +42,14 @@ class Settings(BaseSettings):
     analysis_threads: int = Field(2, ge=1, le=64, description="Frames analysed at once per worker process.")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=10_000)
+    max_json_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON (non-upload) request body.")
+    body_idle_timeout_seconds: float = Field(15, gt=0, description="Longest wait for the next chunk of a request body.")
+    body_timeout_seconds: float = Field(60, gt=0, description="Longest time to receive a whole request body.")
+    auth_failures_per_minute: int = Field(20, ge=0, description="Failed authentications a client address may make per minute (per worker) before 429; 0 = no limit.")
+    keep_alive_seconds: int = Field(5, ge=1, description="An idle keep-alive connection is closed after this long.")
+    max_header_bytes: int = Field(16 * 1024, ge=1024, description="Largest request line and headers.")
+    header_timeout_seconds: float = Field(10, gt=0, description="Longest time to receive a request's line and headers.")
+    max_connections: int | None = Field(None, ge=1, description="Connections and requests a worker serves at once; more get 503. Default: no limit.")
     retention_days: int = Field(365, ge=1, description="Oldest captured_at accepted (and kept).")
     future_tolerance_seconds: int = Field(300, ge=0)
     camera_rate_per_minute: float = Field(120, ge=0, description="Frames a camera may post per minute (per worker); 0 = no limit.")
@@ -45,7 +59,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma-separated origins allowed to call the API from a browser.")
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    workers: int = Field(default_factory=usable_cpus, ge=1, description="Worker processes; default: the CPUs this process may use.")
+    db_pool_size: int | None = Field(None, ge=1, description="PostgreSQL connections each worker keeps; default: a share of DB_CONNECTIONS_PER_REPLICA.")
+    db_max_overflow: int = Field(0, ge=0, description="PostgreSQL connections a worker may open beyond its pool under load.")
     log_level: str = "info"
 
     @field_validator("cors_origins", mode="before")
@@ -73,6 +89,14 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'happiness.db').resolve()}"
+
+    @property
+    def db_pool_size_per_worker(self) -> int:
+        """The set pool size, else DB_CONNECTIONS_PER_REPLICA shared by the workers (at least
+        MIN_DB_POOL_PER_WORKER each: a frame's key lookup and its write may overlap)."""
+        if self.db_pool_size is not None:
+            return self.db_pool_size
+        return max(MIN_DB_POOL_PER_WORKER, DB_CONNECTIONS_PER_REPLICA // self.workers)
 
     @property
     def uses_embedded_sqlite(self) -> bool:

@@ -30,17 +30,24 @@ from service.index.schemas import ModelInfo
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
+from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
+from service.docs.endpoints import install_docs
+from service.observations.endpoints import router as observations_router
+from service.security.bodies import RequestBodyGuard, body_limits
+from service.security.headers import SecurityHeadersMiddleware
+from service.security.throttle import FailedAuthThrottle
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """Counts happy faces at registered city locations from camera frames and serves
-the **happiness index** (share of happy faces) with its 95% interval, a bias-adjusted value
-and a trend. Images are analysed in memory and dropped: only counts are stored.
+DESCRIPTION = """Counts happy faces at registered city locations from camera frames (or people
+counted by edge agents from video) and serves the **happiness index** (share of happy faces)
+with its 95% interval, a bias-adjusted value and a trend. Images are analysed in memory and
+dropped: only counts are stored.
 
 Auth: `Authorization: Bearer <token>` with the admin or viewer token; cameras use their own key
-(`Bearer` or `X-API-Key`), valid only for posting frames to their own location."""
+(`Bearer` or `X-API-Key`), valid only for posting frames or observations to their own location."""
 
 
 def build_pipeline(settings: Settings):
@@ -89,7 +96,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
+                             max_overflow=settings.db_max_overflow)
         ensure_migrated(engine, settings.resolved_database_url)
         app.state.settings = settings
         app.state.engine = engine
@@ -98,11 +106,13 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.camera_keys = CameraKeyCache()
         app.state.camera_keys.watch(app.state.session_factory)
         app.state.rate_limiter = RateLimiter(settings.camera_rate_per_minute, settings.camera_burst)
+        app.state.auth_throttle = FailedAuthThrottle(settings.auth_failures_per_minute)
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
-        log.info("ready: database %s, model %s", engine.url.render_as_string(hide_password=True),
-                 app.state.model_info.name)
+        log.info("ready: database %s (pool %d + %d overflow), model %s",
+                 engine.url.render_as_string(hide_password=True), settings.db_pool_size_per_worker,
+                 settings.db_max_overflow, app.state.model_info.name)
         pruning = start_periodic_prune(app.state.session_factory, settings)
         yield
         if pruning:
@@ -110,26 +120,31 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    app.add_middleware(RequestLatencyMiddleware)
+    app.state.metrics = ServiceMetrics()
+    app.add_middleware(RequestBodyGuard, **body_limits(settings))
+    app.add_middleware(RequestLatencyMiddleware, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"])
-    for router in (locations_router, cameras_router, frames_router, index_router, analyze_router,
-                   ngsi_router, metrics_router):
+    app.add_middleware(SecurityHeadersMiddleware)
+    for router in (locations_router, cameras_router, frames_router, observations_router, index_router,
+                   analyze_router, ngsi_router, metrics_router):
         app.include_router(router)
     _add_health_routes(app)
     install_dashboard(app)
+    install_docs(app)
     return app
 
 
 def _add_health_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["health"])
-    def health() -> dict:
-        """Alive: the process answers."""
-        return {"status": "ok"}
+    async def health(request: Request) -> dict:
+        """Alive: the process answers. `bucket_minutes`: the width of the stored buckets, which
+        edge devices align their observations to."""
+        return {"status": "ok", "bucket_minutes": request.app.state.settings.bucket_minutes}
 
     @app.get("/ready", tags=["health"])
     def ready(request: Request):
@@ -139,7 +154,10 @@ def _add_health_routes(app: FastAPI) -> None:
             ensure_migrated(state.engine, state.settings.resolved_database_url)
             with read_only(state.engine).connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except Exception as error:
-            return problem_response(503, "Not ready", f"database: {error.__class__.__name__}: {error}"[:300],
-                                    headers={"Retry-After": "5"})
+        except Exception:
+            # the driver's text names the host, port and database: it goes to the log, not to
+            # whoever asks (the probe needs no token)
+            log.warning("not ready: the database check failed", exc_info=True)
+            return problem_response(503, "Not ready", "the database is unavailable or not migrated; "
+                                    "see the service's log", headers={"Retry-After": "5"})
         return {"status": "ready", "model": state.model_info.model_dump()}

@@ -6,8 +6,8 @@ Create Date: 2026-11-25
 
 The backfill runs the service's own rebuild (service.db.rollup.rebuild_all: one location at a
 time, its buckets summed by local day in the database), so the rows it writes are exactly those
-the service keeps afterwards. Should a later revision change bucket_counts or daily_counts,
-freeze a copy of that code here first.
+the service keeps afterwards, over this revision's count columns (0003 adds `sightings`). Should
+a later revision change how the rollup is computed, freeze a copy of that code here first.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("location_id", "day", name=op.f("pk_daily_counts")),
     )
     session = Session(bind=op.get_bind())  # joins the migration's transaction, never commits it
-    rollup.rebuild_all(session)
+    rollup.rebuild_all(session, COUNT_COLUMNS)  # this revision's columns: later ones add more
     session.close()
 
 

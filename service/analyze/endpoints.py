@@ -11,7 +11,6 @@ from service.errors import (Forbidden, InvalidInput, PayloadTooLarge, Unauthoriz
                             UnsupportedMediaType, problem_responses)
 from service.frames.endpoints import image_upload_body
 from service.frames.upload import read_upload
-from service.metrics import observe_stage_timings
 
 router = APIRouter(tags=["analyze"])
 
@@ -30,7 +29,7 @@ async def analyze(
     `annotate=true` the answer is a JPEG; its X-Faces, X-Happy and X-Not-Happy headers carry the counts."""
     upload = await read_upload(request, settings.max_upload_bytes)
     analysis = await run_analysis(request, service.analyze, pipeline, upload.image, settings)
-    observe_stage_timings(analysis.result.timings_ms)
+    request.app.state.metrics.observe_stage_timings(analysis.result.timings_ms)
     if not annotate:
         return service.to_output(analysis)
     jpeg = await run_in_threadpool(service.annotated_jpeg, analysis)

@@ -17,13 +17,16 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "happiness_read_only"  # execution option of the read-only engine view
 PING_AFTER_IDLE_S = 1.0
 IDLE_SINCE = "happiness_idle_since"  # key in a pooled connection's info
+FACTORY_SHARED = "happiness_factory_shared"  # key in Session.info: one dict per session factory
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine for `url`; `pool_size` and `max_overflow` bound a PostgreSQL pool (the server
+    sizes them from its workers, see Settings.db_pool_size_per_worker)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return _postgres_engine(url)
+    return _postgres_engine(url, pool_size, max_overflow)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -35,11 +38,11 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def _postgres_engine(url: str) -> Engine:
+def _postgres_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     """A pool whose connections are pinged only after PING_AFTER_IDLE_S idle: pool_pre_ping's
     round trip on every checkout cost each frame 35-45 us of CPU here, 10-20 us of PostgreSQL's
     and 45-65 us of wall time, while a connection used a moment ago has just shown it works."""
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     event.listen(engine, "checkin", _note_idle_since)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine
@@ -92,7 +95,15 @@ def read_only(engine: Engine) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions on `engine`; they share one dict (factory_shared) for what outlives a session."""
+    return sessionmaker(engine, expire_on_commit=False, info={FACTORY_SHARED: {}})
+
+
+def factory_shared(session: Session) -> dict:
+    """The dict shared by the sessions of `session`'s factory, for hints that outlive one
+    session (the rollup's time zones): scoped to one app and database, where a module global
+    would outlive the app and mix databases. A session made without a factory gets its own."""
+    return session.info.setdefault(FACTORY_SHARED, {})
 
 
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:

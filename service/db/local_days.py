@@ -47,20 +47,21 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def sum_by_local_day(session: Session, location_ids: list[int], zone: ZoneInfo, start: datetime,
-                     end: datetime) -> list[LocationDay]:
+                     end: datetime, columns: tuple[str, ...] = COUNT_COLUMNS) -> list[LocationDay]:
     """The buckets of these locations (all in `zone`) that start in [start, end), summed over
-    cameras by local day: a year of 15-minute buckets comes back as 365 rows, not 35,040."""
+    cameras by local day, for the count `columns`: a year of 15-minute buckets comes back as
+    365 rows, not 35,040."""
     table = BucketCount.__table__
     segments = offset_segments(start, end, zone)
     day_number = (_epoch_seconds(session) + _offset_at(segments)) // SECONDS_PER_DAY
     query = (
         select(table.c.location_id, func.min(table.c.bucket_start).label("first_start"),
-               *(func.sum(table.c[column]).label(column) for column in COUNT_COLUMNS))
+               *(func.sum(table.c[column]).label(column) for column in columns))
         .where(table.c.location_id.in_(location_ids), table.c.bucket_start >= start, table.c.bucket_start < end)
         .group_by(table.c.location_id, day_number)
     )
     return [LocationDay(row.location_id, local_day(row.first_start, zone),
-                        {column: int(row._mapping[column]) for column in COUNT_COLUMNS})
+                        {column: int(row._mapping[column]) for column in columns})
             for row in session.execute(query)]
 
 

@@ -1,5 +1,5 @@
-"""Retention: count buckets and frame receipts older than the window are deleted, and the daily
-rollup follows in the same transaction."""
+"""Retention: count buckets and the receipts of frames and observation batches older than the
+window are deleted, and the daily rollup follows in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from service.db import rollup
-from service.db.tables import BucketCount, FrameReceipt, utc_now
+from service.db.tables import BucketCount, FrameReceipt, ObservationReceipt, utc_now
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Pruned:
     buckets: int
     receipts: int
     days: int = 0  # daily rollup rows deleted (the day the cutoff cuts is recomputed, not counted)
+    batch_receipts: int = 0  # receipts of observation batches
 
 
 def retention_cutoff(retention_days: int, now: datetime | None = None) -> datetime:
@@ -27,8 +28,9 @@ def retention_cutoff(retention_days: int, now: datetime | None = None) -> dateti
 
 def prune(session: Session, cutoff: datetime) -> Pruned:
     """Delete buckets that start before `cutoff` and receipts received before it. A receipt
-    older than the window can go: a frame captured that long ago is refused anyway."""
+    older than the window can go: a frame or observation that old is refused anyway."""
     buckets = session.execute(delete(BucketCount).where(BucketCount.bucket_start < cutoff)).rowcount
     days = rollup.prune_days(session, cutoff)
-    receipts = session.execute(delete(FrameReceipt).where(FrameReceipt.received_at < cutoff)).rowcount
-    return Pruned(cutoff, buckets, receipts, days)
+    receipts, batch_receipts = (session.execute(delete(table).where(table.received_at < cutoff)).rowcount
+                                for table in (FrameReceipt, ObservationReceipt))
+    return Pruned(cutoff, buckets, receipts, days, batch_receipts)

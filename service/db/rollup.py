@@ -7,8 +7,9 @@ Every change to the buckets changes the rollup in the same transaction, so it ca
 - retention: prune_days drops the days before the cutoff and recomputes the day it cuts.
 
 Concurrency on PostgreSQL (SQLite runs one writer at a time): a frame's day comes from the zone
-this process last saw for the location, and its upsert writes only while the location still
-has that zone; otherwise it reads the zone afresh and retries. A zone change and the prune lock
+this app last saw for the location (a hint kept per session factory, see zone_hints), and its
+upsert writes only while the location still has that zone; otherwise it reads the zone afresh
+and retries. A zone change and the prune lock
 daily_counts against other writers before they recompute days, so a frame either committed
 before (and is recomputed with the rest) or waits, then sees the new zone and retries."""
 
@@ -19,22 +20,29 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, bindparam, delete, func, insert, select, text
+from sqlalchemy.sql import column as bare_column
+from sqlalchemy.sql import table as bare_table
 from sqlalchemy.orm import Session
 
+from service.db.engine import factory_shared
 from service.db.local_days import local_day, local_midnight, sum_by_local_day
 from service.db.tables import COUNT_COLUMNS, BucketCount, DailyCount, Location
 from service.db.upserts import adding_counts_on_conflict, dialect_insert
 
 MAX_ZONE_RETRIES = 3
-# location id -> the time zone this process last read for it; only a hint, see add_to_day
-_zone_hints: dict[int, str] = {}
+
+
+def zone_hints(session: Session) -> dict[int, str]:
+    """location id -> the time zone last read for it by a session of this session's factory;
+    only a hint, see add_to_day."""
+    return factory_shared(session).setdefault("zone_hints", {})
 
 
 def add_to_day(session: Session, location_id: int, bucket_start: datetime, values: dict[str, int]) -> None:
     """Add one bucket change (`values`, every count column) to its local day. The zone is a
     remembered hint, so a frame costs one statement; the upsert checks the hint against the
     location row and writes nothing when it is stale, and then the zone is read again."""
-    zone = _zone_hints.get(location_id)
+    zone = zone_hints(session).get(location_id)
     for _ in range(MAX_ZONE_RETRIES):
         if zone is not None and _upsert_day(session, location_id, zone, bucket_start, values):
             return
@@ -45,14 +53,14 @@ def add_to_day(session: Session, location_id: int, bucket_start: datetime, value
 def readd_to_day(session: Session, location_id: int, bucket_start: datetime, values: dict[str, int]) -> None:
     """add_to_day after a day upsert (day_upsert's, in a caller's statement) wrote nothing
     because the zone hint was stale: the zone is read first, not tried once more."""
-    _zone_hints.pop(location_id, None)
+    zone_hints(session).pop(location_id, None)
     add_to_day(session, location_id, bucket_start, values)
 
 
 def day_parameters(session: Session, location_id: int, bucket_start: datetime) -> dict:
     """The zone and the local day that day_upsert's statement checks and writes, for a bucket:
     the zone is the hint, read from the location only when there is none yet."""
-    zone = _zone_hints.get(location_id) or _reread_zone(session, location_id)
+    zone = zone_hints(session).get(location_id) or _reread_zone(session, location_id)
     if zone is None:
         raise _no_zone(location_id)
     return _day_in(zone, bucket_start)
@@ -90,7 +98,7 @@ def day_upsert(dialect: str, *conditions):
 
 def _reread_zone(session: Session, location_id: int) -> str | None:
     """The location's zone, read now and remembered as its hint."""
-    zone = _zone_hints[location_id] = _zone_of(session, location_id)
+    zone = zone_hints(session)[location_id] = _zone_of(session, location_id)
     return zone
 
 
@@ -102,22 +110,24 @@ def _zone_of(session: Session, location_id: int) -> str | None:
     return session.scalar(select(Location.timezone).where(Location.id == location_id))
 
 
-def rebuild_location(session: Session, location_id: int, timezone: str) -> None:
-    """Recompute a location's days from all its buckets, in `timezone` (its zone from now on)."""
+def rebuild_location(session: Session, location_id: int, timezone: str,
+                     columns: tuple[str, ...] = COUNT_COLUMNS) -> None:
+    """Recompute a location's days from all its buckets, in `timezone` (its zone from now on).
+    `columns`: the count columns the schema has (a migration passes those of its revision)."""
     lock_rollup(session)
     session.execute(delete(DailyCount).where(DailyCount.location_id == location_id))
     first, last = session.execute(select(func.min(BucketCount.bucket_start), func.max(BucketCount.bucket_start))
                                   .where(BucketCount.location_id == location_id)).one()
     if first is not None:
-        _insert_days(session, [location_id], ZoneInfo(timezone), first, last + timedelta(seconds=1))
+        _insert_days(session, [location_id], ZoneInfo(timezone), first, last + timedelta(seconds=1), columns)
 
 
-def rebuild_all(session: Session) -> None:
+def rebuild_all(session: Session, columns: tuple[str, ...] = COUNT_COLUMNS) -> None:
     """Recompute every location's days (the migration's backfill, the benchmark's load), one
     location at a time so no query holds more than a location's buckets."""
     locations = session.execute(select(Location.id, Location.timezone).order_by(Location.id)).all()
     for location_id, timezone in locations:
-        rebuild_location(session, location_id, timezone)
+        rebuild_location(session, location_id, timezone, columns)
 
 
 def prune_days(session: Session, cutoff: datetime) -> int:
@@ -143,12 +153,14 @@ def _locations_by_zone(session: Session) -> dict[str, list[int]]:
 
 
 def _insert_days(session: Session, location_ids: list[int], zone: ZoneInfo, start: datetime,
-                 end: datetime) -> None:
-    """Insert the sums of the buckets in [start, end) by local day; their rows must be gone."""
-    days = sum_by_local_day(session, location_ids, zone, start, end)
+                 end: datetime, columns: tuple[str, ...] = COUNT_COLUMNS) -> None:
+    """Insert the sums of the buckets in [start, end) by local day; their rows must be gone.
+    The insert names `columns` only (a bare table clause: the model's column defaults would
+    add columns that an older revision's schema lacks)."""
+    days = sum_by_local_day(session, location_ids, zone, start, end, columns)
     if days:
-        session.execute(insert(DailyCount.__table__),
-                        [{"location_id": d.location_id, "day": d.day, **d.counts} for d in days])
+        daily = bare_table("daily_counts", bare_column("location_id"), bare_column("day"), *map(bare_column, columns))
+        session.execute(insert(daily), [{"location_id": d.location_id, "day": d.day, **d.counts} for d in days])
 
 
 def lock_rollup(session: Session) -> None:

@@ -1,6 +1,6 @@
 """The whole schema: locations, their cameras, the count buckets, their daily rollup and the
-frame receipts used to deduplicate. Nothing here can hold an image, a crop, an embedding or a
-face box."""
+frame and observation-batch receipts used to deduplicate. Nothing here can hold an image, a
+crop, an embedding or a face box."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ def utc_now() -> datetime:
 
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-# the count columns of bucket_counts and daily_counts (`happy` is also the happy emotion's count)
-COUNT_COLUMNS = ("frames", "faces", "happy", "not_happy", *(e for e in EMOTIONS if e != "happy"))
+# the count columns of bucket_counts and daily_counts (`happy` is also the happy emotion's count);
+# `faces` are the faces counted (a posted frame's faces, an agent's people), `sightings` every face
+# detected in every analysed frame (equal to faces for posted frames)
+COUNT_COLUMNS = ("frames", "faces", "happy", "not_happy", *(e for e in EMOTIONS if e != "happy"), "sightings")
 
 
 class Location(Base):
@@ -63,6 +65,7 @@ class CountColumns:
     neutral: Mapped[int] = mapped_column(Integer, default=0)
     sad: Mapped[int] = mapped_column(Integer, default=0)
     surprise: Mapped[int] = mapped_column(Integer, default=0)
+    sightings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BucketCount(CountColumns, Base):
@@ -103,5 +106,18 @@ class FrameReceipt(Base):
 
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
     frame_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    result: Mapped[dict] = mapped_column(JSON)
+
+
+class ObservationReceipt(Base):
+    """One row per (camera, batch_id) of POST /locations/{id}/observations, so that a batch an
+    edge agent sends again (its confirmation was lost) is answered, not counted again. `result`
+    is the first answer: totals and per-bucket counts, nothing else."""
+
+    __tablename__ = "observation_receipts"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     result: Mapped[dict] = mapped_column(JSON)

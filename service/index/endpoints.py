@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BeforeValidator
 
 from service.auth import ReaderDep
 from service.db.tables import EMOTIONS, utc_now
@@ -15,6 +13,7 @@ from service.deps import LocationId, ReadSessionDep, SettingsDep
 from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
+from service.inputs import Instant
 from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, Summary
 
 router = APIRouter(tags=["happiness index"])
@@ -25,31 +24,15 @@ def get_model_info(request: Request) -> ModelInfo:
     return request.app.state.model_info
 
 
-def _iso_only(value):
-    # pydantic would read "1700000000" as a Unix time; the API promises ISO-8601 only
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
-        raise ValueError("use an ISO-8601 date-time such as 2026-05-01T00:00:00Z, not a number")
-    return value
-
-
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
-
-
 def index_query(
     settings: SettingsDep, model: Annotated[ModelInfo, Depends(get_model_info)],
-    start: Annotated[IsoDateTime | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
-    end: Annotated[IsoDateTime | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
     bucket: Annotated[Bucket, Query(description="Period of each point; day, week and month follow the location's time zone.")] = "day",
 ) -> service.Query:
     if bucket == "15min" and settings.bucket_minutes > 15:
         raise InvalidInput(f"counts are stored in {settings.bucket_minutes}-minute buckets; use hour or coarser")
-    return service.make_query(_as_utc(start), _as_utc(end), bucket, model, settings.trend_min_faces, utc_now())
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return service.make_query(start, end, bucket, model, settings.trend_min_faces, utc_now())
 
 
 QueryDep = Annotated[service.Query, Depends(index_query)]
@@ -86,14 +69,15 @@ def city_happiness_index(_: ReaderDep, query: QueryDep, session: ReadSessionDep,
 # Flat columns (ci95 split in two, one column per emotion) so that spreadsheets need no parsing;
 # empty cells where JSON has null.
 
-SUMMARY_COLUMNS = ("frames", "faces", "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index")
+SUMMARY_COLUMNS = ("frames", "faces", "sightings", "happy", "not_happy", "index", "ci95_low", "ci95_high",
+                   "adjusted_index")
 
 
 def _summary_cells(summary: Summary | None) -> list:
     if summary is None:
         return [""] * len(SUMMARY_COLUMNS)
     low, high = summary.ci95 or ("", "")
-    return [summary.frames, summary.faces, summary.happy, summary.not_happy, _cell(summary.index),
+    return [summary.frames, summary.faces, summary.sightings, summary.happy, summary.not_happy, _cell(summary.index),
             low, high, _cell(summary.adjusted_index)]
 
 
@@ -129,8 +113,22 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+# a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell):
+    """A text cell a spreadsheet shows as text: a leading single quote before a formula trigger.
+    Numbers stay numbers (a negative slope is a value, not a formula)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
+
+
 def csv_response(rows: list[list], filename: str) -> Response:
+    """The one CSV writer: every text cell neutralised and quoted, numbers bare."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # RFC 4180 line ends
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)  # RFC 4180 line ends
+    writer.writerows([neutralised(cell) for cell in row] for row in rows)
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -16,7 +16,10 @@ class ModelInfo(BaseModel):
 
 class Summary(BaseModel):
     frames: int
-    faces: int
+    faces: int = Field(description="Faces counted, the index's denominator: each face of a posted "
+                       "frame once, each person tracked by an edge agent once.")
+    sightings: int = Field(description="Faces detected in all analysed frames: equal to faces for "
+                           "posted frames, more for agents (one person, many frames).")
     happy: int
     not_happy: int
     index: float | None = Field(description="happy / faces; null without faces.")

@@ -30,7 +30,7 @@ from service.index.schemas import (CityLocation, CityOverview, LocationIndex, Mo
 from service.locations.service import get_location, list_locations
 
 DEFAULT_RANGE = timedelta(days=30)
-COUNT_KEYS = ("frames", "faces", "happy", "not_happy")
+COUNT_KEYS = ("frames", "faces", "happy", "not_happy", "sightings")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _counts_of(row: Row) -> dict[str, int]:
 # and works on the rows themselves (by position: a row attribute costs ten times as much), and
 # reads the full counts of each location's latest day in a second one.
 
-TREND_COLUMNS = ("frames", "faces", "happy")
+TREND_COLUMNS = ("frames", "faces", "happy", "sightings")
 
 
 @dataclass(frozen=True)
@@ -171,16 +171,18 @@ def _sum_days(rows: list[Row], days: DayCalendar, min_faces: int) -> DaySums:
     """One pass over a location's days within its periods: totals as the sum of its day
     series, its latest day with faces, and the trend points as trend_of takes them."""
     first, end, abscissas = days.first, days.end, days.abscissas
-    frames = faces = happy = 0
+    frames = faces = happy = sightings = 0
     latest, points = None, []
-    for _, day, day_frames, day_faces, day_happy in rows:
+    for _, day, day_frames, day_faces, day_happy, day_sightings in rows:
         if not first <= day < end:
             continue
         frames, faces, happy = frames + day_frames, faces + day_faces, happy + day_happy
+        sightings += day_sightings
         latest = day if day_faces > 0 else latest
         if day_faces >= min_faces:
             points.append((abscissas[(day - first).days], day_happy / day_faces))
-    return DaySums({"frames": frames, "faces": faces, "happy": happy, "not_happy": faces - happy}, latest, points)
+    return DaySums({"frames": frames, "faces": faces, "happy": happy, "not_happy": faces - happy,
+                    "sightings": sightings}, latest, points)
 
 
 def _latest_days(session: Session, sums: dict[int, DaySums]) -> dict[int, Row]:
@@ -235,8 +237,8 @@ def _summary_fields(counts: dict[str, int], model: ModelInfo) -> dict:
     """The Summary fields of these counts, as keywords: building a Point from them directly
     skips a Summary model and its dump per period (a city year has 36,500 periods)."""
     core = _summarize(counts["happy"], counts["faces"], model.tpr, model.fpr)
-    return dict(frames=counts["frames"], faces=core.faces, happy=core.happy, not_happy=core.not_happy,
-                index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index)
+    return dict(frames=counts["frames"], faces=core.faces, sightings=counts["sightings"], happy=core.happy,
+                not_happy=core.not_happy, index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index)
 
 
 @lru_cache(maxsize=1 << 16)

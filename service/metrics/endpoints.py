@@ -5,7 +5,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.auth import ReaderDep
 from service.errors import Forbidden, Unauthorized, problem_responses
-from service.metrics.collectors import scrape_registry
 
 router = APIRouter(tags=["integrations"])
 
@@ -20,5 +19,5 @@ def metrics(request: Request, _: ReaderDep) -> Response:
     index (it holds the same counts): give Prometheus the viewer token (`authorization` in the
     scrape config), or none with public read."""
     model = request.app.state.model_info
-    body = generate_latest(scrape_registry(model.name, model.version))
+    body = generate_latest(request.app.state.metrics.scrape_registry(model.name, model.version))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

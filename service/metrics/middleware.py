@@ -1,19 +1,20 @@
 """Request latency as a pure ASGI middleware (no body buffering). Requests are labelled with
 their route template, e.g. /locations/{location_id}/frames, never the raw path, so that the
-number of label values stays bounded whatever clients send."""
+number of label values stays bounded whatever clients send. The app's ServiceMetrics is given at
+construction: the middleware stack is built before the app's lifespan runs."""
 
 from __future__ import annotations
 
 import time
 
-from service.metrics.collectors import observe_request
+from service.metrics.collectors import ServiceMetrics
 
 UNMATCHED = "unmatched"
 
 
 class RequestLatencyMiddleware:
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, app, metrics: ServiceMetrics) -> None:
+        self.app, self.metrics = app, metrics
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -30,7 +31,7 @@ class RequestLatencyMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            observe_request(scope["method"], route_of(scope), status["code"], time.perf_counter() - started)
+            self.metrics.observe_request(scope["method"], route_of(scope), status["code"], time.perf_counter() - started)
 
 
 def route_of(scope) -> str:

@@ -55,7 +55,7 @@ def ensemble_training_record(metadatas: list[dict], command: str) -> dict:
 def build_ensemble(member_dirs: list[Path], val_dir: Path, out: Path, command: str) -> dict:
     """Average the members' models, write the folder ``out`` and return its metadata."""
     from service.training.architectures import ensemble_average, load_saved_model
-    from service.vision.classifier import KERAS_FILE
+    from service.training.convert import KERAS_FILE
 
     if len(member_dirs) < 2:
         raise ValueError("an ensemble needs at least two member folders")

@@ -27,7 +27,8 @@ HAPPY = "happy"
 def export_model_folder(model_dir: Path, val_dir: Path, command: str, calibrate: bool = False,
                         balance_dirs: tuple[Path, ...] = (), seed: int = 0) -> dict:
     """Rewrite ``model_dir``'s model.tflite and metadata.json; returns the new metadata."""
-    from service.vision.classifier import KERAS_FILE, TFLITE_FILE, keras_to_tflite
+    from service.training.convert import KERAS_FILE, keras_to_tflite
+    from service.vision.classifier import TFLITE_FILE
 
     metadata = read_metadata(model_dir)
     classes = tuple(metadata["classes"])

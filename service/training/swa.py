@@ -116,7 +116,7 @@ def initial_weights(model_dir: str | Path, arch: str, classes) -> tuple[list[np.
     """(weights, provenance) of the network in a model folder, checked against this run."""
     from service.training.architectures import load_saved_model
     from service.training.train import read_metadata
-    from service.vision.classifier import KERAS_FILE
+    from service.training.convert import KERAS_FILE
 
     metadata = read_metadata(model_dir)
     if metadata.get("architecture") != arch or list(metadata["classes"]) != list(classes):

@@ -356,7 +356,8 @@ def machine_description() -> dict:
 
 def write_model_files(out: Path, model) -> None:
     """model.keras and model.tflite (what the service runs) of a trained model."""
-    from service.vision.classifier import KERAS_FILE, TFLITE_FILE, keras_to_tflite
+    from service.training.convert import KERAS_FILE, keras_to_tflite
+    from service.vision.classifier import TFLITE_FILE
 
     out.mkdir(parents=True, exist_ok=True)
     inference_copy(model).save(out / KERAS_FILE)

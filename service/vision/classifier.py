@@ -1,19 +1,14 @@
 """Emotion classifier used by the service: a whole batch of faces in one interpreter call.
 
-A model folder holds ``model.keras`` (the trained Keras model), ``metadata.json`` and
-``model.tflite``, the same model converted at training time with dynamic-range quantisation:
-int8 weights, and each layer's input quantised on the fly by XNNPACK's int8 kernels. On one
-core of this project's machine that runs the default model about 4x faster than the float32
-conversion (which itself has none of ``model.predict``'s ~35 ms per-call overhead), for a
-few decisions in a thousand that differ from the Keras model's (tests bound the difference;
-models/README.md gives the measured figures). When ``model.tflite`` is missing it is
-converted from ``model.keras`` at load time.
+The service runs a model folder's ``model.tflite`` (written by ``happiness train`` or
+``happiness export`` next to ``model.keras`` and ``metadata.json``) with the LiteRT interpreter
+of the ``ai-edge-litert`` package: the same TFLite runtime as TensorFlow's, without loading
+TensorFlow into the serving process (BENCHMARKS.md: memory per worker). Converting a Keras model is training's job
+(service/training/convert.py); a folder without the converted file is refused.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import threading
 from pathlib import Path
@@ -24,48 +19,13 @@ from service.vision.preprocess import equalize
 
 DEFAULT_MODEL_DIR: Path = Path(__file__).resolve().parents[2] / "models" / "default"
 
-KERAS_FILE = "model.keras"
 TFLITE_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"
 HAPPY = "happy"
 
 
-def keras_to_tflite(keras_path: str | Path, quantize: bool = True) -> bytes:
-    """TFLite flatbuffer of a saved Keras model, dynamic-range quantised (see the module doc);
-    ``quantize=False`` keeps float32 weights (the baseline of bench/latency_classifier.py).
-
-    Dynamic range rather than full int8: it needs no calibration data, and on FER2013 val it
-    kept the default model's accuracy where full int8 lost a quarter of a point."""
-    from service.training.architectures import load_saved_model
-
-    return model_to_tflite(load_saved_model(keras_path), quantize)
-
-
-def model_to_tflite(model, quantize: bool = True) -> bytes:
-    """TFLite flatbuffer of an in-memory Keras model (see keras_to_tflite)."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without calibration data: dynamic range
-    # The converter prints its SavedModel signature on stdout, which must stay clean for JSON output.
-    with contextlib.redirect_stdout(io.StringIO()):
-        return converter.convert()
-
-
-def _make_interpreter(model_content: bytes, num_threads: int):
-    """A TFLite interpreter from the standalone LiteRT package when installed, else TensorFlow's."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import warnings
-
-        import tensorflow as tf
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that LiteRT replaces it
-            return tf.lite.Interpreter(model_content=model_content, num_threads=num_threads)
-    return Interpreter(model_content=model_content, num_threads=num_threads)
+class ModelFolderError(FileNotFoundError):
+    """A model folder lacks a file the service needs; the message says how to make it."""
 
 
 def faces_to_input(faces: np.ndarray) -> np.ndarray:
@@ -98,6 +58,20 @@ def decide(probabilities: np.ndarray, classes: tuple[str, ...], happy_threshold:
     return np.where(probabilities[:, happy] >= happy_threshold, happy, others.argmax(axis=1))
 
 
+def read_model_folder(model_dir: str | Path) -> tuple[bytes, dict]:
+    """(model.tflite bytes, metadata) of a model folder, or ModelFolderError naming the fix."""
+    model_dir = Path(model_dir)
+    metadata_path, tflite_path = model_dir / METADATA_FILE, model_dir / TFLITE_FILE
+    if not metadata_path.is_file():
+        raise ModelFolderError(f"{model_dir} is not a model folder: it has no {METADATA_FILE} (model folders "
+                               "are written by `happiness train`; see models/README.md)")
+    if not tflite_path.is_file():
+        raise ModelFolderError(f"{model_dir} has no {TFLITE_FILE}, the file the service runs: convert its "
+                               f"model.keras with `happiness export --model {model_dir} --data VAL_FOLDER` "
+                               "(a training install: pip install '.[train]')")
+    return tflite_path.read_bytes(), json.loads(metadata_path.read_text())
+
+
 class EmotionClassifier:
     """Maps grayscale face crops to class probabilities, in the model's class order."""
 
@@ -110,23 +84,24 @@ class EmotionClassifier:
         self.equalizes: bool = bool(metadata.get("preprocess", {}).get("equalize", False))
         self.temperature: float = float(metadata.get("postprocess", {}).get("temperature", 1.0))
         self.happy_threshold: float | None = metadata.get("decision", {}).get("happy_threshold")
-        self._interpreter = _make_interpreter(model_content, num_threads)
+        self._interpreter = self.new_interpreter(model_content, num_threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch_size = -1
         # One interpreter holds one set of tensors: concurrent calls must take turns.
         self._lock = threading.Lock()
 
+    @staticmethod
+    def new_interpreter(model_content: bytes, num_threads: int):
+        """LiteRT's interpreter (bench/latency_classifier.py times TensorFlow's beside it)."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter(model_content=model_content, num_threads=num_threads)
+
     @classmethod
     def load(cls, model_dir: str | Path, num_threads: int = 1) -> "EmotionClassifier":
-        """Load a model folder (metadata.json + model.tflite, or model.keras to convert)."""
-        model_dir = Path(model_dir)
-        metadata = json.loads((model_dir / METADATA_FILE).read_text())
-        tflite_path = model_dir / TFLITE_FILE
-        if tflite_path.exists():
-            content = tflite_path.read_bytes()
-        else:
-            content = keras_to_tflite(model_dir / KERAS_FILE)
+        """Load a model folder's model.tflite and metadata.json (see read_model_folder)."""
+        content, metadata = read_model_folder(model_dir)
         return cls(content, metadata, num_threads)
 
     def predict_proba(self, faces: np.ndarray) -> np.ndarray:

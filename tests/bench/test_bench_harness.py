@@ -48,6 +48,7 @@ def test_ingest_bench_stores_what_it_sent(capsys):
 
 
 def test_classifier_latency_bench_times_the_served_file_a_float32_baseline_and_other_runtimes():
+    """Also the served file through TensorFlow's interpreter, the runtime before LiteRT."""
     import json
     import subprocess
     import sys
@@ -55,11 +56,11 @@ def test_classifier_latency_bench_times_the_served_file_a_float32_baseline_and_o
 
     root = Path(__file__).resolve().parents[2]
     command = [sys.executable, "bench/latency_classifier.py", "--model", "models/paper", "--batches", "1,4",
-               "--repeats", "3", "--core", "-1", "--float32-baseline", "--alternatives"]
+               "--repeats", "3", "--core", "-1", "--float32-baseline", "--alternatives", "--tensorflow-interpreter"]
     report = json.loads(subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout)
     # each alternative runtime was checked against the Keras model's probabilities before it was timed
     for results in (report["results"], report["float32_results"], report["opencv_dnn_results"],
-                    report["tf_graph_results"]):
+                    report["tf_graph_results"], report["served_tf_interpreter_results"]):
         assert [r["batch"] for r in results] == [1, 4]
         assert all(0 < r["ms_per_face_median"] <= r["ms_per_call_median"] for r in results)
 
@@ -84,3 +85,30 @@ def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
     assert change["interval"][0] <= change["difference"] <= change["interval"][1]
     # what the HOG detector's framing rests on: its box is narrower than a FER face and sits low
     assert 0 < report["fitted_margin"]["median"] < 0.2 and report["centre_offset"]["down"] > 0.03
+
+
+def test_soak_bench_answers_every_body_as_expected_and_samples_each_workers_memory(capsys, tmp_path):
+    samples = require_samples()
+    assert main(["bench", "soak", "--quick", "--samples", str(samples), "--out", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert "| frames | worker 1 RSS MiB | worker 2 RSS MiB |" in output
+    assert "60 frames in" in output and "unexpected answers: 0" in output
+    rows = [line.split("|")[1:-1] for line in output.splitlines() if line.startswith("| 60 |")]
+    assert rows and all(float(mb) > 50 for mb in rows[0][1:])  # two workers, each with its model resident
+    assert (tmp_path / "soak_rss.png").stat().st_size > 0
+
+
+def test_footprint_bench_measures_a_live_worker(capsys):
+    """One server start, the first frame and one more: start-up time, memory from /proc, and the
+    libraries mapped (none of TensorFlow's)."""
+    import json
+
+    from bench import footprint
+
+    assert footprint.main(["--runs", "1", "--frames", "1", "--samples", str(require_samples()), "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    run = json.loads(lines[0])
+    assert run["first_frame_faces"] == 1 and run["more_frames_faces"] >= 1
+    assert 0 < run["ready_s"] and 50 < run["rss_ready_mb"] <= run["peak_mb"]
+    assert run["mapped"]["tensorflow"] == 0 and run["mapped"]["ai_edge_litert"] > 0
+    assert any(line.startswith("| median |") for line in lines)

@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from support import ADMIN, ADMIN_TOKEN, VIEWER_TOKEN, jpeg_bytes
 
 # Museum Square: 2 days ago one frame of 1 happy + 1 sad; 5 minutes ago two frames of 3 happy + 1 sad
-# -> latest day 6/8 = 75%, range 7/10 = 70%. Central Station: one frame of 1 happy + 3 sad -> 25%.
+# -> latest day 6/8 = 75%, range 7/10 = 70%. Central Station: one frame of 1 happy + 3 sad -> 25%,
+# and an edge agent's 4 people (1 happy) seen 40 times an hour ago -> latest day 25%, 8 faces, 44 sightings.
 MUSEUM_FRAMES = [(timedelta(days=2), ("happy", "sad")), (timedelta(minutes=5), ("happy",) * 3 + ("sad",)),
                  (timedelta(minutes=5), ("happy",) * 3 + ("sad",))]
 STATION_FRAMES = [(timedelta(hours=30), ("happy", "sad", "sad", "sad"))]
@@ -30,8 +31,18 @@ def seeded(live_server) -> dict[str, int]:
             for age, labels in frames:
                 live_server.pipeline.labels = labels
                 _post_frame(api, ids[name], key, datetime.now(UTC) - age)
+        _post_observation(api, ids["Central Station"], key, datetime.now(UTC) - timedelta(hours=1))
     live_server.pipeline.labels = ("happy", "sad")
     return ids
+
+
+def _post_observation(api: httpx.Client, location_id: int, key: str, start: datetime) -> None:
+    start = start.replace(minute=start.minute - start.minute % 15, second=0, microsecond=0)
+    observation = {"start": start.isoformat(), "end": (start + timedelta(minutes=15)).isoformat(), "people": 4,
+                   "happy": 1, "emotions": {"happy": 1, "sad": 3}, "sightings": 40, "frames": 900}
+    response = api.post(f"/locations/{location_id}/observations", json={"batch_id": "b1", "observations": [observation]},
+                        headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 201, response.text
 
 
 def _add_location(api: httpx.Client, name: str, **fields) -> int:
@@ -78,7 +89,10 @@ def test_overview_cards_show_the_seeded_values(page_with_token, seeded, artifact
     assert museum.locator('[data-field="latest-index"]').inner_text() == "75%"
     assert museum.locator('[data-field="range-index"]').inner_text().startswith("70% (")
     assert museum.locator('[data-field="faces"]').inner_text() == "10"
-    assert card(page, "Central Station").locator('[data-field="latest-index"]').inner_text() == "25%"
+    station = card(page, "Central Station")
+    assert station.locator('[data-field="latest-index"]').inner_text() == "25%"
+    assert (station.locator('[data-field="faces"]').inner_text(), station.locator('[data-field="sightings"]').inner_text()) \
+        == ("8", "44")
     assert "no faces yet" in card(page, "Quiet Park").inner_text()
     assert int(museum.locator("svg.sparkline").get_attribute("data-points")) in (30, 31)
     assert museum.locator("svg.sparkline path").count() >= 1
@@ -109,6 +123,7 @@ def test_location_page_charts_and_bucket_picker(page_with_token, seeded, live_se
     chart.wait_for()
     assert page.locator('[data-field="index"]').inner_text() == "70.0%"
     assert page.locator('[data-field="faces"]').inner_text() == "10"
+    assert page.locator('[data-field="sightings"]').inner_text() == "10"  # posted frames: one sighting a face
     day_points = int(chart.get_attribute("data-points"))
     values = sorted(float(v) for v in page.locator("#index-chart circle.index-dot").evaluate_all(
         "dots => dots.map(d => d.dataset.value)"))

@@ -127,11 +127,22 @@ def test_a_frame_after_a_zone_change_counts_in_the_new_zones_day(database_url, t
     writer.record(location_id, camera_id, "f1", EVENING)
     with writer.sessions.begin() as session:
         update_location(session, location_id, LocationUpdate(timezone="Asia/Tokyo"))  # UTC+9
-    rollup._zone_hints[location_id] = "UTC"  # as a process that has not seen the change remembers it
+    with writer.sessions() as session:
+        rollup.zone_hints(session)[location_id] = "UTC"  # as another app that has not seen the change remembers it
     writer.record(location_id, camera_id, "f2", EVENING)
     writer.record(location_id, camera_id, None, EVENING)
     assert writer.days(location_id) == {date(2026, 6, 2): writer.bucket_sums(location_id)}
     assert writer.bucket_sums(location_id)["frames"] == 3
+
+
+def test_zone_hints_belong_to_one_session_factory(database_url, tmp_path):
+    """Each app (session factory) remembers zones for itself: nothing is left in the process."""
+    first, second = Writer(database_url, tmp_path), Writer(database_url, tmp_path)
+    location_id, (camera_id, _) = first.place("Asia/Tokyo")
+    first.record(location_id, camera_id, "f1")
+    with first.sessions() as session, second.sessions() as other:
+        assert rollup.zone_hints(session) == {location_id: "Asia/Tokyo"}
+        assert rollup.zone_hints(other) == {}
 
 
 def test_concurrent_repeats_of_a_frame_id_count_it_once(database_url, tmp_path):

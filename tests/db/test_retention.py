@@ -6,6 +6,7 @@ from service.db.engine import make_engine, make_session_factory
 from service.db.retention import prune, retention_cutoff
 from service.db.tables import BucketCount, FrameReceipt
 from service.frames.repository import add_counts, claim_frame
+from service.observations.repository import claim_batch
 from support import add_location_with_camera
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -18,6 +19,7 @@ def seed(session_factory) -> None:
             at = NOW - timedelta(days=age_days)
             add_counts(session, location_id, camera_id, at, {"frames": 1, "faces": 1})
             claim_frame(session, camera_id, f"f{age_days}", at, {})
+            claim_batch(session, camera_id, f"b{age_days}", at, {})
 
 
 def test_prune_deletes_only_what_is_older_than_the_window(database_url):
@@ -25,7 +27,7 @@ def test_prune_deletes_only_what_is_older_than_the_window(database_url):
     seed(session_factory)
     with session_factory.begin() as session:
         pruned = prune(session, retention_cutoff(365, NOW))
-    assert (pruned.buckets, pruned.receipts) == (2, 2)
+    assert (pruned.buckets, pruned.receipts, pruned.batch_receipts) == (2, 2, 2)
     with session_factory() as session:
         kept = sorted(session.scalars(select(BucketCount.bucket_start)))
         assert [NOW - start for start in kept] == [timedelta(days=364), timedelta(days=1)]
@@ -42,4 +44,4 @@ def test_prune_command_reports_what_it_deleted(database_url, monkeypatch, capsys
     assert main(["db", "prune", "--days", "36500"]) == 0
     assert "deleted 0 bucket rows and 0 frame receipts" in capsys.readouterr().out
     assert main(["db", "prune", "--days", "1"]) == 0
-    assert "deleted 4 bucket rows and 4 frame receipts" in capsys.readouterr().out
+    assert "deleted 4 bucket rows and 4 frame receipts (4 observation batch receipts)" in capsys.readouterr().out

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
 from count_history import SPRING, add_place, random_counts, seed
 from service.db.engine import make_engine, make_session_factory
@@ -110,11 +110,19 @@ def test_the_migration_backfills_the_rollup_from_existing_buckets(database_url):
     session_factory = sessions_for(database_url)
     with session_factory() as session:
         assert len(rollup_of(session)) > 10
+        # 0003: every face counted before agents existed was one sighting
+        pairs = session.execute(select(BucketCount.faces, BucketCount.sightings)).all()
+        assert sum(faces for faces, _ in pairs) > 100 and all(faces == seen for faces, seen in pairs)
     assert_rollup_exact(session_factory)
 
 
+REVISION_0001_COUNTS = ("frames", "faces", "happy", "not_happy", "angry", "disgust", "fear", "neutral", "sad",
+                        "surprise")
+
+
 def _insert_raw_history(connection) -> None:
-    """Locations, cameras and buckets as revision 0001 had them: no rollup to write to."""
+    """Locations, cameras and buckets as revision 0001 had them: no rollup to write to, no
+    sightings (a bare table of 0001's columns: the model's defaults would name later ones)."""
     now, rng = datetime.now(UTC), random.Random(3)
     zones = ("Australia/Sydney", "America/New_York", "UTC")
     connection.execute(insert(Location), [{"id": n, "name": zone, "timezone": zone, "created_at": now,
@@ -123,7 +131,9 @@ def _insert_raw_history(connection) -> None:
                                          "key_prefix": "p", "created_at": now} for n in (1, 2, 3)])
     buckets = {(n, datetime(2026, 3, 30, tzinfo=UTC) + timedelta(minutes=15 * rng.randrange(14 * 96)))
                for n in (1, 2, 3) for _ in range(200)}  # Sydney leaves DST on 5 April
-    connection.execute(insert(BucketCount), [
+    columns = ("location_id", "camera_id", "bucket_start", *REVISION_0001_COUNTS)
+    bucket_table = table("bucket_counts", *(column(name, BucketCount.__table__.c[name].type) for name in columns))
+    connection.execute(insert(bucket_table), [
         {"location_id": n, "camera_id": n, "bucket_start": start, **random_counts(rng),
          **dict.fromkeys(("angry", "disgust", "fear", "neutral", "surprise"), 0)} for n, start in buckets])
 

@@ -35,7 +35,7 @@ def series_from_buckets(session, location, q: service.Query):
 
 
 def totals(rows) -> dict[str, int]:
-    return {key: sum(getattr(row, key) for row in rows) for key in ("frames", "faces", "happy", "not_happy")}
+    return {key: sum(getattr(row, key) for row in rows) for key in ("frames", "faces", "happy", "not_happy", "sightings")}
 
 
 def index_from_buckets(session, location, q: service.Query) -> LocationIndex:

@@ -35,11 +35,13 @@ def test_location_csv_has_a_row_per_bucket_with_the_json_values(client):
                                params={**params, "format": "csv"}))
     as_json = client.get(f"/locations/{location['id']}/happiness-index", headers=VIEWER, params=params).json()
     assert len(rows) == len(as_json["series"]) == 3
-    assert list(rows[0]) == ["location_id", "location", "bucket", "start", "end", "frames", "faces", "happy",
-                             "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index", *(f"emotion_{e}" for e in EMOTIONS)]
+    assert list(rows[0]) == ["location_id", "location", "bucket", "start", "end", "frames", "faces", "sightings",
+                             "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index",
+                             *(f"emotion_{e}" for e in EMOTIONS)]
     empty, counted = rows[0], rows[1]
     assert (empty["faces"], empty["index"], empty["ci95_low"]) == ("0", "", "")
     assert (counted["frames"], counted["faces"], counted["happy"], counted["not_happy"]) == ("2", "4", "2", "2")
+    assert counted["sightings"] == "4"  # a posted frame's faces are its sightings
     assert float(counted["index"]) == as_json["series"][1]["index"] == 0.5
     assert [float(counted["ci95_low"]), float(counted["ci95_high"])] == as_json["series"][1]["ci95"]
     assert (counted["emotion_happy"], counted["emotion_sad"], counted["emotion_neutral"]) == ("2", "2", "0")
@@ -58,6 +60,7 @@ def test_city_csv_has_a_row_per_location(client):
     museum, park = by_name["Museum Square"], by_name["Quiet Park"]
     assert (museum["latitude"], museum["longitude"], museum["faces"], museum["index"]) == ("52.358", "4.881", "2", "0.5")
     assert museum["latest_day_faces"] == "2" and museum["trend_direction"] == "insufficient_data"
+    assert (museum["sightings"], museum["latest_day_sightings"]) == ("2", "2")
     assert (park["faces"], park["index"], park["latest_day_start"], park["latitude"]) == ("0", "", "", "")
 
 

@@ -52,6 +52,30 @@ def test_counters_move_after_a_frame_and_not_for_its_duplicate(client):
             value(before, "happiness_pipeline_stage_seconds_count", stage=stage) == 2
 
 
+def test_each_app_counts_its_own_frames(client, settings, pipeline):
+    """A second app in the same process (the same database) sees none of the first app's
+    counts: requests change their app's metrics, not process-wide state."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    with TestClient(create_app(settings, pipeline=pipeline)) as other:
+        assert post_frame(client, location["id"], key, "f-1").status_code == 201
+        assert value(scrape(client), "happiness_frames_total", location_id=label) == 1
+        assert value(scrape(other), "happiness_frames_total", location_id=label) == 0
+        assert post_frame(other, location["id"], key, "f-2").status_code == 201
+        assert value(scrape(other), "happiness_frames_total", location_id=label) == 1
+        assert value(scrape(client), "happiness_frames_total", location_id=label) == 1
+
+
+def test_process_metrics_are_still_exposed(client):
+    names = {sample.name for sample in samples_of(scrape(client))}
+    assert {"process_resident_memory_bytes", "python_gc_collections_total", "python_info"} <= names
+
+
 def test_a_frame_whose_commit_fails_moves_no_counter(client):
     """The counters move after the commit: a frame answered 503 was not stored, so not counted."""
     location = add_location(client)
@@ -93,13 +117,14 @@ def test_metrics_need_read_access(client):
 
 WORKER = """
 from types import SimpleNamespace
-from service.metrics import record_frame
-record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1), {"detect": 5.0, "classify": 2.0})
+from service.metrics import ServiceMetrics
+ServiceMetrics().record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1),
+                              {"detect": 5.0, "classify": 2.0})
 """
 SCRAPE = """
 from prometheus_client import generate_latest
-from service.metrics.collectors import scrape_registry
-print(generate_latest(scrape_registry("m", "1")).decode())
+from service.metrics import ServiceMetrics
+print(generate_latest(ServiceMetrics().scrape_registry("m", "1")).decode())
 """
 
 
@@ -113,3 +138,24 @@ def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
     assert value(text, "happiness_faces_total", location_id="7") == 6
     assert value(text, "happiness_pipeline_stage_seconds_count", stage="detect") == 2
     assert value(text, "happiness_model_info", name="m", version="1") == 1
+
+
+def test_counters_move_for_an_observation_batch_once(client):
+    from datetime import UTC, datetime, timedelta
+
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    batch = {"batch_id": "b-1", "observations": [
+        {"start": start.isoformat(), "end": (start + timedelta(minutes=15)).isoformat(), "people": 3, "happy": 2,
+         "emotions": {"happy": 2, "neutral": 1}, "sightings": 30, "frames": 90}]}
+    names = ("happiness_frames_total", "happiness_faces_total", "happiness_happy_faces_total",
+             "happiness_not_happy_faces_total", "happiness_sightings_total")
+    before = scrape(client)
+    for expected in (201, 200):  # the second is the same batch again
+        response = client.post(f"/locations/{location['id']}/observations", json=batch, headers=bearer(key))
+        assert response.status_code == expected
+    after = scrape(client)
+    moved = [value(after, name, location_id=label) - value(before, name, location_id=label) for name in names]
+    assert moved == [90, 3, 2, 1, 30]

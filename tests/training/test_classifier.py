@@ -1,4 +1,5 @@
-"""The service's classifier: the Keras model's decisions from a quantised file, batch shapes, folder loading."""
+"""The service's classifier: the Keras model's decisions from a quantised file run by LiteRT (the
+same as TensorFlow's own interpreter gives), batch shapes, folder loading."""
 
 from __future__ import annotations
 
@@ -62,12 +63,40 @@ def first_faces_per_class(split, per_class: int) -> np.ndarray:
     return faces.images[np.concatenate(picked)]
 
 
-def test_conversion_at_load_when_tflite_file_is_missing(tiny_model, tmp_path):
-    for name in ("model.keras", "metadata.json"):
-        (tmp_path / name).write_bytes((tiny_model / name).read_bytes())
-    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48), dtype=np.uint8)
-    converted = EmotionClassifier.load(tmp_path).predict_proba(faces)
-    np.testing.assert_allclose(converted, EmotionClassifier.load(tiny_model).predict_proba(faces), atol=1e-6)
+def tensorflow_interpreter_probabilities(model_dir, faces: np.ndarray) -> np.ndarray:
+    """The folder's model.tflite through TensorFlow's tf.lite.Interpreter, which the service
+    ran before LiteRT's: one batch, one thread, as EmotionClassifier runs it."""
+    import warnings
+
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it warns that LiteRT replaces it
+        interpreter = tf.lite.Interpreter(model_content=(model_dir / "model.tflite").read_bytes(), num_threads=1)
+    entry, exit_ = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    interpreter.resize_tensor_input(entry, [len(faces), 48, 48, 1])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(entry, faces[..., np.newaxis].astype(np.float32))
+    interpreter.invoke()
+    return interpreter.get_tensor(exit_)
+
+
+def committed_model_faces() -> np.ndarray:
+    """Real FER2013 val faces where present, random ones always."""
+    faces = [np.random.default_rng(3).integers(0, 256, (64, 48, 48), dtype=np.uint8)]
+    if FER_VAL.is_dir():
+        faces.append(first_faces_per_class(FER_VAL, per_class=40))
+    return np.concatenate(faces)
+
+
+@pytest.mark.parametrize("name", ["default", "paper"])
+def test_litert_decides_exactly_as_tensorflows_interpreter_on_the_committed_models(name):
+    model_dir = DEFAULT_MODEL_DIR.parent / name
+    faces = committed_model_faces()
+    ours = EmotionClassifier.load(model_dir).predict_proba(faces)
+    reference = tensorflow_interpreter_probabilities(model_dir, faces)
+    assert (ours.argmax(axis=1) == reference.argmax(axis=1)).all()
+    np.testing.assert_allclose(ours, reference, atol=1e-6)
 
 
 def test_empty_batches_and_changing_batch_sizes(tiny_model):

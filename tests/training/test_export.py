@@ -10,7 +10,7 @@ pytest.importorskip("tensorflow")
 
 from service.training.cli import main  # noqa: E402
 from service.training.train import read_metadata  # noqa: E402
-from service.vision.classifier import keras_to_tflite  # noqa: E402
+from service.training.convert import keras_to_tflite  # noqa: E402
 
 
 @pytest.fixture()

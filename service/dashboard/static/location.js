@@ -63,7 +63,7 @@ function renderSummary(body) {
   $("summary").replaceChildren(
     item("index", percent(o.index, 1), "index"), item("95% interval", interval(o.ci95), "ci95"),
     item("adjusted index", percent(o.adjusted_index, 1), "adjusted"), item("faces", count(o.faces), "faces"),
-    item("frames", count(o.frames), "frames"),
+    item("sightings", count(o.sightings), "sightings"), item("frames", count(o.frames), "frames"),
     el("div", {}, el("dt", {}, "trend"), el("dd", {}, trendBadge(body.trend), ` ${TREND_ARROWS[body.trend.direction]?.[1] ?? ""}`,
        slope === null ? "" : `, ${(slope * 100).toFixed(2)} points/day`)));
 }
@@ -87,9 +87,9 @@ function renderCharts(body) {
 
 function renderTable(body) {
   const labels = labelsOf(body);
-  const head = el("tr", {}, ...["start", "faces", "happy", "index", "95% interval", "adjusted"].map((h) => el("th", { scope: "col" }, h)));
+  const head = el("tr", {}, ...["start", "faces", "sightings", "happy", "index", "95% interval", "adjusted"].map((h) => el("th", { scope: "col" }, h)));
   const rows = body.series.map((p, i) => el("tr", {}, el("td", {}, labels[i]), el("td", {}, count(p.faces)),
-    el("td", {}, count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
+    el("td", {}, count(p.sightings)), el("td", {}, count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
     el("td", {}, percent(p.adjusted_index, 1))));
   $("table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
 }

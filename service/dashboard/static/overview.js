@@ -73,7 +73,8 @@ function facts(location) {
        el("span", { class: "muted" }, `latest day${day ? `, ${day}` : ""}`), trendBadge(location.trend)),
     el("dl", {},
        el("dt", {}, "range index"), el("dd", { "data-field": "range-index" }, `${percent(location.range.index)} (${interval(location.range.ci95)})`),
-       el("dt", {}, "faces"), el("dd", { "data-field": "faces" }, count(location.range.faces))),
+       el("dt", {}, "faces"), el("dd", { "data-field": "faces" }, count(location.range.faces)),
+       el("dt", {}, "sightings"), el("dd", { "data-field": "sightings" }, count(location.range.sightings))),
     sparkline(values, `daily index of ${location.name}`),
   ];
 }

@@ -1,0 +1,147 @@
+"""Counting a batch of observations: every observation is checked first (a batch is stored whole
+or not at all), then the batch id is claimed and each server bucket gets its counts, all in the
+caller's transaction, with the same atomic upserts (and daily rollup) as posted frames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from service.config import Settings
+from service.db.tables import EMOTIONS
+from service.cameras.service import UNKNOWN_KEY
+from service.errors import InvalidInput, Unauthorized
+from service.frames.repository import add_counts, hold_camera_key
+from service.frames.service import bucket_start_of
+from service.observations import repository
+from service.observations.schemas import BatchResult, BucketAccepted, Observation, ObservationBatch
+
+MAX_REPORTED_PROBLEMS = 20  # a batch of 1,000 bad observations needs no 1,000-line answer
+BUCKET_FIELDS = ("people", "happy", "not_happy", "sightings", "frames")
+
+
+@dataclass(frozen=True)
+class Target:
+    location_id: int
+    camera_id: int
+    key_hash: str | None = None  # the camera key the batch came with: counted only while still valid
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware instant in UTC; a time without a zone is read as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def count_problems(observation: Observation) -> Iterator[str]:
+    """The counts' inconsistencies, each as 'field: what is wrong'."""
+    emotions = observation.emotions.model_dump()
+    if observation.happy > observation.people:
+        yield f"happy: {observation.happy} happy of {observation.people} people"
+    if emotions["happy"] != observation.happy:
+        yield f"emotions.happy: {emotions['happy']}, but happy is {observation.happy}"
+    if sum(emotions.values()) != observation.people:
+        yield f"emotions: they add up to {sum(emotions.values())}, not to people ({observation.people})"
+    if observation.sightings < observation.people:
+        yield f"sightings: {observation.sightings} is fewer than people ({observation.people})"
+    if observation.sightings > 0 and observation.frames == 0:
+        yield f"frames: 0 frames cannot hold {observation.sightings} sightings"
+
+
+def time_problems(observation: Observation, now: datetime, settings: Settings) -> Iterator[str]:
+    """The span must be forward, inside one server bucket, not in the future (beyond the
+    tolerance) and not older than the retention window."""
+    start, end = as_utc(observation.start), as_utc(observation.end)
+    bucket_end = bucket_start_of(start, settings.bucket_minutes) + timedelta(minutes=settings.bucket_minutes)
+    if end <= start:
+        yield f"end: {_iso(end)} is not after start {_iso(start)}"
+    elif end > bucket_end:
+        yield (f"end: the span crosses the end of its {settings.bucket_minutes}-minute bucket at "
+               f"{_iso(bucket_end)}; split it there")
+    if end > now + timedelta(seconds=settings.future_tolerance_seconds):
+        yield f"end: {_iso(end)} is in the future (the server's time is {_iso(now)})"
+    if start < now - timedelta(days=settings.retention_days):
+        yield f"start: {_iso(start)} is older than the {settings.retention_days}-day retention"
+
+
+def batch_problems(batch: ObservationBatch, now: datetime, settings: Settings) -> list[str]:
+    """Every problem of every observation, as 'observations.INDEX.FIELD: what is wrong'."""
+    return [f"observations.{index}.{problem}"
+            for index, observation in enumerate(batch.observations)
+            for problem in (*count_problems(observation), *time_problems(observation, now, settings))]
+
+
+def refuse(problems: list[str]) -> InvalidInput:
+    shown = problems[:MAX_REPORTED_PROBLEMS]
+    more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
+    return InvalidInput(f"nothing of the batch was stored: {'; '.join(shown)}{more}", errors=shown)
+
+
+def bucket_counts(observation: Observation) -> dict[str, int]:
+    """The count columns an observation adds: its people are the bucket's faces."""
+    emotions = observation.emotions.model_dump()
+    return {"frames": observation.frames, "faces": observation.people, "sightings": observation.sightings,
+            "happy": observation.happy, "not_happy": observation.people - observation.happy,
+            **{emotion: emotions[emotion] for emotion in EMOTIONS if emotion != "happy"}}
+
+
+@dataclass
+class BucketSum:
+    """The observations of a batch that fall in one server bucket, summed."""
+
+    observations: int
+    counts: dict[str, int]
+
+    def add(self, observation: Observation) -> None:
+        self.observations += 1
+        for column, value in bucket_counts(observation).items():
+            self.counts[column] = self.counts.get(column, 0) + value
+
+    def accepted(self, start: datetime) -> BucketAccepted:
+        counts = self.counts
+        return BucketAccepted(bucket_start=start, observations=self.observations, people=counts["faces"],
+                              happy=counts["happy"], not_happy=counts["not_happy"],
+                              sightings=counts["sightings"], frames=counts["frames"])
+
+
+def sums_by_bucket(batch: ObservationBatch, bucket_minutes: int) -> dict[datetime, BucketSum]:
+    """The batch summed per server bucket, in time order: one upsert per bucket, however many
+    observations share it."""
+    sums: dict[datetime, BucketSum] = {}
+    for observation in sorted(batch.observations, key=lambda o: as_utc(o.start)):
+        start = bucket_start_of(as_utc(observation.start), bucket_minutes)
+        sums.setdefault(start, BucketSum(0, {})).add(observation)
+    return sums
+
+
+def to_result(batch: ObservationBatch, target: Target, sums: dict[datetime, BucketSum]) -> BatchResult:
+    buckets = [bucket_sum.accepted(start) for start, bucket_sum in sums.items()]
+    totals = {field: sum(getattr(bucket, field) for bucket in buckets) for field in BUCKET_FIELDS}
+    return BatchResult(batch_id=batch.batch_id, location_id=target.location_id, camera_id=target.camera_id,
+                       observations=len(batch.observations), buckets=buckets, **totals)
+
+
+def record_batch(session: Session, target: Target, batch: ObservationBatch, settings: Settings,
+                 now: datetime) -> BatchResult:
+    """Count the batch once: refused whole when any observation is wrong; a batch_id this camera
+    sent before answers with the first result (duplicate=True) and adds nothing."""
+    problems = batch_problems(batch, now, settings)
+    if problems:
+        raise refuse(problems)
+    sums = sums_by_bucket(batch, settings.bucket_minutes)
+    result = to_result(batch, target, sums)
+    stored = result.model_dump(mode="json", exclude={"duplicate"})
+    if target.key_hash is not None and not hold_camera_key(session, target.camera_id, target.key_hash):
+        raise Unauthorized(UNKNOWN_KEY)
+    if not repository.claim_batch(session, target.camera_id, batch.batch_id, now, stored):
+        first = repository.get_receipt(session, target.camera_id, batch.batch_id)
+        return BatchResult(**first.result, duplicate=True)
+    for start, bucket_sum in sums.items():
+        add_counts(session, target.location_id, target.camera_id, start, bucket_sum.counts)
+    return result
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
