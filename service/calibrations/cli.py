@@ -51,7 +51,7 @@ def measure(model_dir: Path, data: Path) -> tuple[dict[str, int], str, str]:
     from service.training.evaluate import happy_counts, happy_decisions, predict_folder
 
     run = predict_folder(model_dir, data)
-    counts = happy_counts(*happy_decisions(run.probabilities, run.labels, run.classes))
+    counts = happy_counts(*happy_decisions(run.probabilities, run.labels, run.classes, run.happy_threshold))
     if not counts["n_happy"] or not counts["n_other"]:
         raise ValueError(f"{data} needs faces labelled happy and faces labelled otherwise "
                          f"(found {counts['n_happy']} happy, {counts['n_other']} other)")

@@ -47,8 +47,10 @@ def expected_counts(folder: Path) -> dict[str, int]:
     """The same faces through the served model, counted here independently of the command."""
     from service.training.evaluate import predict_folder
 
+    from service.vision.classifier import decide
+
     run = predict_folder(DEFAULT_MODEL_DIR, folder)
-    called = run.probabilities.argmax(axis=1) == run.classes.index("happy")
+    called = decide(run.probabilities, run.classes, run.happy_threshold) == run.classes.index("happy")
     labelled = run.labels == run.classes.index("happy")
     return {"n_happy": int(labelled.sum()), "happy_as_happy": int((called & labelled).sum()),
             "n_other": int((~labelled).sum()), "other_as_happy": int((called & ~labelled).sum())}
