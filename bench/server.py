@@ -27,9 +27,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(database_url: str, data_dir: Path, port: int, detector: str, workers: int | None = None) -> subprocess.Popen:
+def start(database_url: str, data_dir: Path, port: int, detector: str, workers: int | None = None,
+          log=subprocess.PIPE) -> subprocess.Popen:
     """Default workers (the CPUs it may use) unless `workers` is given; no per-camera rate
-    limit, so the load is not throttled."""
+    limit, so the load is not throttled. The server's log goes to `log` (a long run should give
+    a file: nobody reads the pipe until the server dies)."""
     environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DATA_DIR": str(data_dir),
                    "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DETECTOR": detector,
                    "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0", "HAPPINESS_LOG_LEVEL": "warning",
@@ -37,7 +39,7 @@ def start(database_url: str, data_dir: Path, port: int, detector: str, workers: 
     workers_option = ["--workers", str(workers)] if workers else []
     python = os.environ.get("HAPPINESS_BENCH_SERVER_PYTHON") or sys.executable
     return subprocess.Popen([python, "-m", "service.cli", "serve", "--port", str(port), *workers_option],
-                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=environment, stdout=subprocess.DEVNULL, stderr=log,
                             cwd=os.environ.get("HAPPINESS_BENCH_SERVER_DIR") or None)
 
 

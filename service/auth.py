@@ -4,9 +4,12 @@ or `X-API-Key`; secrets are compared in constant time and camera keys are stored
 
 Camera keys are checked against the database and then remembered by this process for
 CAMERA_KEY_CACHE_SECONDS (see CameraKeyCache): a camera sends its key with every frame, and the
-lookup was a large share of a frame's server time. A revocation, rotation or deletion made
-through this process takes effect at once here; other worker processes and replicas accept the
-old key for at most CAMERA_KEY_CACHE_SECONDS more."""
+lookup was a large share of a frame's server time. The cache only spares the lookup: a frame's
+counts are written only while its key is still the camera's, unrevoked, checked inside the
+frame's own write transaction (service.frames.repository), so a revocation, rotation or
+deletion stops the counting at once in every worker and replica.
+
+Failed authentication is throttled per client address (service.security.throttle)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 
 from service.cameras import repository as cameras
-from service.cameras.service import CAMERA_KEY_PREFIX, hash_key
+from service.cameras.service import CAMERA_KEY_PREFIX, UNKNOWN_KEY, hash_key
 from service.db.tables import Camera, Location
 from service.deps import LocationId, SettingsDep
 from service.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
@@ -49,6 +52,26 @@ def _role_of(credential: str, settings) -> str | None:
     return "viewer" if _matches(credential, viewer) else None
 
 
+def _client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _refuse_if_throttled(request: Request) -> None:
+    """429 while this client is over its failed-authentication limit."""
+    client = _client_of(request)
+    wait = request.app.state.auth_throttle.retry_after(client)
+    if wait:
+        raise TooManyRequests(f"too many failed authentications from {client}; retry in {wait} s", wait)
+
+
+def _failed(request: Request, detail: str) -> Unauthorized:
+    """The 401 of a credential that did not check out, counted against its client (or the 429
+    of a client already over its limit)."""
+    _refuse_if_throttled(request)
+    request.app.state.auth_throttle.record_failure(_client_of(request))
+    return Unauthorized(detail)
+
+
 def require_admin(request: Request, settings: SettingsDep) -> None:
     credential = presented_credential(request)
     if credential is None:
@@ -58,25 +81,35 @@ def require_admin(request: Request, settings: SettingsDep) -> None:
         return
     if role == "viewer" or credential.startswith(CAMERA_KEY_PREFIX):
         raise Forbidden("this credential cannot use admin endpoints")
-    raise Unauthorized("invalid admin token")
+    raise _failed(request, "invalid admin token")
 
 
-def require_reader(request: Request, settings: SettingsDep) -> None:
-    if settings.public_read:
-        return
+@dataclass(frozen=True)
+class Reader:
+    """Who reads: `token` is True for a valid viewer or admin token, False for public read
+    (HAPPINESS_PUBLIC_READ without one), where low-count values are withheld."""
+
+    token: bool
+
+
+def require_reader(request: Request, settings: SettingsDep) -> Reader:
     credential = presented_credential(request)
+    if credential is not None and _role_of(credential, settings) is not None:
+        return Reader(token=True)
+    if settings.public_read:
+        return Reader(token=False)
     if credential is None:
         raise Unauthorized("a viewer or admin token is required: send `Authorization: Bearer <token>`")
-    if _role_of(credential, settings) is None:
-        if credential.startswith(CAMERA_KEY_PREFIX):
-            raise Forbidden("camera keys can only post frames")
-        raise Unauthorized("invalid token")
+    if credential.startswith(CAMERA_KEY_PREFIX):
+        raise Forbidden("camera keys can only post frames")
+    raise _failed(request, "invalid token")
 
 
 @dataclass(frozen=True)
 class CameraIdentity:
     id: int
     location_id: int
+    key_hash: str  # the key it was found by: its frames count only while it is still the camera's
 
 
 class CameraKeyCache:
@@ -150,18 +183,22 @@ async def require_camera(location_id: LocationId, request: Request) -> CameraIde
     key_hash = hash_key(credential)
     camera = request.app.state.camera_keys.get(key_hash)
     if camera is None or camera.location_id != location_id:
+        _refuse_if_throttled(request)  # before the lookup: each costs a database query
         camera = await run_in_threadpool(_camera_from_database, request.app.state, key_hash, location_id)
+        if camera is None:
+            raise _failed(request, UNKNOWN_KEY)
     _enforce_rate_limit(request, camera.id)
     return camera
 
 
-def _camera_from_database(state, key_hash: str, location_id: int) -> CameraIdentity:
+def _camera_from_database(state, key_hash: str, location_id: int) -> CameraIdentity | None:
+    """The camera of a valid key (None for an unknown or revoked one), remembered in the cache."""
     generation = state.camera_keys.generation  # read before the row: see CameraKeyCache
     with state.read_session_factory() as session:
         camera = cameras.find_by_key_hash(session, key_hash)
         if camera is None or camera.revoked_at is not None:
-            raise Unauthorized("unknown or revoked camera key")
-        identity = CameraIdentity(camera.id, camera.location_id)
+            return None
+        identity = CameraIdentity(camera.id, camera.location_id, key_hash)
         if camera.location_id != location_id:
             _refuse_other_location(session, camera.location_id, location_id)
     state.camera_keys.put(key_hash, identity, generation)
@@ -181,5 +218,5 @@ def _refuse_other_location(session, own_location_id: int, location_id: int) -> N
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
-ReaderDep = Annotated[None, Depends(require_reader)]
+ReaderDep = Annotated[Reader, Depends(require_reader)]
 CameraDep = Annotated[CameraIdentity, Depends(require_camera)]

@@ -5,8 +5,10 @@
     happiness locations add "Central Station" --timezone Europe/Amsterdam
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
+    happiness agent --source rtsp://... --server URL --location 1 --key KEY   count people beside a camera
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness calibrate --location 3 --data faces/   a location's own tpr/fpr for its adjusted index
+    happiness bench [pipeline|ingest|query|soak|agent|statistics] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -44,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_locations(commands)
     _add_cameras(commands)
     _add_analyze(commands)
+    _add_agent(commands)
     _add_training(commands)
+    _add_calibrate(commands)
     _add_bench(commands)
     return parser
 
@@ -66,6 +70,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from service.db.migrate import upgrade
+    from service.security.server import uvicorn_options
 
     settings = Settings()
     if settings.uses_embedded_sqlite:
@@ -77,7 +82,7 @@ def run_serve(args) -> int:
     workers = args.workers or settings.workers
     os.environ["HAPPINESS_WORKERS"] = str(workers)  # each worker sizes its database pool from it
     uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=workers, log_level=settings.log_level)
+                port=args.port or settings.port, workers=workers, **uvicorn_options(settings))
     return 0
 
 
@@ -251,6 +256,14 @@ def _describe(path: Path, analysis, *, as_json: bool) -> str:
     return f"{path}: {analysis.faces} face(s), {analysis.happy} happy: {labels}"
 
 
+# --- agent ---------------------------------------------------------------------------------
+
+def _add_agent(commands) -> None:
+    from service.agent.cli import add_agent_parser
+
+    add_agent_parser(commands)
+
+
 # --- training ------------------------------------------------------------------------------
 
 def _add_training(commands) -> None:
@@ -262,25 +275,36 @@ def _add_training(commands) -> None:
     add_export_parser(commands)
 
 
+def _add_calibrate(commands) -> None:
+    from service.calibrations.cli import add_calibrate_parser
+
+    add_calibrate_parser(commands)
+
+
 # --- bench ---------------------------------------------------------------------------------
 
 def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks: pipeline vs the seed, ingestion, queries",
                                 description="Measurements, never tests; results go to BENCHMARKS.md. "
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
-                                "cameras posting to `happiness serve`; query: index endpoints on a "
-                                "synthetic year.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query"))
+                                "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
+                                "workers, their memory sampled; query: index endpoints on a "
+                                "synthetic year; agent: the edge agent's frames/s on one core and people "
+                                "vs sightings on composed video; statistics: interval coverage, trend false "
+                                "alarms and power by simulation, old method beside new.")
+    bench.add_argument("suite", nargs="?", default="pipeline",
+                       choices=("pipeline", "ingest", "query", "soak", "agent", "statistics"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")
     bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
-    bench.add_argument("--frames", type=int, default=400, help="ingest: frames per run")
+    bench.add_argument("--frames", type=int, help="ingest: frames per run (400); soak: frames in all (20,000)")
     bench.add_argument("--detectors", default="hog,stub",
                        help="ingest: hog (real frames, real detector), stub (API + database overhead) or both")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
+    bench.add_argument("--out", type=Path, help="soak: folder for its plot and figures")
     bench.set_defaults(func=run_bench)
 
 

@@ -103,8 +103,11 @@ PROBLEM_SCHEMA = {
 }
 
 
-# answers any operation may give: a malformed body, the rate limit, the database gone
-COMMON_PROBLEMS = {400: "Malformed request body", 503: "Service unavailable"}
+# answers any operation may give: the database gone; with a body: malformed, too large, too
+# slow; with authentication: too many failed attempts from the client
+COMMON_PROBLEMS = {503: "Service unavailable"}
+BODY_PROBLEMS = {400: "Malformed request body", 408: "Request body too slow", 413: "Payload too large"}
+AUTH_PROBLEMS = {429: "Too many failed authentications (or, for cameras, frames)"}
 
 
 def _openapi_with_problem_schema(app: FastAPI):
@@ -129,10 +132,10 @@ def _operations(schema: dict[str, Any]):
 def _document_problems(operation: dict[str, Any]) -> None:
     """Every error an operation answers is problem+json, FastAPI's own 422 included."""
     responses = operation.setdefault("responses", {})
-    extra = {str(status): title for status, title in COMMON_PROBLEMS.items()
-             if status != 400 or "requestBody" in operation}
+    extra = {**COMMON_PROBLEMS, **(BODY_PROBLEMS if "requestBody" in operation else {}),
+             **(AUTH_PROBLEMS if "401" in responses else {})}
     for status, title in extra.items():
-        responses.setdefault(status, {"description": title})
+        responses.setdefault(str(status), {"description": title})
     content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for status, response in responses.items():
         if status[0] in "45":
@@ -166,8 +169,12 @@ def _describe_validation_error(error: dict[str, Any]) -> str:
     return f"{where}: {error.get('msg', 'invalid')}"
 
 
+HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 408: "Request timeout", 413: "Payload too large",
+               499: "Client closed request"}
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    title = HTTP_TITLES.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no endpoint at {request.url.path}"

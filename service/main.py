@@ -26,14 +26,19 @@ from service.db.retention import prune, retention_cutoff
 from service.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
-from service.index.schemas import ModelInfo
+from service.calibrations.endpoints import router as calibrations_router
+from service.index.schemas import ModelInfo, model_info
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
 from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
+from service.docs.endpoints import install_docs
 from service.observations.endpoints import router as observations_router
+from service.security.bodies import RequestBodyGuard, body_limits
+from service.security.headers import SecurityHeadersMiddleware
+from service.security.throttle import FailedAuthThrottle
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +65,7 @@ def build_pipeline(settings: Settings):
 
 
 def model_info_of(classifier) -> ModelInfo:
-    rates = classifier.metadata.get("happy_vs_rest", {})
-    return ModelInfo(name=classifier.name, version=str(classifier.version),
-                     tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
+    return model_info(classifier.name, classifier.version, classifier.metadata)
 
 
 def start_periodic_prune(session_factory, settings: Settings) -> asyncio.Task | None:
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.camera_keys = CameraKeyCache()
         app.state.camera_keys.watch(app.state.session_factory)
         app.state.rate_limiter = RateLimiter(settings.camera_rate_per_minute, settings.camera_burst)
+        app.state.auth_throttle = FailedAuthThrottle(settings.auth_failures_per_minute)
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
         app.state.model_info = model_info_of(app.state.pipeline.classifier)
@@ -115,19 +119,22 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     app.state.metrics = ServiceMetrics()
+    app.add_middleware(RequestBodyGuard, **body_limits(settings))
     app.add_middleware(RequestLatencyMiddleware, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"])
+    app.add_middleware(SecurityHeadersMiddleware)
     for router in (locations_router, cameras_router, frames_router, observations_router, index_router,
-                   analyze_router, ngsi_router, metrics_router):
+                   analyze_router, ngsi_router, metrics_router, calibrations_router):
         app.include_router(router)
     _add_health_routes(app)
     install_dashboard(app)
+    install_docs(app)
     return app
 
 
@@ -146,7 +153,10 @@ def _add_health_routes(app: FastAPI) -> None:
             ensure_migrated(state.engine, state.settings.resolved_database_url)
             with read_only(state.engine).connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except Exception as error:
-            return problem_response(503, "Not ready", f"database: {error.__class__.__name__}: {error}"[:300],
-                                    headers={"Retry-After": "5"})
+        except Exception:
+            # the driver's text names the host, port and database: it goes to the log, not to
+            # whoever asks (the probe needs no token)
+            log.warning("not ready: the database check failed", exc_info=True)
+            return problem_response(503, "Not ready", "the database is unavailable or not migrated; "
+                                    "see the service's log", headers={"Retry-After": "5"})
         return {"status": "ready", "model": state.model_info.model_dump()}

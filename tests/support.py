@@ -28,7 +28,7 @@ class ScriptedClassifier:
     classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     input_size = (48, 48)
     name, version = "scripted", "test"
-    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1}}
+    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1, "n_happy": 900, "n_other": 2700}}
 
 
 class ScriptedPipeline:
@@ -143,6 +143,29 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_process(database_url: str, port: int, data_dir, detector: str = "stub", **environment: str):
+    """`happiness serve` (one worker) as a subprocess on a migrated database; `environment` adds
+    HAPPINESS_* settings. Wait for it with wait_until_ready."""
+    import os
+    import subprocess
+    import sys
+
+    settings = {"HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": detector,
+                "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
+                "HAPPINESS_LOG_LEVEL": "warning", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env={**os.environ, **settings, **environment}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
 
 
 def wait_until_ready(url: str, process, timeout: float = 180) -> None:

@@ -23,3 +23,8 @@ def add(session: Session, camera: Camera) -> Camera:
     session.add(camera)
     session.flush()
     return camera
+
+
+def lock_for_location(session: Session, location_id: int) -> None:
+    query = select(Camera.id).where(Camera.location_id == location_id).with_for_update()
+    session.execute(query).all()

@@ -4,11 +4,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.inputs import PlainText
+
 
 class CameraCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["north entrance"])
+    name: PlainText(200, examples=["north entrance"])
 
 
 class CameraOut(BaseModel):

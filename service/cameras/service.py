@@ -14,6 +14,7 @@ from service.errors import Conflict, NotFound
 from service.locations.service import get_location
 
 CAMERA_KEY_PREFIX = "hcam_"
+UNKNOWN_KEY = "unknown or revoked camera key"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def image_upload_body(**fields: dict) -> dict:
 
 FRAME_BODY = image_upload_body(captured_at={"type": "string", "format": "date-time"},
                                frame_id={"type": "string", "maxLength": 128})
+FORM_FIELDS = ("captured_at", "frame_id")
 
 
 @router.post(
@@ -50,12 +51,12 @@ async def post_frame(
     """Count the faces of one camera frame (camera key). The image is analysed in memory and
     dropped: only counts are stored. Send multipart/form-data (`image`, optional `captured_at`,
     `frame_id`) or a raw image/jpeg or image/png body with those two as query parameters."""
-    upload = await read_upload(request, settings.max_upload_bytes)
+    upload = await read_upload(request, settings.max_upload_bytes, FORM_FIELDS)
     now = utc_now()
     meta = service.FrameMeta(
         location_id=location_id, camera_id=camera.id,
         captured_at=service.parse_captured_at(upload.fields.get("captured_at", captured_at), now, settings),
-        frame_id=service.parse_frame_id(upload.fields.get("frame_id", frame_id)),
+        frame_id=service.parse_frame_id(upload.fields.get("frame_id", frame_id)), key_hash=camera.key_hash,
     )
     result, timings_ms = await run_analysis(request, count_frame, session, pipeline, upload.image, meta,
                                             settings, now)

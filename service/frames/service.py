@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from service.cameras.service import UNKNOWN_KEY
 from service.config import Settings
-from service.errors import InvalidInput, PayloadTooLarge, UnprocessableImage
+from service.errors import (InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
+                            UnsupportedMediaType)
 from service.frames import repository
 from service.frames.schemas import Box, DetectionOut, FrameResult
+from service.inputs import parse_instant
 from service.vision.decode import decode_image
-from service.vision.errors import ImageTooLarge, UndecodableImage
+from service.vision.errors import ImageTooLarge, UndecodableImage, UnsupportedImageFormat
 
-FRAME_ID_PATTERN = re.compile(r"^[\w.:\-]{1,128}$", re.ASCII)
+FRAME_ID_PATTERN = re.compile(r"[\w.:\-]{1,128}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class FrameMeta:
     camera_id: int
     captured_at: datetime
     frame_id: str | None
+    key_hash: str | None = None  # the camera key it came with: counted only while still valid
 
 
 def parse_captured_at(text: str | None, now: datetime, settings: Settings) -> datetime:
@@ -32,7 +36,7 @@ def parse_captured_at(text: str | None, now: datetime, settings: Settings) -> da
     further in the future than the tolerance, nor before the retention window."""
     if text is None or not text.strip():
         return now
-    captured = _parse_iso(text.strip())
+    captured = parse_instant("captured_at", text)
     if captured > now + timedelta(seconds=settings.future_tolerance_seconds):
         raise InvalidInput(f"captured_at {text} is in the future (now is {now.isoformat()})")
     if captured < now - timedelta(days=settings.retention_days):
@@ -40,19 +44,10 @@ def parse_captured_at(text: str | None, now: datetime, settings: Settings) -> da
     return captured
 
 
-def _parse_iso(text: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"captured_at {text[:64]!r} is not an ISO-8601 date-time, "
-                           "e.g. 2026-05-01T12:30:00Z")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def parse_frame_id(text: str | None) -> str | None:
     if text is None or text == "":
         return None
-    if not FRAME_ID_PATTERN.match(text):
+    if not FRAME_ID_PATTERN.fullmatch(text):  # match() with `$` let a trailing newline through
         raise InvalidInput("frame_id must be 1 to 128 characters of letters, digits, '_', '-', '.' or ':'")
     return text
 
@@ -65,6 +60,8 @@ def analyze_image(pipeline, image: bytes, settings: Settings):
         frame = decode_image(image, max_pixels=settings.max_image_pixels, gray=gray)
     except ImageTooLarge as error:
         raise PayloadTooLarge(str(error)) from error
+    except UnsupportedImageFormat as error:
+        raise UnsupportedMediaType(str(error)) from error
     except UndecodableImage as error:
         raise UnprocessableImage(f"the image cannot be decoded: {error}") from error
     return pipeline.analyze(frame)
@@ -87,8 +84,11 @@ def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings
         receipt = repository.Receipt(meta.frame_id, now, stored)
     counts = {"frames": 1, "faces": result.faces, "sightings": result.faces, "happy": result.happy,
               "not_happy": result.not_happy, **result.emotions}
-    if not repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
-                                  receipt):
+    written = repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
+                                     receipt, meta.key_hash)
+    if written is repository.Written.KEY_REFUSED:
+        raise Unauthorized(UNKNOWN_KEY)
+    if written is repository.Written.DUPLICATE:
         return _duplicate_of(session, meta)
     return result
 

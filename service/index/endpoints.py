@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BeforeValidator
 
 from service.auth import ReaderDep
 from service.db.tables import EMOTIONS, utc_now
@@ -15,6 +13,7 @@ from service.deps import LocationId, ReadSessionDep, SettingsDep
 from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
+from service.inputs import Instant
 from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, Summary
 
 router = APIRouter(tags=["happiness index"])
@@ -25,31 +24,16 @@ def get_model_info(request: Request) -> ModelInfo:
     return request.app.state.model_info
 
 
-def _iso_only(value):
-    # pydantic would read "1700000000" as a Unix time; the API promises ISO-8601 only
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
-        raise ValueError("use an ISO-8601 date-time such as 2026-05-01T00:00:00Z, not a number")
-    return value
-
-
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
-
-
 def index_query(
-    settings: SettingsDep, model: Annotated[ModelInfo, Depends(get_model_info)],
-    start: Annotated[IsoDateTime | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
-    end: Annotated[IsoDateTime | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
+    settings: SettingsDep, model: Annotated[ModelInfo, Depends(get_model_info)], reader: ReaderDep,
+    start: Annotated[Instant | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
     bucket: Annotated[Bucket, Query(description="Period of each point; day, week and month follow the location's time zone.")] = "day",
 ) -> service.Query:
     if bucket == "15min" and settings.bucket_minutes > 15:
         raise InvalidInput(f"counts are stored in {settings.bucket_minutes}-minute buckets; use hour or coarser")
-    return service.make_query(_as_utc(start), _as_utc(end), bucket, model, settings.trend_min_faces, utc_now())
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return service.make_query(start, end, bucket, model, settings.trend_min_faces, utc_now(),
+                              settings.min_published_faces, public=not reader.token)
 
 
 QueryDep = Annotated[service.Query, Depends(index_query)]
@@ -62,8 +46,11 @@ CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "The index, as
             response_model_by_alias=True, responses={**CSV_RESPONSE, **problem_responses(*ERRORS, NotFound)})
 def location_happiness_index(location_id: LocationId, _: ReaderDep, query: QueryDep, session: ReadSessionDep,
                              output: FormatDep = "json"):
-    """The location's happiness index as a time series (index, ci95, adjusted_index, emotions per
-    bucket), its overall summary for the range and its trend. CSV: one row per bucket."""
+    """The location's happiness index as a time series (index, ci95, adjusted_index with its
+    interval, emotions per bucket), its overall summary for the range, its trend over local days,
+    the rates behind the adjusted index and where ci95's extra variation was measured. A bucket or
+    range with fewer faces than HAPPINESS_MIN_PUBLISHED_FACES is `low_count`; read without a
+    token (public read) its values are withheld. CSV: one row per bucket."""
     result = service.location_index(session, location_id, query)
     if output == "csv":
         return csv_response(series_rows(result), f"happiness-index-location-{location_id}.csv")
@@ -74,8 +61,9 @@ def location_happiness_index(location_id: LocationId, _: ReaderDep, query: Query
             responses={**CSV_RESPONSE, **problem_responses(*ERRORS)})
 def city_happiness_index(_: ReaderDep, query: QueryDep, session: ReadSessionDep, output: FormatDep = "json"):
     """City overview: every location with its index for the range and for its latest day with
-    faces, and its trend over day buckets. `bucket` is ignored here (always day). CSV: one row
-    per location."""
+    faces, its trend over local days and the rates behind its adjusted index. `bucket` is ignored
+    here (always day). Low-count values are withheld from public reads as in the location's
+    answer. CSV: one row per location."""
     result = service.city_overview(session, query)
     if output == "csv":
         return csv_response(city_rows(result), "happiness-index-city.csv")
@@ -87,15 +75,19 @@ def city_happiness_index(_: ReaderDep, query: QueryDep, session: ReadSessionDep,
 # empty cells where JSON has null.
 
 SUMMARY_COLUMNS = ("frames", "faces", "sightings", "happy", "not_happy", "index", "ci95_low", "ci95_high",
-                   "adjusted_index")
+                   "adjusted_index", "adjusted_ci95_low", "adjusted_ci95_high", "design_effect", "low_count")
 
 
 def _summary_cells(summary: Summary | None) -> list:
     if summary is None:
         return [""] * len(SUMMARY_COLUMNS)
-    low, high = summary.ci95 or ("", "")
-    return [summary.frames, summary.faces, summary.sightings, summary.happy, summary.not_happy, _cell(summary.index),
-            low, high, _cell(summary.adjusted_index)]
+    return [summary.frames, summary.faces, summary.sightings, _cell(summary.happy), _cell(summary.not_happy),
+            _cell(summary.index), *_pair(summary.ci95), _cell(summary.adjusted_index), *_pair(summary.adjusted_ci95),
+            _cell(summary.design_effect), str(summary.low_count).lower()]
+
+
+def _pair(interval) -> tuple:
+    return interval or ("", "")
 
 
 def _cell(value):
@@ -105,16 +97,21 @@ def _cell(value):
 def series_rows(result: LocationIndex) -> list[list]:
     # emotion_ prefix: the happy emotion's count would otherwise repeat the `happy` column's name
     header = ["location_id", "location", "bucket", "start", "end", *SUMMARY_COLUMNS,
-              *(f"emotion_{emotion}" for emotion in EMOTIONS)]
+              *(f"emotion_{emotion}" for emotion in EMOTIONS), "rates_source"]
     return [header, *([result.location_id, result.name, result.bucket, _iso(point.start), _iso(point.end),
-                       *_summary_cells(point), *(point.emotions.get(e, 0) for e in EMOTIONS)]
+                       *_summary_cells(point), *_emotion_cells(point), result.rates.source]
                       for point in result.series)]
+
+
+def _emotion_cells(point: Point) -> list:
+    return [""] * len(EMOTIONS) if point.emotions is None else [point.emotions.get(e, 0) for e in EMOTIONS]
 
 
 def city_rows(result: CityOverview) -> list[list]:
     header = ["location_id", "location", "latitude", "longitude", "timezone", "from", "to",
               *SUMMARY_COLUMNS, "latest_day_start", *(f"latest_day_{c}" for c in SUMMARY_COLUMNS),
-              "trend_direction", "trend_slope_per_day", "trend_p_value"]
+              "trend_direction", "trend_slope_per_day", "trend_slope_ci95_low", "trend_slope_ci95_high",
+              "trend_p_value", "trend_unit", "rates_source", "tpr", "fpr"]
     return [header, *(_city_row(row, result) for row in result.locations)]
 
 
@@ -123,15 +120,30 @@ def _city_row(row: CityLocation, result: CityOverview) -> list:
     return [row.location_id, row.name, _cell(row.latitude), _cell(row.longitude), row.timezone,
             _iso(result.start), _iso(result.end), *_summary_cells(row.range),
             _iso(latest.start) if latest else "", *_summary_cells(latest),
-            row.trend.direction, _cell(row.trend.slope_per_day), _cell(row.trend.p_value)]
+            row.trend.direction, _cell(row.trend.slope_per_day), *_pair(row.trend.slope_ci95),
+            _cell(row.trend.p_value), row.trend.unit, row.rates.source, row.rates.tpr, row.rates.fpr]
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+# a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell):
+    """A text cell a spreadsheet shows as text: a leading single quote before a formula trigger.
+    Numbers stay numbers (a negative slope is a value, not a formula)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
+
+
 def csv_response(rows: list[list], filename: str) -> Response:
+    """The one CSV writer: every text cell neutralised and quoted, numbers bare."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # RFC 4180 line ends
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)  # RFC 4180 line ends
+    writer.writerows([neutralised(cell) for cell in row] for row in rows)
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

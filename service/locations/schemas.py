@@ -5,8 +5,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.inputs import MultilineText, PlainText
 
 ZONE_NAMES = sorted(available_timezones())
+Name = PlainText(200, examples=["Central Station, main hall"])
+Description = MultilineText(2000)
 
 
 def validate_timezone(name: str) -> str:
@@ -17,9 +20,11 @@ def validate_timezone(name: str) -> str:
     return name
 
 
-class LocationFields(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Central Station, main hall"])
-    description: str | None = Field(None, max_length=2000)
+class LocationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Description | None = None
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     timezone: str = Field("UTC", description="IANA time zone; day, week and month buckets follow it.",
@@ -28,15 +33,11 @@ class LocationFields(BaseModel):
     _check_timezone = field_validator("timezone")(validate_timezone)
 
 
-class LocationCreate(LocationFields):
-    model_config = ConfigDict(extra="forbid")
-
-
 class LocationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
+    name: Name | None = None
+    description: Description | None = None
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     timezone: str | None = Field(None, json_schema_extra={"enum": ZONE_NAMES})
@@ -54,9 +55,15 @@ class LocationUpdate(BaseModel):
         return self
 
 
-class LocationOut(LocationFields):
+class LocationOut(BaseModel):
+    """What is stored, as stored: rows written before a rule was added still read back."""
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    name: str
+    description: str | None
+    latitude: float | None
+    longitude: float | None
+    timezone: str
     created_at: datetime
     updated_at: datetime

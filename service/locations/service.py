@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from service.cameras import repository as cameras
 from service.db import rollup
 from service.db.tables import Location
 from service.errors import Conflict, NotFound
@@ -39,7 +40,13 @@ def update_location(session: Session, location_id: int, data: LocationUpdate) ->
 
 
 def delete_location(session: Session, location_id: int) -> None:
-    repository.delete(session, get_location(session, location_id))
+    """The location with its cameras and counts. Its cameras' rows are locked first, so that
+    frames counting at that moment (each holds its camera's row, then the location's) finish
+    before the delete goes on instead of deadlocking with it on PostgreSQL; later frames find
+    no camera and are refused."""
+    location = get_location(session, location_id)
+    cameras.lock_for_location(session, location.id)
+    repository.delete(session, location)
 
 
 def list_locations(session: Session) -> list[Location]:

@@ -40,7 +40,7 @@ answered 200 with the first result and `duplicate: true`, and not counted again.
 )
 def post_observations(location_id: LocationId, batch: ObservationBatch, camera: CameraDep,
                       settings: SettingsDep, session: SessionDep, request: Request) -> Response:
-    target = service.Target(location_id=location_id, camera_id=camera.id)
+    target = service.Target(location_id=location_id, camera_id=camera.id, key_hash=camera.key_hash)
     result = service.record_batch(session, target, batch, settings, utc_now())
     session.commit()  # before the counters move and the answer goes out: a failed commit is a 503
     request.app.state.metrics.record_observations(location_id, result)

@@ -4,29 +4,18 @@ not counted again."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.db.tables import EMOTIONS
+from service.inputs import Instant
 
 MAX_OBSERVATIONS = 1000
 # per observation and field; a whole batch then stays far below the 32-bit count columns
 MAX_COUNT = 1_000_000
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 Count = Field(0, ge=0, le=MAX_COUNT)
-
-
-def _iso_text(value):
-    """Times are ISO-8601 text: pydantic would read a number as a Unix time."""
-    if not isinstance(value, str) or re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
-        raise ValueError("use an ISO-8601 date-time such as 2026-12-03T09:15:00Z")
-    return value
-
-
-IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 EXAMPLE_OBSERVATION = {
     "start": "2026-12-03T09:15:00Z", "end": "2026-12-03T09:30:00Z", "people": 12, "happy": 5,
@@ -58,8 +47,8 @@ class Observation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_OBSERVATION]})
 
-    start: IsoTime = Field(description="Start of the span (ISO-8601; UTC when no zone is given).")
-    end: IsoTime = Field(description="End of the span, exclusive, after `start` and no later "
+    start: Instant = Field(description="Start of the span (ISO-8601; UTC when no zone is given).")
+    end: Instant = Field(description="End of the span, exclusive, after `start` and no later "
                          "than the end of `start`'s bucket.")
     people: int = Field(ge=0, le=MAX_COUNT, description="People counted: each person (a finished "
                         "track) once, however many frames showed them. The index's faces.")

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db.tables import EMOTIONS
-from service.errors import InvalidInput
-from service.frames.repository import add_counts
+from service.cameras.service import UNKNOWN_KEY
+from service.errors import InvalidInput, Unauthorized
+from service.frames.repository import add_counts, hold_camera_key
 from service.frames.service import bucket_start_of
 from service.observations import repository
 from service.observations.schemas import BatchResult, BucketAccepted, Observation, ObservationBatch
@@ -26,6 +27,7 @@ BUCKET_FIELDS = ("people", "happy", "not_happy", "sightings", "frames")
 class Target:
     location_id: int
     camera_id: int
+    key_hash: str | None = None  # the camera key the batch came with: counted only while still valid
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -131,6 +133,8 @@ def record_batch(session: Session, target: Target, batch: ObservationBatch, sett
     sums = sums_by_bucket(batch, settings.bucket_minutes)
     result = to_result(batch, target, sums)
     stored = result.model_dump(mode="json", exclude={"duplicate"})
+    if target.key_hash is not None and not hold_camera_key(session, target.camera_id, target.key_hash):
+        raise Unauthorized(UNKNOWN_KEY)
     if not repository.claim_batch(session, target.camera_id, batch.batch_id, now, stored):
         first = repository.get_receipt(session, target.camera_id, batch.batch_id)
         return BatchResult(**first.result, duplicate=True)

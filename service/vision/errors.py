@@ -1,6 +1,7 @@
 """Errors raised while turning uploaded bytes into pixels.
 
-The HTTP layer maps them: UndecodableImage -> 422, ImageTooLarge -> 413. They carry a
+The HTTP layer maps them: UndecodableImage -> 422, UnsupportedImageFormat -> 415,
+ImageTooLarge -> 413. They carry a
 message written for the person who sent the image, so it names the cause.
 """
 
@@ -13,6 +14,10 @@ class ImageError(Exception):
 
 class UndecodableImage(ImageError):
     """The bytes are empty, truncated, corrupt or not an image at all."""
+
+
+class UnsupportedImageFormat(ImageError):
+    """An image in a format the service does not decode (anything but JPEG and PNG)."""
 
 
 class ImageTooLarge(ImageError):
