@@ -17,6 +17,10 @@ def run_suite(args) -> int:
         from bench import pipeline_compare
 
         return pipeline_compare.main(samples, args.repeat, args.quick)
+    if args.suite == "agent":
+        from bench import agent
+
+        return agent.main(args.quick)
     if args.suite == "ingest":
         from bench import ingest
 

@@ -5,8 +5,9 @@
     happiness locations add "Central Station" --timezone Europe/Amsterdam
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
+    happiness agent --source rtsp://... --server URL --location 1 --key KEY   count people beside a camera
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query|soak] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness bench [pipeline|ingest|query|soak|agent] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_locations(commands)
     _add_cameras(commands)
     _add_analyze(commands)
+    _add_agent(commands)
     _add_training(commands)
     _add_bench(commands)
     return parser
@@ -252,6 +254,14 @@ def _describe(path: Path, analysis, *, as_json: bool) -> str:
     return f"{path}: {analysis.faces} face(s), {analysis.happy} happy: {labels}"
 
 
+# --- agent ---------------------------------------------------------------------------------
+
+def _add_agent(commands) -> None:
+    from service.agent.cli import add_agent_parser
+
+    add_agent_parser(commands)
+
+
 # --- training ------------------------------------------------------------------------------
 
 def _add_training(commands) -> None:
@@ -271,8 +281,9 @@ def _add_bench(commands) -> None:
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
                                 "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
                                 "workers, their memory sampled; query: index endpoints on a "
-                                "synthetic year.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "soak"))
+                                "synthetic year; agent: the edge agent's frames/s on one core and people "
+                                "vs sightings on composed video.")
+    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "soak", "agent"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")

@@ -145,6 +145,29 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_process(database_url: str, port: int, data_dir, detector: str = "stub", **environment: str):
+    """`happiness serve` (one worker) as a subprocess on a migrated database; `environment` adds
+    HAPPINESS_* settings. Wait for it with wait_until_ready."""
+    import os
+    import subprocess
+    import sys
+
+    settings = {"HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": detector,
+                "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
+                "HAPPINESS_LOG_LEVEL": "warning", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env={**os.environ, **settings, **environment}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
 def wait_until_ready(url: str, process, timeout: float = 180) -> None:
     """Poll /ready of a server started as a subprocess; fail with its stderr if it dies."""
     import httpx

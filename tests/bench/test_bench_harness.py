@@ -87,6 +87,19 @@ def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
     assert 0 < report["fitted_margin"]["median"] < 0.2 and report["centre_offset"]["down"] > 0.03
 
 
+def test_agent_bench_counts_the_people_of_its_composed_video(capsys):
+    import os
+
+    require_samples()
+    cores = os.sched_getaffinity(0)
+    assert main(["bench", "agent", "--quick"]) == 0
+    assert os.sched_getaffinity(0) == cores  # pinned to one core only while it measured
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 640x360 | 64 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    truth, counted, sightings = int(cells[6]), int(cells[7]), int(cells[8])
+    assert counted == truth == 2 and sightings > 5 * counted
+
+
 def test_soak_bench_answers_every_body_as_expected_and_samples_each_workers_memory(capsys, tmp_path):
     samples = require_samples()
     assert main(["bench", "soak", "--quick", "--samples", str(samples), "--out", str(tmp_path)]) == 0

@@ -3,15 +3,12 @@ concurrent frame posts (stub detector), some with repeated frame_ids; the stored
 equal the unique frames exactly."""
 
 import asyncio
-import os
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from support import ADMIN_TOKEN, jpeg_bytes, wait_until_ready
+from support import ADMIN_TOKEN, free_port, jpeg_bytes, serve_process, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -19,11 +16,7 @@ POSTS, UNIQUE_FRAMES, CONCURRENCY = 2000, 1500, 64
 
 
 def start_server(port: int, database_url: str, data_dir) -> subprocess.Popen:
-    environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
-                   "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
-                   "HAPPINESS_LOG_LEVEL": "warning", "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return serve_process(database_url, port, data_dir, HAPPINESS_CAMERA_RATE_PER_MINUTE="0")
 
 
 async def post_all(urls: list[str], location_id: int, key: str) -> list[int]:
@@ -60,11 +53,3 @@ def test_two_servers_count_every_unique_frame_exactly_once(database_url, tmp_pat
           f"{ {s: statuses.count(s) for s in set(statuses)} }, stored frames {overall['frames']}")
     assert statuses.count(201) == UNIQUE_FRAMES and statuses.count(200) == POSTS - UNIQUE_FRAMES
     assert overall["frames"] == UNIQUE_FRAMES and overall["faces"] == UNIQUE_FRAMES
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
