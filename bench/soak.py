@@ -55,6 +55,7 @@ class SoakResult:
     unexpected: dict[str, int] = field(default_factory=dict)
     samples: list[tuple[int, list[float]]] = field(default_factory=list)  # (frames sent, RSS MiB per worker)
     worker_pids: set[int] = field(default_factory=set)  # every worker seen: more than WORKERS means restarts
+    worker_cpu_s: list[float] = field(default_factory=list)  # at the end: did both workers serve?
     wall_s: float = 0.0
 
     def sample(self, supervisor_pid: int) -> None:
@@ -116,7 +117,9 @@ async def drive(base: str, location_id: int, keys: list[str], bodies: list[Body]
                 sample_every: int, pid: int, result: SoakResult) -> None:
     url = f"{base}/locations/{location_id}/frames"
     queue = iter(range(total))
-    async with httpx.AsyncClient(timeout=300) as client:
+    # a new connection for every frame: kept-alive connections all stay with the worker that
+    # accepted them, and one worker could serve the whole run while the other idles
+    async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         async def worker(key: str, progress) -> None:
             for number in queue:
                 body = bodies[number % len(bodies)]
@@ -161,6 +164,7 @@ def run_soak(url: str, detector: str, total: int, sample_every: int, bodies: lis
             started = time.perf_counter()
             asyncio.run(drive(base, location["id"], keys, bodies, total, sample_every, process.pid, result))
             result.wall_s = time.perf_counter() - started
+            result.worker_cpu_s = [server._own_cpu_seconds(pid) for pid in worker_pids(process.pid)]
         finally:
             server.stop(process)
     return result
@@ -205,7 +209,8 @@ def markdown(result: SoakResult) -> str:
     errors = sum(result.unexpected.values())
     return "\n".join([*rows, "", f"{result.frames} frames in {result.wall_s:.0f} s; statuses {dict(sorted(result.statuses.items()))}; "
                       f"unexpected answers: {errors} {result.unexpected or ''}; "
-                      f"workers restarted: {len(result.worker_pids) - WORKERS}",
+                      f"workers restarted: {len(result.worker_pids) - WORKERS}; worker CPU s: "
+                      + ", ".join(f"{cpu:.0f}" for cpu in result.worker_cpu_s),
                       f"RSS change from frame {BASELINE_FRAMES} to the end (medians of {WINDOW} samples), "
                       f"per worker: {changes} "
                       f"({verdict} the {TARGET_GROWTH:.0%} target)"])
