@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     future_tolerance_seconds: int = Field(300, ge=0)
     camera_rate_per_minute: float = Field(120, ge=0, description="Frames a camera may post per minute (per worker); 0 = no limit.")
     camera_burst: int = Field(20, ge=1, description="Frames a camera may post at once above its rate.")
-    trend_min_faces: int = Field(5, ge=1, description="Faces a bucket needs to count for the trend.")
+    trend_min_faces: int = Field(5, ge=1, description="Faces a day needs to count for the trend.")
+    min_published_faces: int = Field(10, ge=1, description="Fewer faces in a bucket or range: low_count, and its values withheld from public answers.")
     prune_interval_hours: float = Field(0, ge=0, description="Run the retention prune this often in the server; 0 = never (use `happiness db prune`).")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma-separated origins allowed to call the API from a browser.")
     host: str = "127.0.0.1"

@@ -26,7 +26,8 @@ from service.db.retention import prune, retention_cutoff
 from service.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
-from service.index.schemas import ModelInfo
+from service.calibrations.endpoints import router as calibrations_router
+from service.index.schemas import ModelInfo, model_info
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
@@ -65,9 +66,7 @@ def build_pipeline(settings: Settings):
 
 
 def model_info_of(classifier) -> ModelInfo:
-    rates = classifier.metadata.get("happy_vs_rest", {})
-    return ModelInfo(name=classifier.name, version=str(classifier.version),
-                     tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
+    return model_info(classifier.name, classifier.version, classifier.metadata)
 
 
 def start_periodic_prune(session_factory, settings: Settings) -> asyncio.Task | None:
@@ -134,7 +133,7 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"])
     app.add_middleware(SecurityHeadersMiddleware)
     for router in (locations_router, cameras_router, frames_router, observations_router, index_router,
-                   analyze_router, ngsi_router, metrics_router):
+                   analyze_router, ngsi_router, metrics_router, calibrations_router):
         app.include_router(router)
     _add_health_routes(app)
     install_dashboard(app)

@@ -28,7 +28,7 @@ class ScriptedClassifier:
     classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     input_size = (48, 48)
     name, version = "scripted", "test"
-    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1}}
+    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1, "n_happy": 900, "n_other": 2700}}
 
 
 class ScriptedPipeline:

@@ -153,6 +153,13 @@ def happy_rates(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[st
             "n_other": int((~is_happy).sum())}
 
 
+def happy_counts(called_happy: np.ndarray, labelled_happy: np.ndarray) -> dict[str, int]:
+    """Faces labelled happy and other, and how many of each the model called happy."""
+    called, labelled = np.asarray(called_happy, bool), np.asarray(labelled_happy, bool)
+    return {"n_happy": int(labelled.sum()), "happy_as_happy": int((called & labelled).sum()),
+            "n_other": int((~labelled).sum()), "other_as_happy": int((called & ~labelled).sum())}
+
+
 def happy_decisions(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
                     happy_threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(faces decided happy, faces labelled happy) as booleans; ValueError without a happy class."""
