@@ -35,6 +35,7 @@ from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 from service.docs.endpoints import install_docs
+from service.memory import tune_allocator
 from service.observations.endpoints import router as observations_router
 from service.security.bodies import RequestBodyGuard, body_limits
 from service.security.headers import SecurityHeadersMiddleware
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.tune_allocator:
+            tune_allocator()
         engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
                              max_overflow=settings.db_max_overflow)
         ensure_migrated(engine, settings.resolved_database_url)

@@ -125,7 +125,7 @@ def config_of(args) -> AgentConfig:
 
 
 def run_agent(args) -> int:
-    from service.agent.source import SourceError
+    from service.agent.source import SourceError, check_source
 
     for noisy in ("httpx", "alembic"):  # a line per request, or per migration plugin, would bury the summaries
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -133,6 +133,7 @@ def run_agent(args) -> int:
     stop = Stopper()
     stop.install()
     try:
+        check_source(config.source)
         if config.mode == "frames":
             from service.agent.frames import run_frames
 

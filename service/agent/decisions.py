@@ -17,6 +17,7 @@ import numpy as np
 
 from service.db.tables import EMOTIONS
 from service.frames.service import bucket_start_of
+from service.vision.classifier import decide
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,13 @@ class Person:
     label: str
 
 
-def expression(probability_sum: np.ndarray, classes: tuple[str, ...]) -> str:
-    """The class of highest mean probability over the track's frames (the sum has the same
-    argmax): steadier than any one frame's decision, which a blink or a turn of the head sways."""
-    return classes[int(np.argmax(probability_sum))]
+def expression(probability_sum: np.ndarray, classes: tuple[str, ...], frames: int = 1,
+               happy_threshold: float | None = None) -> str:
+    """The served model's decision on the track's mean class probabilities (the sum over
+    `frames` frames): steadier than any one frame's decision, which a blink or a turn of the
+    head sways. The model's happy threshold applies to the mean as it does to one face."""
+    mean = np.asarray(probability_sum, np.float64)[np.newaxis] / max(frames, 1)
+    return classes[int(decide(mean, classes, happy_threshold)[0])]
 
 
 @dataclass

@@ -49,6 +49,12 @@ def is_live(spec: str) -> bool:
     return spec.isdigit() or "://" in spec
 
 
+def check_source(spec: str) -> None:
+    """Refuse a missing video file at once, before the model loads or the server is asked."""
+    if not is_live(spec) and not Path(spec).is_file():
+        raise SourceError(f"no such video file: {spec}")
+
+
 STREAM_TIMEOUT_MS = 10_000  # a stalled stream is given up (and reconnected) after this long
 
 
@@ -69,8 +75,7 @@ class FileSource:
     def __init__(self, path: str, fps: float, start: datetime | None = None, clock=time.time) -> None:
         import cv2
 
-        if not Path(path).is_file():
-            raise SourceError(f"no such video file: {path}")
+        check_source(path)
         self.capture = _capture(path)
         if not self.capture.isOpened():
             raise SourceError(f"OpenCV cannot read {path} (not a video, or a codec its FFmpeg lacks)")

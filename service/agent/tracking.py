@@ -34,7 +34,8 @@ class FaceTracker:
     """Feed it each analysed frame's detections (boxes and class scores); it answers the people
     whose tracks finished with that frame."""
 
-    def __init__(self, classes: tuple[str, ...], fps: float, patience_s: float = 3.0, min_frames: int = 3) -> None:
+    def __init__(self, classes: tuple[str, ...], fps: float, patience_s: float = 3.0, min_frames: int = 3,
+                 happy_threshold: float | None = None) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # import noise, and the deprecation the pin accounts for
             import supervision as sv
@@ -43,7 +44,7 @@ class FaceTracker:
             # supervision counts lost_track_buffer in frames at 30 fps: this keeps a lost face patience_s
             self._tracker = sv.ByteTrack(lost_track_buffer=round(patience_s * 30), frame_rate=fps,
                                          minimum_consecutive_frames=1)
-        self.classes, self.min_frames = classes, min_frames
+        self.classes, self.min_frames, self.happy_threshold = classes, min_frames, happy_threshold
         self.updates = 0
         self.live: dict[int, Track] = {}
         self.noise = 0  # tracks dropped for being shorter than min_frames
@@ -99,5 +100,6 @@ class FaceTracker:
             if track.frames < self.min_frames:
                 self.noise += 1
                 continue
-            people.append(Person(track.last_seen, track.frames, expression(track.probability_sum, self.classes)))
+            people.append(Person(track.last_seen, track.frames, expression(track.probability_sum, self.classes, track.frames,
+                                                                          self.happy_threshold)))
         return people

@@ -68,6 +68,16 @@ def test_expression_is_the_class_of_highest_mean_probability():
     assert expression(np.array([0.1, 0, 0, 2.0, 2.5, 0, 0]), CLASSES) == "neutral"
 
 
+def test_expression_follows_the_models_happy_threshold_on_the_mean():
+    # mean p(happy) = 0.6 over 5 frames: happy under argmax, not under a threshold of 0.7
+    total = 5 * np.array([0, 0, 0, 0.6, 0.3, 0.1, 0])
+    assert expression(total, CLASSES, 5) == "happy"
+    assert expression(total, CLASSES, 5, happy_threshold=0.7) == "neutral"
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.7)
+    people = run(tracker, [[face(100, happy=0.6, neutral=0.3, sad=0.1)]] * 5)
+    assert [p.label for p in people] == ["neutral"]
+
+
 def test_a_person_counts_in_the_bucket_where_last_seen_and_sightings_where_seen():
     book = BucketBook(15)
     first_bucket = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
