@@ -7,7 +7,7 @@ import subprocess
 import sys
 import types
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,17 +24,20 @@ def _module_at(revision: str, path: str, name: str) -> types.ModuleType:
 
 
 def index_service_at(revision: str) -> types.ModuleType | None:
-    """service.index.service at `revision`, wired to that revision's repository and schemas
-    (also for its `from service.index.repository import ...`), so it answers as it did; None
-    outside a git checkout or for an unknown revision."""
+    """service.index.service at `revision`, wired to that revision's repository, statistics and
+    schemas (also for its `from service.index.X import ...`); None outside a git checkout or for
+    an unknown revision."""
+    modules = {}
     try:
-        repository = _module_at(revision, "service/index/repository.py", f"index_repository_{revision}")
-        schemas = _module_at(revision, "service/index/schemas.py", f"index_schemas_{revision}")
-        with _imported_as("service.index.repository", repository), _imported_as("service.index.schemas", schemas):
+        with ExitStack() as stack:
+            for name in ("repository", "statistics", "schemas"):
+                modules[name] = _module_at(revision, f"service/index/{name}.py", f"index_{name}_{revision}")
+                stack.enter_context(_imported_as(f"service.index.{name}", modules[name]))
             service = _module_at(revision, "service/index/service.py", f"index_service_{revision}")
     except (OSError, subprocess.CalledProcessError):
         return None
-    service.repository = repository  # its functions look the name up when called
+    for name, module in modules.items():
+        setattr(service, name, module)  # its functions look the names up when called
     return service
 
 

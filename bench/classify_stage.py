@@ -37,7 +37,8 @@ def classify_whole_frame_gray(pipeline, rgb: np.ndarray, boxes: list) -> list:
     """The classify stage before: the whole frame converted to gray, then the crops cut from it."""
     classifier = pipeline.classifier
     crops = pipeline.crops(to_gray(rgb), boxes)
-    return to_detections(boxes, np.asarray(classifier.predict_proba(crops), dtype=np.float32), classifier.classes)
+    probabilities = np.asarray(classifier.predict_proba(crops), dtype=np.float32)
+    return to_detections(boxes, probabilities, classifier.classes, classifier.decide(probabilities))
 
 
 def median_cpu_ms(calls: dict, repeat: int) -> dict[str, float]:

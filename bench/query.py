@@ -1,7 +1,7 @@
 """Query speed on a synthetic history: the location index (bucket=day over the whole history)
 and the city overview, on SQLite and PostgreSQL, the current code timed alternately in the
-same run with the code of earlier revisions (REFERENCES), whose answers must be identical in
-every field they have (later revisions add fields, e.g. `sightings`).
+same run with the code of earlier revisions (REFERENCES), whose counts and index must be identical
+(intervals, trends and added fields differ between revisions by design).
 
     happiness bench query [--locations 100] [--days 365] [--repeat 20] [--databases sqlite,postgres]
 
@@ -30,10 +30,12 @@ from service.index import service as current
 from service.index.schemas import ModelInfo
 
 REFERENCES = {
-    "previous": "fec5f9d",  # sums by local day in SQL over bucket_counts, before the daily rollup
-    "baseline": "edc3a0c",  # main before the query work of issue 4
+    "before": "63309c4",  # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
 }
+# earlier references, timed in the runs recorded in BENCHMARKS.md: "previous" fec5f9d (sums by local
+# day in SQL, before the daily rollup) and "baseline" edc3a0c (main before the query work of issue 4)
 SLOW_CITY = "baseline"  # its city overview takes minutes a year: once, and only for 10 locations or fewer
+COMPARED = ("frames", "faces", "happy", "not_happy", "index")  # what every revision must answer alike
 MODEL_METADATA = Path(__file__).resolve().parents[1] / "models" / "default" / "metadata.json"
 HISTORY_END = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -48,26 +50,40 @@ class Timings:
         self.laps.setdefault((query, code), []).append(lap)
 
     def compare(self, code: str, answer: str, current_answer: str) -> None:
-        older = json.loads(answer)
-        same = fields_of(json.loads(current_answer), older) == older
+        same = comparable(answer) == comparable(current_answer)
         self.identical[code] = self.identical.get(code, True) and same
 
 
-def fields_of(current, older):
-    """`current` with only the keys that `older` has, at every depth: what an older revision's
-    schemas could answer."""
-    if isinstance(current, dict) and isinstance(older, dict):
-        return {key: fields_of(current[key], older[key]) for key in older if key in current}
-    if isinstance(current, list) and isinstance(older, list) and len(current) == len(older):
-        return [fields_of(new, old) for new, old in zip(current, older)]
-    return current
-
-
-def model_info() -> ModelInfo:
+def model_info(schemas=None):
+    """The committed model's description, as `schemas` (a revision's index schemas) builds it."""
     metadata = json.loads(MODEL_METADATA.read_text())
     rates = metadata.get("happy_vs_rest", {})
-    return ModelInfo(name=metadata["name"], version=str(metadata["version"]),
-                     tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
+    fields = dict(name=metadata["name"], version=str(metadata["version"]), tpr=float(rates.get("tpr", 1.0)),
+                  fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"))
+    model_class = getattr(schemas, "ModelInfo", ModelInfo)
+    return model_class(**{key: value for key, value in fields.items() if key in model_class.model_fields})
+
+
+def query_for(service, days: int):
+    """A year's day query as `service`'s revision builds it (its own Query and ModelInfo)."""
+    return service.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "day",
+                              model_info(getattr(service, "schemas", None)), 5, HISTORY_END)
+
+
+def comparable(answer: str) -> str:
+    """The counts and index of every summary and period: what no revision may change (the
+    intervals, trend and new fields differ between revisions by design)."""
+    def project(value):
+        if isinstance(value, list):
+            return [project(item) for item in value]
+        if isinstance(value, dict):
+            if "faces" in value:
+                return {key: value.get(key) for key in COMPARED}
+            inner = {key: project(item) for key, item in value.items()
+                     if isinstance(item, (dict, list)) and key != "trend"}
+            return {key: item for key, item in inner.items() if item not in ({}, [])}
+        return value
+    return json.dumps(project(json.loads(answer)), sort_keys=True)
 
 
 def timed_json(sessions, call) -> tuple[Lap, str]:
@@ -88,25 +104,18 @@ def time_codes(timings: Timings, sessions, query: str, codes: dict, call) -> Non
         timings.compare(code, other, answer)
 
 
-def query_for(service, days: int):
-    """The day-bucket query over the history, in `service`'s own Query and ModelInfo types."""
-    model = service.ModelInfo(**model_info().model_dump())
-    return service.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "day", model, 5, HISTORY_END)
-
-
 def measure(sessions, locations: int, days: int, repeat: int) -> Timings:
     references = {code: index_service_at(revision) for code, revision in REFERENCES.items()}
     references = {code: service for code, service in references.items() if service is not None}
-    queries = {service: query_for(service, days) for service in (current, *references.values())}
     timings = Timings()
     for number in tqdm(range(repeat), desc="queries", disable=None):
         location_id = number % locations + 1  # every zone of the synthetic city takes its turn
         time_codes(timings, sessions, "location", references,
-                   lambda service, session: service.location_index(session, location_id, queries[service]))
+                   lambda service, session: service.location_index(session, location_id, query_for(service, days)))
         slow_city_now = number == 0 and locations <= 10
         time_codes(timings, sessions, "city",
                    {code: service for code, service in references.items() if code != SLOW_CITY or slow_city_now},
-                   lambda service, session: service.city_overview(session, queries[service]))
+                   lambda service, session: service.city_overview(session, query_for(service, days)))
     return timings
 
 
@@ -132,6 +141,32 @@ def settle(engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+def year_of_hours(sessions, days: int) -> list[str]:
+    """CPU time and traced peak memory of one location index over the whole history in hour
+    buckets (a year: 8,760 periods), once per code: the query whose trend took every pair of
+    hours before issue 14."""
+    import tracemalloc
+
+    references = {"current": current, **{code: index_service_at(revision) for code, revision in REFERENCES.items()}}
+    lines = []
+    for code, service in references.items():
+        if service is None:
+            continue
+        query = service.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "hour",
+                                   model_info(getattr(service, "schemas", None)), 5, HISTORY_END)
+        gc.collect()
+        tracemalloc.start()
+        started = time.process_time()
+        with sessions() as session:
+            answer = service.location_index(session, 1, query)
+        cpu_ms = (time.process_time() - started) * 1000
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        lines.append(f"{code}: {len(answer.series):,} hour periods, {cpu_ms:,.0f} ms CPU (traced), "
+                     f"peak {peak / 1e6:,.1f} MB traced, trend on {answer.trend.buckets} points")
+    return lines
+
+
 TARGET_P95_MS = {"location": 50, "city": 200}
 QUERY_NAMES = {"location": "location index, day buckets", "city": "city overview"}
 
@@ -146,7 +181,7 @@ def markdown(results: list[tuple[str, int, float, Timings]], locations: int, day
             rows.append(_row(database, query, code, laps, timings))
     rows.append("")
     rows += [f"{database}: {rows_loaded:,} rows generated and loaded (with the rollup) in {load_s:.0f} s; "
-             f"answers identical to the current ones: {_identical(timings)}"
+             f"counts and index identical to the current ones: {_identical(timings)}"
              for database, rows_loaded, load_s, timings in results]
     return "\n".join(rows)
 
@@ -172,7 +207,7 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
 
     if quick:
         names, locations, days, repeat = ["sqlite"], 3, 40, 2  # 40 days: both Amsterdam and New York change clocks
-    results = []
+    results, hours = [], []
     for name in names:
         with databases.scratch(name) as url:
             if url is None:
@@ -181,7 +216,10 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
             rows, load_s = load_history(url, locations, days)
             engine = make_engine(url)
             settle(engine)
-            results.append((name, rows, load_s, measure(make_read_session_factory(engine), locations, days, repeat)))
+            sessions = make_read_session_factory(engine)
+            results.append((name, rows, load_s, measure(sessions, locations, days, repeat)))
+            hours.append(f"{name}, location 1, bucket=hour over {days} days: " + "; ".join(year_of_hours(sessions, days)))
             engine.dispose()
     print(markdown(results, locations, days))
+    print("\n".join(["", *hours]))
     return 1 if any(not all(timings.identical.values()) for *_, timings in results) else 0

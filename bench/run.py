@@ -17,6 +17,10 @@ def run_suite(args) -> int:
         from bench import pipeline_compare
 
         return pipeline_compare.main(samples, args.repeat, args.quick)
+    if args.suite == "agent":
+        from bench import agent
+
+        return agent.main(args.quick)
     if args.suite == "ingest":
         from bench import ingest
 
@@ -27,6 +31,10 @@ def run_suite(args) -> int:
 
         detector = args.detectors.split(",")[0].strip()
         return soak.main(samples, databases[0], args.frames or 20_000, detector, args.out, args.quick)
+    if args.suite == "statistics":
+        from bench import honest_numbers
+
+        return honest_numbers.main(args.repeat if args.repeat != 5 else honest_numbers.DEFAULT_REPS, args.quick)
     from bench import query
 
     return query.main(databases, args.locations, args.days, args.repeat, args.quick)

@@ -4,7 +4,9 @@ memory, read from /proc.
 
 HAPPINESS_BENCH_SERVER_DIR=PATH serves from another checkout (e.g. a `git worktree` of an
 earlier commit with the same migrations), so that old and new code meet the same load
-generator: `python -m service.cli` then imports that checkout's `service` package."""
+generator: `python -m service.cli` then imports that checkout's `service` package.
+HAPPINESS_BENCH_SERVER_PYTHON=PATH serves with another interpreter, e.g. the virtual
+environment of a serving-only install (`make run`), which has no benchmark tools."""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ def start(database_url: str, data_dir: Path, port: int, detector: str, workers: 
                    "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0", "HAPPINESS_LOG_LEVEL": "warning",
                    "TF_CPP_MIN_LOG_LEVEL": "3"}
     workers_option = ["--workers", str(workers)] if workers else []
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), *workers_option],
+    python = os.environ.get("HAPPINESS_BENCH_SERVER_PYTHON") or sys.executable
+    return subprocess.Popen([python, "-m", "service.cli", "serve", "--port", str(port), *workers_option],
                             env=environment, stdout=subprocess.DEVNULL, stderr=log,
                             cwd=os.environ.get("HAPPINESS_BENCH_SERVER_DIR") or None)
 

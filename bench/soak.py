@@ -8,7 +8,7 @@ The mix, cycled: the sample photos as JPEG at their own size and scaled to 4000 
 PNG copies, multipart and raw bodies, and one hostile body in five (bench.hostile: formats the
 service refuses, pixel data that stops short, text). Every answer must be the expected status:
 201 for a valid frame, the hostile body's own 4xx; a 5xx or another status is counted as an
-error. Reports each worker's RSS after the first 1,000 frames and at the end (target: within
+error (0: the connection broke without an answer). The server's log goes to --out. Reports each worker's RSS after the first 1,000 frames and at the end (target: within
 15%), a table every `--sample-every` frames, and a plot (soak_rss.png in --out)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ CLIENTS = 4
 HOSTILE_EVERY = 5
 LARGE_WIDTH = 4000
 BASELINE_FRAMES = 1000
+WINDOW = 5  # samples whose median is a worker's memory at a point of the run
 TARGET_GROWTH = 0.15
 
 
@@ -52,7 +54,14 @@ class SoakResult:
     statuses: dict[int, int] = field(default_factory=dict)
     unexpected: dict[str, int] = field(default_factory=dict)
     samples: list[tuple[int, list[float]]] = field(default_factory=list)  # (frames sent, RSS MiB per worker)
+    worker_pids: set[int] = field(default_factory=set)  # every worker seen: more than WORKERS means restarts
+    worker_cpu_s: list[float] = field(default_factory=list)  # at the end: did both workers serve?
     wall_s: float = 0.0
+
+    def sample(self, supervisor_pid: int) -> None:
+        pids = worker_pids(supervisor_pid)
+        self.worker_pids |= set(pids)
+        self.samples.append((self.frames, [server._own_resident_kib(pid) / 1024 for pid in pids]))
 
 
 def _encoded(image: Image.Image, fmt: str) -> bytes:
@@ -90,13 +99,17 @@ def mixed_bodies(samples: Path, quick: bool) -> list[Body]:
 
 
 async def _post(client: httpx.AsyncClient, url: str, key: str, body: Body, frame_id: str) -> int:
+    """The answer's status; 0 when the connection broke without one."""
     headers = {"Authorization": f"Bearer {key}"}
-    if body.multipart:
-        response = await client.post(url, headers=headers, data={"frame_id": frame_id},
-                                     files={"image": ("frame", body.data, body.content_type)})
-    else:
-        response = await client.post(url, headers={**headers, "Content-Type": body.content_type},
-                                     params={"frame_id": frame_id}, content=body.data)
+    try:
+        if body.multipart:
+            response = await client.post(url, headers=headers, data={"frame_id": frame_id},
+                                         files={"image": ("frame", body.data, body.content_type)})
+        else:
+            response = await client.post(url, headers={**headers, "Content-Type": body.content_type},
+                                         params={"frame_id": frame_id}, content=body.data)
+    except httpx.TransportError:
+        return 0
     return response.status_code
 
 
@@ -104,7 +117,9 @@ async def drive(base: str, location_id: int, keys: list[str], bodies: list[Body]
                 sample_every: int, pid: int, result: SoakResult) -> None:
     url = f"{base}/locations/{location_id}/frames"
     queue = iter(range(total))
-    async with httpx.AsyncClient(timeout=300) as client:
+    # a new connection for every frame: kept-alive connections all stay with the worker that
+    # accepted them, and one worker could serve the whole run while the other idles
+    async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         async def worker(key: str, progress) -> None:
             for number in queue:
                 body = bodies[number % len(bodies)]
@@ -114,17 +129,16 @@ async def drive(base: str, location_id: int, keys: list[str], bodies: list[Body]
                     result.unexpected[f"{body.name}: {status}"] = result.unexpected.get(f"{body.name}: {status}", 0) + 1
                 result.frames += 1
                 if result.frames % sample_every == 0:
-                    result.samples.append((result.frames, worker_rss(pid)))
+                    result.sample(pid)
                 progress.update(1)
 
         with tqdm(total=total, desc="soak", unit="frame", disable=None) as progress:
             await asyncio.gather(*(worker(key, progress) for key in keys))
 
 
-def worker_rss(supervisor_pid: int) -> list[float]:
-    """Each uvicorn worker's VmRSS in MiB (the supervisor's children that run spawn_main)."""
-    workers = [pid for pid in server._children(supervisor_pid) if b"spawn_main" in _cmdline(pid)]
-    return [server._own_resident_kib(pid) / 1024 for pid in sorted(workers)]
+def worker_pids(supervisor_pid: int) -> list[int]:
+    """The uvicorn workers: the supervisor's children that run spawn_main."""
+    return sorted(pid for pid in server._children(supervisor_pid) if b"spawn_main" in _cmdline(pid))
 
 
 def _cmdline(pid: int) -> bytes:
@@ -134,21 +148,23 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def run_soak(url: str, detector: str, total: int, sample_every: int, bodies: list[Body]) -> SoakResult:
+def run_soak(url: str, detector: str, total: int, sample_every: int, bodies: list[Body],
+             log_path: Path) -> SoakResult:
     result = SoakResult()
     port = server.free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "server.log", "w+b") as log:
+    with tempfile.TemporaryDirectory() as folder, open(log_path, "w+b") as log:
         process = server.start(url, Path(folder), port, detector, workers=WORKERS, log=log)
         try:
             _await_ready(base, process, log)
             location = httpx.post(f"{base}/locations", json={"name": "soak"}, headers=ADMIN).raise_for_status().json()
             keys = [httpx.post(f"{base}/locations/{location['id']}/cameras", json={"name": f"c{n}"},
                                headers=ADMIN).raise_for_status().json()["api_key"] for n in range(CLIENTS)]
-            result.samples.append((0, worker_rss(process.pid)))
+            result.sample(process.pid)
             started = time.perf_counter()
             asyncio.run(drive(base, location["id"], keys, bodies, total, sample_every, process.pid, result))
             result.wall_s = time.perf_counter() - started
+            result.worker_cpu_s = [server._own_cpu_seconds(pid) for pid in worker_pids(process.pid)]
         finally:
             server.stop(process)
     return result
@@ -170,10 +186,18 @@ def _await_ready(base: str, process, log) -> None:
 
 
 def growth(result: SoakResult) -> list[float]:
-    """Each worker's RSS at the end over its RSS after BASELINE_FRAMES frames, minus 1."""
-    baseline = next((rss for frames, rss in result.samples if frames >= BASELINE_FRAMES), result.samples[1][1])
-    final = result.samples[-1][1]
+    """Each worker's RSS at the end over its RSS after BASELINE_FRAMES frames, minus 1; each is
+    the median of WINDOW samples, because a single sample swings by a large frame's buffers
+    (tens of MiB) with what is in flight at that moment."""
+    after_baseline = [rss for frames, rss in result.samples if frames >= BASELINE_FRAMES] or \
+        [rss for _, rss in result.samples[1:]]
+    baseline, final = _median_rss(after_baseline[:WINDOW]), _median_rss(result.samples[-WINDOW:], indexed=True)
     return [end / start - 1 for start, end in zip(baseline, final)]
+
+
+def _median_rss(samples: list, indexed: bool = False) -> list[float]:
+    rows = [rss for _, rss in samples] if indexed else samples
+    return [statistics.median(row[worker] for row in rows) for worker in range(len(rows[0]))]
 
 
 def markdown(result: SoakResult) -> str:
@@ -184,8 +208,11 @@ def markdown(result: SoakResult) -> str:
     verdict = "within" if all(abs(change) <= TARGET_GROWTH for change in growth(result)) else "OUTSIDE"
     errors = sum(result.unexpected.values())
     return "\n".join([*rows, "", f"{result.frames} frames in {result.wall_s:.0f} s; statuses {dict(sorted(result.statuses.items()))}; "
-                      f"unexpected answers: {errors} {result.unexpected or ''}",
-                      f"RSS change from frame {BASELINE_FRAMES} to the end, per worker: {changes} "
+                      f"unexpected answers: {errors} {result.unexpected or ''}; "
+                      f"workers restarted: {len(result.worker_pids) - WORKERS}; worker CPU s: "
+                      + ", ".join(f"{cpu:.0f}" for cpu in result.worker_cpu_s),
+                      f"RSS change from frame {BASELINE_FRAMES} to the end (medians of {WINDOW} samples), "
+                      f"per worker: {changes} "
                       f"({verdict} the {TARGET_GROWTH:.0%} target)"])
 
 
@@ -213,11 +240,13 @@ def main(samples: Path, database: str, frames: int, detector: str, out: Path | N
         if url is None:
             print(f"{database}: no server reachable")
             return 2
-        result = run_soak(url, "stub" if quick else detector, total, sample_every, bodies)
+        with tempfile.TemporaryDirectory() as folder:
+            log_path = (out or Path(folder)) / "server.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            result = run_soak(url, "stub" if quick else detector, total, sample_every, bodies, log_path)
     print(markdown(result))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         plot(result, out / "soak_rss.png")
         (out / "soak.json").write_text(json.dumps({"samples": result.samples, "statuses": result.statuses,
                                                     "unexpected": result.unexpected, "wall_s": result.wall_s}))
-    return 0 if not result.unexpected else 1
+    return 0 if not result.unexpected and len(result.worker_pids) == WORKERS else 1

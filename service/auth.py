@@ -87,16 +87,25 @@ def require_admin(request: Request, settings: SettingsDep) -> Actor:
     raise _failed(request, "invalid admin token")
 
 
-def require_reader(request: Request, settings: SettingsDep) -> None:
-    if settings.public_read:
-        return
+@dataclass(frozen=True)
+class Reader:
+    """Who reads: `token` is True for a valid viewer or admin token, False for public read
+    (HAPPINESS_PUBLIC_READ without one), where low-count values are withheld."""
+
+    token: bool
+
+
+def require_reader(request: Request, settings: SettingsDep) -> Reader:
     credential = presented_credential(request)
+    if credential is not None and _role_of(credential, settings) is not None:
+        return Reader(token=True)
+    if settings.public_read:
+        return Reader(token=False)
     if credential is None:
         raise Unauthorized("a viewer or admin token is required: send `Authorization: Bearer <token>`")
-    if _role_of(credential, settings) is None:
-        if credential.startswith(CAMERA_KEY_PREFIX):
-            raise Forbidden("camera keys can only post frames")
-        raise _failed(request, "invalid token")
+    if credential.startswith(CAMERA_KEY_PREFIX):
+        raise Forbidden("camera keys can only post frames")
+    raise _failed(request, "invalid token")
 
 
 @dataclass(frozen=True)
@@ -212,5 +221,5 @@ def _refuse_other_location(session, own_location_id: int, location_id: int) -> N
 
 
 AdminDep = Annotated[Actor, Depends(require_admin)]
-ReaderDep = Annotated[None, Depends(require_reader)]
+ReaderDep = Annotated[Reader, Depends(require_reader)]
 CameraDep = Annotated[CameraIdentity, Depends(require_camera)]

@@ -8,8 +8,10 @@
     happiness cameras add 1 --name "north entrance"     prints the camera's key once
     happiness audit --since 7d --format csv               who did what, when
     happiness analyze photo.jpg --json    faces and emotions of local files; stores nothing
+    happiness agent --source rtsp://... --server URL --location 1 --key KEY   count people beside a camera
     happiness train / evaluate / ensemble / export   the emotion model (see `happiness train --help`)
-    happiness bench [pipeline|ingest|query|soak] [--quick]   benchmarks (see BENCHMARKS.md)
+    happiness calibrate --location 3 --data faces/   a location's own tpr/fpr for its adjusted index
+    happiness bench [pipeline|ingest|query|soak|agent|statistics] [--quick]   benchmarks (see BENCHMARKS.md)
 
 Settings come from HAPPINESS_* environment variables (see README)."""
 
@@ -57,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cameras(commands)
     _add_analyze(commands)
     add_audit_command(commands)
+    _add_agent(commands)
     _add_training(commands)
+    _add_calibrate(commands)
     _add_bench(commands)
     return parser
 
@@ -295,6 +299,14 @@ def _describe(path: Path, analysis, *, as_json: bool) -> str:
     return f"{path}: {analysis.faces} face(s), {analysis.happy} happy: {labels}"
 
 
+# --- agent ---------------------------------------------------------------------------------
+
+def _add_agent(commands) -> None:
+    from service.agent.cli import add_agent_parser
+
+    add_agent_parser(commands)
+
+
 # --- training ------------------------------------------------------------------------------
 
 def _add_training(commands) -> None:
@@ -306,6 +318,12 @@ def _add_training(commands) -> None:
     add_export_parser(commands)
 
 
+def _add_calibrate(commands) -> None:
+    from service.calibrations.cli import add_calibrate_parser
+
+    add_calibrate_parser(commands)
+
+
 # --- bench ---------------------------------------------------------------------------------
 
 def _add_bench(commands) -> None:
@@ -314,8 +332,11 @@ def _add_bench(commands) -> None:
                                 "pipeline: seed vs service on the sample frames; ingest: concurrent "
                                 "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
                                 "workers, their memory sampled; query: index endpoints on a "
-                                "synthetic year.")
-    bench.add_argument("suite", nargs="?", default="pipeline", choices=("pipeline", "ingest", "query", "soak"))
+                                "synthetic year; agent: the edge agent's frames/s on one core and people "
+                                "vs sightings on composed video; statistics: interval coverage, trend false "
+                                "alarms and power by simulation, old method beside new.")
+    bench.add_argument("suite", nargs="?", default="pipeline",
+                       choices=("pipeline", "ingest", "query", "soak", "agent", "statistics"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")

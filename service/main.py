@@ -27,7 +27,8 @@ from service.db.migrate import ensure_migrated
 from service.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
-from service.index.schemas import ModelInfo
+from service.calibrations.endpoints import router as calibrations_router
+from service.index.schemas import ModelInfo, model_info
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
@@ -36,6 +37,7 @@ from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 from service.docs.endpoints import install_docs
 from service.notice.endpoints import router as notice_router
+from service.memory import tune_allocator
 from service.observations.endpoints import router as observations_router
 from service.pauses.endpoints import router as pauses_router
 from service.security.bodies import RequestBodyGuard, body_limits
@@ -67,9 +69,7 @@ def build_pipeline(settings: Settings):
 
 
 def model_info_of(classifier) -> ModelInfo:
-    rates = classifier.metadata.get("happy_vs_rest", {})
-    return ModelInfo(name=classifier.name, version=str(classifier.version),
-                     tpr=float(rates.get("tpr", 1.0)), fpr=float(rates.get("fpr", 0.0)))
+    return model_info(classifier.name, classifier.version, classifier.metadata)
 
 
 def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.tune_allocator:
+            tune_allocator()
         engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
                              max_overflow=settings.db_max_overflow)
         ensure_migrated(engine, settings.resolved_database_url)
@@ -116,7 +118,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
                            expose_headers=["X-Request-ID"])
     app.add_middleware(SecurityHeadersMiddleware)
     for router in (locations_router, cameras_router, frames_router, observations_router, index_router,
-                   analyze_router, ngsi_router, metrics_router, pauses_router, audit_router, notice_router):
+                   analyze_router, ngsi_router, metrics_router, calibrations_router, pauses_router, audit_router,
+                   notice_router):
         app.include_router(router)
     _add_health_routes(app)
     install_dashboard(app)

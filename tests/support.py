@@ -28,7 +28,7 @@ class ScriptedClassifier:
     classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     input_size = (48, 48)
     name, version = "scripted", "test"
-    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1}}
+    metadata = {"happy_vs_rest": {"tpr": 0.9, "fpr": 0.1, "n_happy": 900, "n_other": 2700}}
 
 
 class ScriptedPipeline:
@@ -153,19 +153,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_process(port: int, database_url: str, data_dir, **environment: str):
-    """`happiness serve` with one worker in a subprocess (stub detector, the test admin token, no
-    rate limit); `environment` adds HAPPINESS_* variables. Its stderr is piped."""
+def serve_process(database_url: str, port: int, data_dir, detector: str = "stub", **environment: str):
+    """`happiness serve` (one worker) as a subprocess on a migrated database; `environment` adds
+    HAPPINESS_* settings. Wait for it with wait_until_ready."""
     import os
     import subprocess
     import sys
 
-    variables = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
-                 "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
-                 "HAPPINESS_LOG_LEVEL": "warning", "HAPPINESS_CAMERA_RATE_PER_MINUTE": "0",
-                 "TF_CPP_MIN_LOG_LEVEL": "3", **environment}
+    settings = {"HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": detector,
+                "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
+                "HAPPINESS_LOG_LEVEL": "warning", "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env={**os.environ, **settings, **environment}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
 
 
 def wait_until_ready(url: str, process, timeout: float = 180) -> None:

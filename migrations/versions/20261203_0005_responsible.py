@@ -1,7 +1,7 @@
 """responsible deployment: location setting, pauses, audit log, maintenance lease, short receipts
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03
 
 - locations.setting (existing locations get `other`: `happiness locations check` lists them for
@@ -20,7 +20,7 @@ from alembic import op
 import service.db.types
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base
@@ -176,3 +176,28 @@ class MaintenanceLease(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     holder: Mapped[str | None] = mapped_column(String(128))
     runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LocationCalibration(Base):
+    """A location's own happy-vs-rest rates: its labelled faces run through the model, as counts
+    (rates are these ratios), for one model version. The adjusted index of the location uses
+    them while that model is served, and the model's validation rates otherwise."""
+
+    __tablename__ = "location_calibrations"
+
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(100))
+    n_happy: Mapped[int] = mapped_column(Integer)         # faces labelled happy
+    happy_as_happy: Mapped[int] = mapped_column(Integer)  # of them, called happy (tpr = this / n_happy)
+    n_other: Mapped[int] = mapped_column(Integer)         # faces labelled otherwise
+    other_as_happy: Mapped[int] = mapped_column(Integer)  # of them, called happy (fpr = this / n_other)
+    calibrated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    __table_args__ = (
+        CheckConstraint("n_happy > 0 AND n_other > 0", name="faces"),
+        CheckConstraint("happy_as_happy >= 0 AND happy_as_happy <= n_happy", name="happy_as_happy"),
+        CheckConstraint("other_as_happy >= 0 AND other_as_happy <= n_other", name="other_as_happy"),
+    )

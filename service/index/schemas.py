@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-CI95 = Field(description="Wilson score 95% interval [low, high] of the index; null without faces.")
+from service.calibrations.schemas import RatesOut
+
+Interval = tuple[float, float]
+CI95 = Field(description="95% interval [low, high] of the index: Wilson's, widened by the extra variation "
+                         "measured in the data (design_effect); null without faces or when withheld.")
 
 
 class ModelInfo(BaseModel):
@@ -12,6 +17,15 @@ class ModelInfo(BaseModel):
     version: str
     tpr: float = Field(description="Happy-vs-rest true positive rate on validation data.")
     fpr: float = Field(description="Happy-vs-rest false positive rate on validation data.")
+    n_happy: int | None = Field(None, description="Validation faces labelled happy (tpr's denominator).")
+    n_other: int | None = Field(None, description="Validation faces labelled otherwise (fpr's denominator).")
+
+
+def model_info(name: str, version: str, metadata: dict) -> ModelInfo:
+    """The served model's description from its metadata.json: rates and their face counts."""
+    rates = metadata.get("happy_vs_rest") or {}
+    return ModelInfo(name=name, version=str(version), tpr=float(rates.get("tpr", 1.0)),
+                     fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"))
 
 
 class Summary(BaseModel):
@@ -20,26 +34,48 @@ class Summary(BaseModel):
                        "frame once, each person tracked by an edge agent once.")
     sightings: int = Field(description="Faces detected in all analysed frames: equal to faces for "
                            "posted frames, more for agents (one person, many frames).")
-    happy: int
-    not_happy: int
-    index: float | None = Field(description="happy / faces; null without faces.")
-    ci95: tuple[float, float] | None = CI95
-    adjusted_index: float | None = Field(description="Index with the classifier's bias removed.")
+    happy: int | None = Field(description="Null when withheld (low_count in a public answer).")
+    not_happy: int | None
+    index: float | None = Field(description="happy / faces; null without faces or when withheld.")
+    ci95: Interval | None = CI95
+    adjusted_index: float | None = Field(description="Index with the classifier's bias removed (see `rates`).")
+    adjusted_ci95: Interval | None = Field(
+        None, description="95% interval of adjusted_index: the index's sampling error and the rates' own error.")
+    design_effect: float | None = Field(
+        None, description="Factor by which the extra variation widened the binomial variance (1: plain Wilson).")
+    low_count: bool = Field(False, description="Fewer faces than the publishing minimum: values are withheld "
+                                               "from public answers and uncertain for everyone.")
 
 
 class Point(Summary):
     start: datetime
     end: datetime
-    emotions: dict[str, int]
+    emotions: dict[str, int] | None = Field(description="Faces per emotion; null when withheld.")
     paused: bool = Field(False, description="The location was paused for some or all of this period: "
                                             "nothing was counted then, so its missing faces are a gap, not zeros.")
 
 
 class TrendOut(BaseModel):
     slope_per_day: float | None = Field(description="Theil-Sen slope, index change per day.")
-    p_value: float | None = Field(description="Mann-Kendall two-sided p-value.")
+    slope_ci95: Interval | None = Field(None, description="95% interval of the slope (Gilbert), autocorrelation-corrected.")
+    p_value: float | None = Field(description="Mann-Kendall two-sided p-value, Hamed-Rao corrected.")
     direction: str = Field(description="rising, falling, stable or insufficient_data.")
-    buckets: int = Field(description="Buckets with enough faces that the trend used.")
+    buckets: int = Field(description="Points (days or weeks with enough faces) that the trend used.")
+    unit: Literal["day", "week"] = Field("day", description="The points tested: local days, or weeks over ranges beyond 400 days.")
+    correction: Literal["hamed_rao"] = Field("hamed_rao", description="Autocorrelation correction of the test.")
+    variance_ratio: float | None = Field(None, description="Hamed-Rao n/n*: how much autocorrelation widened Var(S).")
+
+
+class SpreadOut(BaseModel):
+    """Where the extra variation behind ci95 was measured."""
+
+    unit: Literal["day", "hour", "15min"] | None = Field(description="Clusters used: the location's days, hours or "
+                                                                      "stored buckets; null when too few to measure.")
+    clusters: int
+    window_from: datetime = Field(description="Clusters are read from here (at least 28 days before `to`).")
+    design_effect: float = Field(description="For the range's total (1: no extra variation found).")
+    dispersion: float = Field(description="Per face, for a single period.")
+    p_value: float | None = Field(description="Pearson test of no extra variation; widened when below 0.10.")
 
 
 class LocationIndex(BaseModel):
@@ -50,8 +86,11 @@ class LocationIndex(BaseModel):
     start: datetime = Field(serialization_alias="from")
     end: datetime = Field(serialization_alias="to")
     model: ModelInfo
+    rates: RatesOut
     overall: Summary
     trend: TrendOut
+    spread: SpreadOut = Field(description="Extra variation behind the overall's ci95.")
+    series_spread: SpreadOut = Field(description="Extra variation behind each period's ci95.")
     series: list[Point]
 
 
@@ -61,6 +100,7 @@ class CityLocation(BaseModel):
     latitude: float | None
     longitude: float | None
     timezone: str
+    rates: RatesOut
     range: Summary
     latest_day: Point | None = Field(description="The location's latest local day with faces.")
     trend: TrendOut
@@ -70,5 +110,5 @@ class CityOverview(BaseModel):
     start: datetime = Field(serialization_alias="from")
     end: datetime = Field(serialization_alias="to")
     model: ModelInfo
-    overall: Summary
+    overall: Summary = Field(description="Every location together; its adjusted index uses the model's rates.")
     locations: list[CityLocation]

@@ -1,37 +1,47 @@
 """The happiness index of a location over a range: its counts grouped into the location's
-calendar periods, each with its index, Wilson ci95 and bias-adjusted index, plus the overall
-summary and the trend; and the same for every location of the city. Day, week and month
+calendar periods, each with its index, ci95 and bias-adjusted index with its interval, plus the
+overall summary and the trend; and the same for every location of the city. Day, week and month
 periods are whole local days and read the daily rollup; 15-minute and hour periods read the
-stored UTC buckets."""
+stored UTC buckets.
+
+Honest numbers (README, "What the numbers mean"): ci95 is widened by the extra variation
+measured over clusters of stored rows (days; hours or buckets when too few days have faces)
+in a window of at least DISPERSION_WINDOW before the range's end; the trend is tested on local
+days (weeks beyond TREND_WEEKS_AFTER_DAYS days); a range or period with fewer faces than the
+publishing minimum is flagged low_count and its values are withheld from public answers."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from service.calibrations import service as calibrations
+from service.calibrations.schemas import RatesOut
 from service.db.local_days import local_day, local_midnight
 from service.db.tables import COUNT_COLUMNS, EMOTIONS, Location
 from service.errors import InvalidInput
 from service.index import buckets as calendar
 from service.index import repository, statistics
 from service.index.repository import StoredBucket
-from service.index.schemas import (CityLocation, CityOverview, LocationIndex, ModelInfo, Point,
-                                   Summary, TrendOut)
+from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, SpreadOut, Summary, TrendOut
+from service.index.statistics import PairIndex, Rates, Spread
 from service.locations.service import get_location, list_locations
 from service.pauses.service import mark_paused
 
 DEFAULT_RANGE = timedelta(days=30)
+DISPERSION_WINDOW = timedelta(days=28)
+TREND_WEEKS_AFTER_DAYS = 400
 COUNT_KEYS = ("frames", "faces", "happy", "not_happy", "sightings")
+CLUSTER_MINUTES = {"hour": 60, "15min": 15}
 
 
 @dataclass(frozen=True)
@@ -41,17 +51,83 @@ class Query:
     bucket: calendar.Bucket
     model: ModelInfo
     trend_min_faces: int
+    min_published_faces: int = 10
+    public: bool = False  # read without a token: low-count values are withheld
+
+    @property
+    def window_start(self) -> datetime:
+        """Where the clusters that measure extra variation begin."""
+        return min(self.start, self.end - DISPERSION_WINDOW)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The spread that was measured, with its clusters' unit and the window they came from."""
+
+    spread: Spread
+    unit: str | None
+    window_from: datetime
+
+    def out(self) -> SpreadOut:
+        s = self.spread
+        return SpreadOut(unit=self.unit, clusters=s.clusters, window_from=self.window_from,
+                         design_effect=s.design_effect, dispersion=s.dispersion, p_value=s.p_value)
+
+
+ClusterSource = tuple[str, Callable[[], tuple[list[int], list[int]]]]
+
+
+def measure(sources: list[ClusterSource], window_from: datetime) -> Measured:
+    """The spread of the first source (coarsest first) with enough clusters with faces; the
+    finer sources are read only when needed. With too few everywhere: no widening."""
+    clusters = 0
+    for unit, read in sources:
+        happy, faces = read()
+        spread = statistics.spread_of(happy, faces)
+        if spread.clusters >= statistics.MIN_CLUSTERS:
+            return Measured(spread, unit, window_from)
+        clusters = max(clusters, spread.clusters)
+    return Measured(Spread(clusters=clusters), None, window_from)
+
+
+@dataclass(frozen=True)
+class DailyCounts:
+    """happy and faces of the local days with faces, days as ordinals (date.toordinal), in
+    order: a few arrays per location rather than a Python object per day (a city year is 36,500
+    location-days, and objects that outlive a request's first moments wake the cycle collector)."""
+
+    days: np.ndarray
+    happy: np.ndarray
+    faces: np.ndarray
+
+    @classmethod
+    def of(cls, counts: dict[date, tuple[int, int]]) -> DailyCounts:
+        days = sorted(counts)
+        return cls(np.array([day.toordinal() for day in days], np.int64),
+                   np.array([counts[day][0] for day in days], np.int64),
+                   np.array([counts[day][1] for day in days], np.int64))
+
+
+# --- one location --------------------------------------------------------------------------------
 
 
 def location_index(session: Session, location_id: int, query: Query) -> LocationIndex:
     location = get_location(session, location_id)
     spans = spans_of(query, location)
-    series = build_series(_stored(session, location, spans, query.bucket), spans, query.model)
+    reads = LocationReads(session, location, query, spans)
+    rates, rates_out = calibrations.rates_of_locations(session, [location.id], query.model)[location.id]
+    overall_spread = measure(reads.range_sources(), reads.window_from)
+    series_spread = overall_spread if query.bucket not in CLUSTER_MINUTES else measure(
+        reads.period_sources(), reads.window_from)
+    counts = period_counts(reads.series_rows(), spans)
+    series = [_point(span, total, rates, series_spread.spread, query) for span, total in zip(spans, counts)]
     mark_paused(session, location.id, series)
     return LocationIndex(
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
-        start=query.start, end=query.end, model=query.model,
-        overall=summary_of(_total(series), query.model), trend=trend_of(series, query.trend_min_faces),
+        start=query.start, end=query.end, model=query.model, rates=rates_out,
+        overall=summary_of(_add_counts(counts), rates, overall_spread.spread, query),
+        trend=trend_of(reads.daily_counts(counts), query.trend_min_faces),
+        spread=overall_spread.out(), series_spread=series_spread.out(),
         series=series,
     )
 
@@ -67,17 +143,100 @@ def _periods(query: Query, bucket: calendar.Bucket, timezone: str) -> list[tuple
         raise InvalidInput(str(error)) from error
 
 
-def _stored(session: Session, location: Location, spans: list[tuple[datetime, datetime]],
-            bucket: calendar.Bucket) -> list[StoredBucket]:
-    """The location's counts within its periods: its buckets for sub-day periods, else its
-    rollup days, each placed at its local midnight (the start of a day period, and inside the
-    week or month that holds the day)."""
-    start, end = spans[0][0], spans[-1][1]
-    if bucket in calendar.SUB_DAY_MINUTES:
-        return repository.buckets_between(session, [location.id], start, end)
-    zone = ZoneInfo(location.timezone)
-    rows = repository.days_between(session, [location.id], local_day(start, zone), local_day(end, zone))
-    return [StoredBucket(row.location_id, local_midnight(row.day, zone), _counts_of(row)) for row in rows]
+@dataclass
+class LocationReads:
+    """What one location's answer reads, each at most once: its rollup days over the range and
+    the dispersion window, and (for 15-minute and hour periods, or when too few days have
+    faces) its stored buckets over the same span."""
+
+    session: Session
+    location: Location
+    query: Query
+    spans: list[tuple[datetime, datetime]]
+    _days: list[StoredBucket] | None = field(default=None, repr=False)
+    _buckets: list[StoredBucket] | None = field(default=None, repr=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.location.timezone)
+
+    @property
+    def window_from(self) -> datetime:
+        """The local midnight that starts the dispersion window (as the overview's)."""
+        return local_midnight(local_day(self.query.window_start, self.zone), self.zone)
+
+    @property
+    def window_to(self) -> datetime:
+        """The end of the range's last local day."""
+        last = local_day(self.query.end - timedelta(microseconds=1), self.zone)
+        return local_midnight(last + timedelta(days=1), self.zone)
+
+    def days(self) -> list[StoredBucket]:
+        """Rollup days from the window's first local day to the end of the last period, each
+        placed at its local midnight (the start of a day period, inside a week or month)."""
+        if self._days is None:
+            first = local_day(min(self.spans[0][0], self.window_from), self.zone)
+            end = max(self.spans[-1][1], self.window_to)
+            rows = repository.days_between(self.session, [self.location.id], first,
+                                           local_day(end, self.zone) + timedelta(days=1))
+            self._days = [StoredBucket(row.location_id, local_midnight(row.day, self.zone), _counts_of(row))
+                          for row in rows]
+        return self._days
+
+    def buckets(self) -> list[StoredBucket]:
+        if self._buckets is None:
+            start, end = min(self.spans[0][0], self.window_from), max(self.spans[-1][1], self.window_to)
+            self._buckets = repository.buckets_between(self.session, [self.location.id], start, end)
+        return self._buckets
+
+    def series_rows(self) -> list[StoredBucket]:
+        """build_series ignores the rows before the first period (read for the window only)."""
+        return self.buckets() if self.query.bucket in CLUSTER_MINUTES else self.days()
+
+    def _window(self, rows: list[StoredBucket]) -> Iterator[StoredBucket]:
+        start, end = self.window_from, self.window_to
+        return (row for row in rows if start <= row.start < end)
+
+    def _clusters(self, rows: Callable[[], list[StoredBucket]], minutes: int | None) -> tuple[list[int], list[int]]:
+        return clusters_of(self._window(rows()), minutes)
+
+    def range_sources(self) -> list[ClusterSource]:
+        return [("day", lambda: self._clusters(self.days, None)), *self.period_sources()]
+
+    def period_sources(self) -> list[ClusterSource]:
+        sources = [("hour", lambda: self._clusters(self.buckets, 60)),
+                   ("15min", lambda: self._clusters(self.buckets, None))]
+        return sources[1:] if self.query.bucket == "15min" else sources
+
+    def daily_counts(self, counts: list[dict[str, int]]) -> DailyCounts:
+        """(happy, faces) of each local day of the periods: from the rollup for day periods and
+        coarser, else from the periods' counts (sub-day periods nest in local days)."""
+        if self.query.bucket in CLUSTER_MINUTES:
+            rows = [(start, total) for (start, _), total in zip(self.spans, counts)]
+        else:
+            first, end = self.spans[0][0], self.spans[-1][1]
+            rows = [(row.start, row.counts) for row in self.days() if first <= row.start < end]
+        totals: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for start, total in rows:
+            if total["faces"]:
+                day = totals[start.astimezone(self.zone).date()]
+                day[0] += total["happy"]
+                day[1] += total["faces"]
+        return DailyCounts.of({day: (happy, faces) for day, (happy, faces) in totals.items()})
+
+
+def clusters_of(rows: Iterable[StoredBucket], minutes: int | None) -> tuple[list[int], list[int]]:
+    """(happy, faces) per cluster: each row, or rows summed by their UTC start floored to
+    `minutes` (buckets of all cameras of a location in the same hour, say)."""
+    if minutes is None:
+        pairs = [(row.counts["happy"], row.counts["faces"]) for row in rows]
+        return [happy for happy, _ in pairs], [faces for _, faces in pairs]
+    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        cluster = sums[int(row.start.timestamp()) // (minutes * 60)]
+        cluster[0] += row.counts["happy"]
+        cluster[1] += row.counts["faces"]
+    return [happy for happy, _ in sums.values()], [faces for _, faces in sums.values()]
 
 
 def _counts_of(row: Row) -> dict[str, int]:
@@ -86,105 +245,119 @@ def _counts_of(row: Row) -> dict[str, int]:
 
 
 # --- city overview ---------------------------------------------------------------------------
-# A year of 100 locations is 36,500 location-days: the overview reads their totals in one query
-# and works on the rows themselves (by position: a row attribute costs ten times as much), and
-# reads the full counts of each location's latest day in a second one.
-
-TREND_COLUMNS = ("frames", "faces", "happy", "sightings")
-
+# A year of 100 locations is 36,500 location-days: the overview reads their counts in one query,
+# turns each location's into a few numpy arrays, and reads the full counts of each location's
+# latest day in a second one.
 
 @dataclass(frozen=True)
 class DayCalendar:
-    """The day periods of a query in one time zone: spans, the first local day, and each day's
-    trend abscissa (days since the first day's start, fractional across DST changes)."""
+    """The local days of a query in one time zone: the first of the range and of the dispersion
+    window, and the day after the last (the day periods' days, without building each period)."""
 
-    spans: list[tuple[datetime, datetime]]
+    zone: ZoneInfo
     first: date
-    abscissas: list[float]
-
-    @cached_property
-    def end(self) -> date:
-        return self.first + timedelta(days=len(self.spans))
+    window_first: date
+    end: date
 
     def span_of(self, day: date) -> tuple[datetime, datetime]:
-        return self.spans[(day - self.first).days]
+        return local_midnight(day, self.zone), local_midnight(day + timedelta(days=1), self.zone)
 
 
 def day_calendar(query: Query, timezone: str) -> DayCalendar:
-    spans = _periods(query, "day", timezone)
-    origin = spans[0][0]
-    return DayCalendar(spans, local_day(origin, ZoneInfo(timezone)),
-                       [(start - origin).total_seconds() / 86400 for start, _ in spans])
+    zone = ZoneInfo(timezone)
+    last = local_day(query.end - timedelta(microseconds=1), zone)
+    return DayCalendar(zone, local_day(query.start, zone), local_day(query.window_start, zone),
+                       last + timedelta(days=1))
 
 
 @dataclass(frozen=True)
 class DaySums:
-    """What the overview needs of a location's day series, from one pass over its days."""
+    """What the overview needs of a location's days, from one pass over them."""
 
     totals: dict[str, int]
-    latest_day: date | None  # the latest day with faces
-    trend_points: list[tuple[float, float]]
+    latest_day: date | None  # the latest day with faces in the range
+    daily: DailyCounts       # the range's days with faces
+    window: DailyCounts      # the dispersion window's days with faces: its clusters
 
 
 def city_overview(session: Session, query: Query) -> CityOverview:
     locations = list_locations(session)
     calendars = {zone: day_calendar(query, zone) for zone in {location.timezone for location in locations}}
-    with _collector_paused():
-        sums = {location_id: _sum_days(rows, calendars[zone], query.trend_min_faces)
-                for location_id, zone, rows in _days_by_location(session, locations, calendars)}
+    sums = _sum_days_by_location(session, locations, calendars)
     latest = _latest_days(session, sums)
-    rows = [_city_row(location, calendars[location.timezone], sums.get(location.id), latest, query)
-            for location in locations]
-    total = _add_counts(row.range for row in rows)
+    rates = calibrations.rates_of_locations(session, [location.id for location in locations], query.model)
+    spreads = _overview_spreads(session, locations, sums, query)
+    pair_index = PairIndex()  # this request's trends share one set of pair indices
+    rows = [_city_row(location, calendars[location.timezone], sums.get(location.id, NO_DAYS), latest,
+                      rates[location.id], spreads[location.id], query, pair_index) for location in locations]
+    model_rates, _ = calibrations.model_rates(query.model)
     return CityOverview(start=query.start, end=query.end, model=query.model,
-                        overall=summary_of(total, query.model), locations=rows)
+                        overall=summary_of(_add_counts(s.totals for s in sums.values()), model_rates,
+                                           _city_spread(sums.values()), query),
+                        locations=rows)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold Python's cycle collector while the rows and trend points are made: some 100,000
-    short-lived objects in no cycle, which made it run full collections over the whole process
-    on most overviews (a third of a year's overview CPU time). Re-enabled only by the call that
-    paused it, so overlapping requests leave it as they found it."""
-    pausing = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if pausing:
-            gc.enable()
-
-
-def _days_by_location(session: Session, locations: list[Location],
-                      calendars: dict[str, DayCalendar]) -> Iterator[tuple[int, str, list[Row]]]:
-    """(location id, zone, its rollup rows) from one query; the rows may run a day beyond the
-    location's own periods at either end, where other zones' periods do."""
+def _sum_days_by_location(session: Session, locations: list[Location],
+                          calendars: dict[str, DayCalendar]) -> dict[int, DaySums]:
+    """Each location's DaySums from one query; the rows may run a day beyond the location's own
+    window at either end, where other zones' windows do."""
     if not locations:
-        return
-    first = min(c.first for c in calendars.values())
+        return {}
+    first = min(c.window_first for c in calendars.values())
     end = max(c.end for c in calendars.values())
     zones = {location.id: location.timezone for location in locations}
-    rows = repository.days_between(session, list(zones), first, end, TREND_COLUMNS)
-    for location_id, group in groupby(rows, key=itemgetter(0)):
-        yield location_id, zones[location_id], list(group)
+    rows = repository.days_streamed(session, list(zones), first, end, DAY_COLUMNS)
+    return {location_id: _sum_days(list(group), calendars[zones[location_id]])
+            for location_id, group in groupby(rows, key=itemgetter(0))}
 
 
-def _sum_days(rows: list[Row], days: DayCalendar, min_faces: int) -> DaySums:
-    """One pass over a location's days within its periods: totals as the sum of its day
-    series, its latest day with faces, and the trend points as trend_of takes them."""
-    first, end, abscissas = days.first, days.end, days.abscissas
-    frames = faces = happy = sightings = 0
-    latest, points = None, []
-    for _, day, day_frames, day_faces, day_happy, day_sightings in rows:
-        if not first <= day < end:
-            continue
-        frames, faces, happy = frames + day_frames, faces + day_faces, happy + day_happy
-        sightings += day_sightings
-        latest = day if day_faces > 0 else latest
-        if day_faces >= min_faces:
-            points.append((abscissas[(day - first).days], day_happy / day_faces))
-    return DaySums({"frames": frames, "faces": faces, "happy": happy, "not_happy": faces - happy,
-                    "sightings": sightings}, latest, points)
+DAY_COLUMNS = ("frames", "faces", "happy", "sightings")
+
+
+def _sum_days(rows: list[Row], days: DayCalendar) -> DaySums:
+    """A location's rows as columns (by position: a row attribute costs ten times as much), then
+    numpy: totals and latest day of the range, daily counts of the range and of the window."""
+    _, day_column, *columns = zip(*rows)  # transposed in C
+    ordinals = np.fromiter((day.toordinal() for day in day_column), np.int64, len(day_column))
+    frames, faces, happy, sightings = (np.array(column, np.int64) for column in columns)
+    in_range = (ordinals >= days.first.toordinal()) & (ordinals < days.end.toordinal())
+    counted = faces > 0
+    window = counted & (ordinals >= days.window_first.toordinal()) & (ordinals < days.end.toordinal())
+    daily = DailyCounts(ordinals[in_range & counted], happy[in_range & counted], faces[in_range & counted])
+    range_faces, range_happy = int(daily.faces.sum()), int(daily.happy.sum())
+    totals = {"frames": int(frames[in_range].sum()), "faces": range_faces, "happy": range_happy,
+              "not_happy": range_faces - range_happy, "sightings": int(sightings[in_range].sum())}
+    latest = date.fromordinal(int(daily.days[-1])) if len(daily.days) else None
+    return DaySums(totals, latest, daily, DailyCounts(ordinals[window], happy[window], faces[window]))
+
+
+NO_COUNTS = DailyCounts(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+NO_DAYS = DaySums(dict.fromkeys(COUNT_KEYS, 0), None, NO_COUNTS, NO_COUNTS)
+
+
+def _overview_spreads(session: Session, locations: list[Location], sums: dict[int, DaySums],
+                      query: Query) -> dict[int, Spread]:
+    """Each location's spread over its window's days; the few locations with too few days with
+    faces are measured on their stored hours (then buckets), read in one query."""
+    spreads = {location.id: statistics.spread_of(s.window.happy, s.window.faces)
+               for location in locations for s in [sums.get(location.id, NO_DAYS)]}
+    short = [location_id for location_id, spread in spreads.items()
+             if spread.clusters < statistics.MIN_CLUSTERS and len(sums.get(location_id, NO_DAYS).window.days)]
+    if short:
+        buckets = repository.buckets_between(session, short, query.window_start, query.end)
+        for location_id, rows in groupby(buckets, key=lambda bucket: bucket.location_id):
+            rows = list(rows)
+            spreads[location_id] = measure(
+                [("hour", lambda: clusters_of(rows, 60)), ("15min", lambda: clusters_of(rows, None))],
+                query.window_start).spread
+    return spreads
+
+
+def _city_spread(sums: Iterable[DaySums]) -> Spread:
+    windows = [location.window for location in sums]
+    if not windows:
+        return statistics.spread_of([], [])
+    return statistics.spread_of(np.concatenate([w.happy for w in windows]), np.concatenate([w.faces for w in windows]))
 
 
 def _latest_days(session: Session, sums: dict[int, DaySums]) -> dict[int, Row]:
@@ -192,33 +365,33 @@ def _latest_days(session: Session, sums: dict[int, DaySums]) -> dict[int, Row]:
     return {row.location_id: row for row in repository.chosen_days(session, pairs)}
 
 
-NO_DAYS = DaySums(dict.fromkeys(COUNT_KEYS, 0), None, [])
-
-
-def _city_row(location: Location, days: DayCalendar, sums: DaySums | None, latest: dict[int, Row],
-              query: Query) -> CityLocation:
-    """The same answer as summing the location's day series (see _sum_days)."""
-    sums = sums or NO_DAYS
+def _city_row(location: Location, days: DayCalendar, sums: DaySums, latest: dict[int, Row],
+              rates: tuple[Rates, RatesOut], spread: Spread, query: Query, pair_index: PairIndex) -> CityLocation:
     latest_row = latest.get(location.id)
     return CityLocation(
         location_id=location.id, name=location.name, latitude=location.latitude,
-        longitude=location.longitude, timezone=location.timezone, range=summary_of(sums.totals, query.model),
-        latest_day=_point(days.span_of(latest_row.day), _counts_of(latest_row), query.model) if latest_row else None,
-        trend=_trend_out(statistics.trend(sums.trend_points)),
+        longitude=location.longitude, timezone=location.timezone, rates=rates[1],
+        range=summary_of(sums.totals, rates[0], spread, query),
+        latest_day=_point(days.span_of(latest_row.day), _counts_of(latest_row), rates[0], spread, query)
+        if latest_row else None,
+        trend=trend_of(sums.daily, query.trend_min_faces, pair_index),
     )
 
 
-def build_series(stored: list[StoredBucket], spans: list[tuple[datetime, datetime]],
-                 model: ModelInfo) -> list[Point]:
+# --- periods and summaries -------------------------------------------------------------------------
+
+
+def period_counts(stored: list[StoredBucket], spans: list[tuple[datetime, datetime]]) -> list[dict[str, int]]:
     """Sum stored buckets into the periods `spans` (sorted, contiguous); empty periods included.
-    Buckets are assigned by their start, which the calendar keeps on the periods' grid."""
+    Buckets are assigned by their start, which the calendar keeps on the periods' grid; rows
+    before the first period (read for the dispersion window) are left out."""
     totals = [dict.fromkeys((*COUNT_KEYS, *EMOTIONS), 0) for _ in spans]
     starts = [start for start, _ in spans]
     for bucket in stored:
         slot = calendar.locate(starts, bucket.start)
         if slot >= 0 and bucket.start < spans[slot][1]:
             _add_into(totals[slot], bucket.counts)
-    return [_point(span, counts, model) for span, counts in zip(spans, totals)]
+    return totals
 
 
 def _add_into(total: dict[str, int], counts: dict[str, int]) -> None:
@@ -226,63 +399,74 @@ def _add_into(total: dict[str, int], counts: dict[str, int]) -> None:
         total[key] += value
 
 
-def _point(span: tuple[datetime, datetime], counts: dict[str, int], model: ModelInfo) -> Point:
-    emotions = {emotion: counts[emotion] for emotion in EMOTIONS}  # `happy` is also the emotion
-    return Point(start=span[0], end=span[1], emotions=emotions, **_summary_fields(counts, model))
+def _point(span: tuple[datetime, datetime], counts: dict[str, int], rates: Rates, spread: Spread,
+           query: Query) -> Point:
+    fields = _summary_fields(counts, rates, spread, query, whole_range=False)
+    withheld = fields["low_count"] and query.public
+    emotions = None if withheld else {emotion: counts[emotion] for emotion in EMOTIONS}  # `happy` is an emotion too
+    return Point(start=span[0], end=span[1], emotions=emotions, **fields)
 
 
-def summary_of(counts: dict[str, int], model: ModelInfo) -> Summary:
-    return Summary(**_summary_fields(counts, model))
+def summary_of(counts: dict[str, int], rates: Rates, spread: Spread, query: Query) -> Summary:
+    return Summary(**_summary_fields(counts, rates, spread, query, whole_range=True))
 
 
-def _summary_fields(counts: dict[str, int], model: ModelInfo) -> dict:
-    """The Summary fields of these counts, as keywords: building a Point from them directly
-    skips a Summary model and its dump per period (a city year has 36,500 periods)."""
-    core = _summarize(counts["happy"], counts["faces"], model.tpr, model.fpr)
-    return dict(frames=counts["frames"], faces=core.faces, sightings=counts["sightings"], happy=core.happy,
-                not_happy=core.not_happy, index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index)
+def _summary_fields(counts: dict[str, int], rates: Rates, spread: Spread, query: Query, whole_range: bool) -> dict:
+    """The Summary fields of these counts, as keywords: a low-count range or period in a public
+    answer keeps its counts of frames and faces only."""
+    faces = counts["faces"]
+    low_count = faces < query.min_published_faces
+    if low_count and query.public:
+        return dict(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=None, not_happy=None,
+                    index=None, ci95=None,
+                    adjusted_index=None, adjusted_ci95=None, design_effect=None, low_count=True)
+    core = statistics.summarize(counts["happy"], faces, rates, spread, whole_range)
+    return dict(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=core.happy,
+                not_happy=core.not_happy,
+                index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index,
+                adjusted_ci95=core.adjusted_ci95, design_effect=core.design_effect if faces else None,
+                low_count=low_count)
 
 
-@lru_cache(maxsize=1 << 16)
-def _summarize(happy: int, faces: int, tpr: float, fpr: float) -> statistics.IndexSummary:
-    """statistics.summarize, remembered: its Wilson interval asks scipy for the normal quantile
-    on every call (about 0.2 ms), and a city year repeats the same (happy, faces) pairs often
-    (6,170 distinct pairs among 36,500 synthetic location-days). The result is immutable."""
-    return statistics.summarize(happy, faces, tpr, fpr)
-
-
-def _total(series: list[Point]) -> dict[str, int]:
-    return _add_counts(series)
-
-
-def _add_counts(rows: Iterable[Summary]) -> dict[str, int]:
-    """Sum the counts of summaries (or points) by attribute: no model_dump per row."""
+def _add_counts(rows: Iterable[dict[str, int]]) -> dict[str, int]:
     total = dict.fromkeys(COUNT_KEYS, 0)
     for row in rows:
         for key in COUNT_KEYS:
-            total[key] += getattr(row, key)
+            total[key] += row[key]
     return total
 
 
-def trend_of(series: list[Point], min_faces: int) -> TrendOut:
-    """Trend over the periods with at least `min_faces` faces; x in days since the first."""
-    if not series:
-        return TrendOut(slope_per_day=None, p_value=None, direction="insufficient_data", buckets=0)
-    origin = series[0].start
-    points = [((p.start - origin).total_seconds() / 86400, p.index) for p in series
-              if p.faces >= min_faces]
-    return _trend_out(statistics.trend(points))
+# --- trend -------------------------------------------------------------------------------------
 
 
-def _trend_out(result: statistics.Trend) -> TrendOut:
-    return TrendOut(slope_per_day=result.slope_per_day, p_value=result.p_value,
-                    direction=result.direction, buckets=result.buckets)
+def trend_points(daily: DailyCounts, min_faces: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(days since the first day, index) of each local day with at least `min_faces` faces, in
+    order; per ISO week (at its Monday) when the days span more than TREND_WEEKS_AFTER_DAYS, so
+    that the points stay bounded (a year: 365 points, 66,430 pairs, whatever the bucket)."""
+    days, happy, faces = daily.days, daily.happy, daily.faces
+    if not len(days):
+        return np.empty(0), np.empty(0), "day"
+    unit = "week" if days[-1] - days[0] >= TREND_WEEKS_AFTER_DAYS else "day"
+    if unit == "week":
+        mondays, week = np.unique(days - (days - 1) % 7, return_inverse=True)  # ordinal 1 is a Monday
+        days, happy, faces = mondays, np.bincount(week, happy), np.bincount(week, faces)
+    kept = faces >= min_faces
+    return (days[kept] - days[0]).astype(np.float64), happy[kept] / faces[kept], unit
+
+
+def trend_of(daily: DailyCounts, min_faces: int, pair_index: PairIndex | None = None) -> TrendOut:
+    xs, ys, unit = trend_points(daily, min_faces)
+    result = statistics.trend_of_series(xs, ys, pair_index=pair_index)
+    return TrendOut(slope_per_day=result.slope_per_day, slope_ci95=result.slope_ci95, p_value=result.p_value,
+                    direction=result.direction, buckets=result.buckets, unit=unit,
+                    variance_ratio=result.variance_ratio)
 
 
 def make_query(start: datetime | None, end: datetime | None, bucket: calendar.Bucket,
-               model: ModelInfo, trend_min_faces: int, now: datetime) -> Query:
+               model: ModelInfo, trend_min_faces: int, now: datetime, min_published_faces: int = 10,
+               public: bool = False) -> Query:
     end = end or now
     start = start or end - DEFAULT_RANGE
     if start >= end:
         raise InvalidInput(f"`from` ({start.isoformat()}) must be before `to` ({end.isoformat()})")
-    return Query(start, end, bucket, model, trend_min_faces)
+    return Query(start, end, bucket, model, trend_min_faces, min_published_faces, public)

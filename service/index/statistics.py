@@ -1,41 +1,87 @@
 """Pure statistics behind the happiness index: proportion, interval, bias adjustment, trend.
 
-No I/O and no framework imports, so every function here can be tested with plain numbers.
-Names follow the "Definitions" section of DESIGN.md.
+No I/O, no framework imports and no state kept between calls, so every function here can be
+tested with plain numbers. Names follow the "Definitions" section of DESIGN.md.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import groupby
+from statistics import NormalDist
 from typing import Literal, Sequence
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import gammaincc, stdtrit
 
 Direction = Literal["rising", "falling", "stable", "insufficient_data"]
 
+Z95 = NormalDist().inv_cdf(0.975)
 TREND_ALPHA = 0.05
 MIN_TREND_POINTS = 8
+MIN_CLUSTERS = 8          # fewer clusters cannot measure extra variation (the caller then reads finer ones)
+DISPERSION_ALPHA = 0.10   # widen only when the test of "no extra variation" rejects at this level
+
+
+# --- extra variation ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Trend:
-    slope_per_day: float | None
-    p_value: float | None
-    direction: Direction
-    buckets: int
+class Spread:
+    """Extra variation of the faces beyond independent draws, measured over clusters (stored
+    rows: days, hours or buckets) that the faces fall in.
+
+    design_effect: the cluster-robust (CR1) variance of the share over all clusters divided
+    by the binomial one, for a total over the clusters; dispersion: the quasi-binomial
+    dispersion per face (Pearson chi-square / degrees of freedom), for a single period;
+    quantile: the t quantile with clusters - 1 degrees of freedom when widened (the variance
+    is itself estimated), else z. Both factors are 1 unless the Pearson test rejects "no
+    extra variation" at DISPERSION_ALPHA, so independent faces get plain Wilson."""
+
+    clusters: int
+    design_effect: float = 1.0
+    dispersion: float = 1.0
+    p_value: float | None = None
+    quantile: float = Z95
+
+    @property
+    def widened(self) -> bool:
+        return self.design_effect > 1.0 or self.dispersion > 1.0
 
 
-@dataclass(frozen=True)
-class IndexSummary:
-    faces: int
-    happy: int
-    not_happy: int
-    index: float | None
-    ci95: tuple[float, float] | None
-    adjusted_index: float | None
+NO_SPREAD = Spread(clusters=0)
+
+
+def spread_of(happy: Sequence[int], faces: Sequence[int]) -> Spread:
+    """Extra variation of these clusters' happy/faces counts (empty clusters ignored).
+
+    With p the pooled share, N the faces and G the clusters with faces:
+        CR1 variance = G/(G-1) * sum (happy_i - p faces_i)^2 / N^2, binomial = p(1-p)/N
+        Pearson X^2 = sum (happy_i - p faces_i)^2 / (faces_i p (1-p)), ~ chi2(G-1) without
+        extra variation. Fewer than MIN_CLUSTERS clusters, or p of 0 or 1: NO_SPREAD (with
+        the cluster count)."""
+    y, n = np.asarray(happy, dtype=np.float64), np.asarray(faces, dtype=np.float64)
+    used = n > 0
+    y, n = y[used], n[used]
+    clusters, total = len(n), float(n.sum())
+    share = float(y.sum()) / total if total else 0.0
+    if clusters < MIN_CLUSTERS or not 0.0 < share < 1.0:
+        return Spread(clusters=clusters)
+    residuals = y - share * n
+    binomial = share * (1.0 - share)
+    chi_square = float(np.sum(residuals * residuals / n)) / binomial
+    p_value = float(gammaincc((clusters - 1) / 2, chi_square / 2))  # chi2(G-1) upper tail
+    if p_value >= DISPERSION_ALPHA:
+        return Spread(clusters=clusters, p_value=p_value)
+    robust = clusters / (clusters - 1) * float(np.sum(residuals * residuals)) / total ** 2
+    return Spread(clusters=clusters, design_effect=max(1.0, robust / (binomial / total)),
+                  dispersion=max(1.0, chi_square / (clusters - 1)), p_value=p_value,
+                  quantile=float(stdtrit(clusters - 1, 0.975)))
+
+
+# --- index and its interval ----------------------------------------------------------------------
 
 
 def _clip01(value: float) -> float:
@@ -49,32 +95,55 @@ def index_of(happy: int, faces: int) -> float | None:
     return happy / faces
 
 
-@lru_cache(maxsize=8)
-def _two_sided_quantile(confidence: float) -> float:
-    """z with P(|Z| < z) = confidence; cached because scipy's ppf costs ~0.1 ms a call and the
-    city overview asks for one interval per location and bucket."""
-    return float(norm.ppf(0.5 + confidence / 2))
+def wilson_bounds(share: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a share observed on n (possibly effective, non-integer) trials.
 
-
-def wilson_interval(
-    successes: int, n: int, confidence: float = 0.95
-) -> tuple[float, float] | None:
-    """Wilson score interval for a binomial proportion.
-
-    With p = successes/n and z the two-sided normal quantile for `confidence`:
         centre = (p + z^2/2n) / (1 + z^2/n)
         half   = z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/4n^2)
     Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at
-    p = 0 or p = 1; the bounds are still clipped to absorb floating-point error.
-    """
+    p = 0 or p = 1; the bounds are still clipped to absorb floating-point error."""
+    shrink = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / shrink
+    half = z / shrink * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return _clip01(centre - half), _clip01(centre + half)
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Wilson score interval for a binomial proportion; None without trials."""
     if n == 0:
         return None
-    z = _two_sided_quantile(confidence)
-    p = successes / n
-    shrink = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / shrink
-    half = z / shrink * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return _clip01(centre - half), _clip01(centre + half)
+    return wilson_bounds(successes / n, n, NormalDist().inv_cdf(0.5 + confidence / 2))
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the faces of one range or period were sampled: the effective number of independent
+    faces (faces / inflation) and the quantile its interval uses."""
+
+    effective_faces: float
+    quantile: float
+    inflation: float
+
+
+def sampling_of(faces: int, spread: Spread, whole_range: bool) -> Sampling:
+    """A whole range is a total over the measured clusters (design effect, t quantile); a single
+    period of it takes the per-face dispersion and z."""
+    if whole_range:
+        return Sampling(faces / spread.design_effect, spread.quantile, spread.design_effect)
+    return Sampling(faces / spread.dispersion, Z95, spread.dispersion)
+
+
+# --- bias adjustment -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Happy-vs-rest rates of the classifier and the labelled faces they were measured on."""
+
+    tpr: float
+    fpr: float
+    n_happy: int
+    n_other: int
 
 
 def adjusted_index(index: float | None, tpr: float, fpr: float) -> float | None:
@@ -89,165 +158,329 @@ def adjusted_index(index: float | None, tpr: float, fpr: float) -> float | None:
     return _clip01((index - fpr) / (tpr - fpr))
 
 
+def _rate_variance(rate: float, n: int, z: float = Z95) -> float:
+    """Agresti-Coull variance of a rate measured on n faces: never zero, even at 0 or 1."""
+    centre = (rate * n + z * z / 2) / (n + z * z)
+    return centre * (1 - centre) / (n + z * z)
+
+
+def adjusted_interval(index: float | None, sampling: Sampling, rates: Rates) -> tuple[float, float] | None:
+    """95% interval of the adjusted index that carries the index's sampling error and the
+    error of tpr and fpr (measured on n_happy and n_other labelled faces).
+
+    A score interval: P is kept when |q - q0(P)| <= z sqrt(q0(1-q0)/m + P^2 vt + (1-P)^2 vf),
+    with q0(P) = fpr + P (tpr - fpr) the happy rate P would produce, m the effective faces and
+    vt, vf the rates' variances. Squared, that is a quadratic in P, solved exactly; with exact
+    rates (tpr 1, fpr 0) it is the Wilson interval. When the rates are too uncertain to bound
+    P (leading coefficient <= 0) the answer is [0, 1]; bounds are clipped to [0, 1]."""
+    if index is None or rates.tpr <= rates.fpr or sampling.effective_faces <= 0:
+        return None
+    z2, m = sampling.quantile ** 2, sampling.effective_faces
+    t, f = rates.tpr, rates.fpr
+    vt, vf = _rate_variance(t, rates.n_happy), _rate_variance(f, rates.n_other)
+    d, a0 = t - f, index - f
+    a = d * d * (1 + z2 / m) - z2 * (vt + vf)
+    b = -2 * a0 * d - z2 * d * (1 - 2 * f) / m + 2 * z2 * vf
+    c = a0 * a0 - z2 * f * (1 - f) / m - z2 * vf
+    if a <= 0:
+        return 0.0, 1.0
+    root = math.sqrt(max(0.0, b * b - 4 * a * c))
+    return _clip01((-b - root) / (2 * a)), _clip01((-b + root) / (2 * a))
+
+
+# --- one range or period -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    faces: int
+    happy: int
+    not_happy: int
+    index: float | None
+    ci95: tuple[float, float] | None
+    adjusted_index: float | None
+    adjusted_ci95: tuple[float, float] | None = None
+    design_effect: float = 1.0
+
+
+def summarize(happy: int, faces: int, rates: Rates, spread: Spread = NO_SPREAD,
+              whole_range: bool = True) -> IndexSummary:
+    """Everything the API reports for one range (or one period of it, whole_range=False):
+    counts, index, ci95 widened by the measured spread, adjusted index and its interval."""
+    index = index_of(happy, faces)
+    if index is None:
+        return IndexSummary(faces, happy, faces - happy, None, None, None)
+    sampling = sampling_of(faces, spread, whole_range)
+    return IndexSummary(
+        faces=faces, happy=happy, not_happy=faces - happy, index=index,
+        ci95=wilson_bounds(index, sampling.effective_faces, sampling.quantile),
+        adjusted_index=adjusted_index(index, rates.tpr, rates.fpr),
+        adjusted_ci95=adjusted_interval(index, sampling, rates),
+        design_effect=sampling.inflation,
+    )
+
+
+# --- trend ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trend:
+    slope_per_day: float | None
+    p_value: float | None
+    direction: Direction
+    buckets: int
+    slope_ci95: tuple[float, float] | None = None
+    variance_ratio: float | None = None  # Hamed-Rao n/n*: how much autocorrelation widened Var(S)
+
+
+class PairIndex:
+    """(i, j) of every pair i < j < n, ordered by j, so the pairs of a shorter series are a
+    prefix of a longer one's, and their lags j - i: one instance serves the many trends of one
+    request (a city overview asks for 100 trends of about 365 points; building the indices anew
+    was a third of each). Made per request, never shared between requests."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.first = self.second = np.empty(0, np.intp)
+        self.lags = np.empty(0, np.float64)
+
+    def pairs(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n > self.size:
+            self.size = n
+            self.second = np.repeat(np.arange(n, dtype=np.intp), np.arange(n))  # j appears j times
+            starts = np.repeat(np.arange(n, dtype=np.intp) * (np.arange(n) - 1) // 2, np.arange(n))
+            self.first = np.arange(len(self.second), dtype=np.intp) - starts   # 0 .. j-1 for each j
+            self.lags = (self.second - self.first).astype(np.float64)
+        count = n * (n - 1) // 2
+        return self.first[:count], self.second[:count]
+
+    def x_steps(self, xs: np.ndarray) -> np.ndarray:
+        """xs[j] - xs[i] for every pair: the lags themselves when xs are consecutive (a day with
+        enough faces every day), which saves a pass over the pairs."""
+        pairs = self.pairs(len(xs))
+        if len(xs) and xs[-1] - xs[0] == len(xs) - 1 and np.array_equal(np.diff(xs), np.ones(len(xs) - 1)):
+            return self.lags[: len(pairs[0])]
+        return _pairwise_steps(xs, pairs)
+
+
+def _pairwise_steps(values: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """values[j] - values[i] for every pair i < j."""
+    first, second = pairs
+    return values[second] - values[first]
+
+
 def theil_sen_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     """Theil-Sen estimator: the median of the slopes (yj - yi) / (xj - xi) over all pairs.
 
     Pairs with equal x are skipped. Robust to outliers (breakdown point about 29%).
     Raises ValueError when fewer than two distinct x values are given.
     """
-    return _theil_sen(_pairwise_steps(xs), _pairwise_steps(ys))
+    pairs = PairIndex().pairs(len(xs))
+    slopes = _slopes(_pairwise_steps(np.asarray(xs, np.float64), pairs),
+                     _pairwise_steps(np.asarray(ys, np.float64), pairs))
+    middle = _middle_ranks(len(slopes))
+    return OrderStatistics(slopes, middle[0], middle[-1]).mean_of(middle)
 
 
-def _theil_sen(x_steps: np.ndarray, y_steps: np.ndarray) -> float:
+def _slopes(x_steps: np.ndarray, y_steps: np.ndarray) -> np.ndarray:
     distinct = x_steps != 0
-    if distinct.all():  # the usual case (one point per bucket): no copies through the mask
-        return _median_in_place(y_steps / x_steps)
+    if distinct.all():  # the usual case (one point per period): no copies through the mask
+        return y_steps / x_steps
     if not distinct.any():
         raise ValueError("theil_sen_slope needs at least two distinct x values")
-    return _median_in_place(y_steps[distinct] / x_steps[distinct])
-
-
-def _median_in_place(values: np.ndarray) -> float:
-    """np.median of a scratch array of finite values (reordering it), exactly, in less time.
-
-    A year of days has 66,430 slopes and the city overview takes 100 such medians; a full
-    partition of each was half the overview's time. Instead a strided sample brackets the
-    median, one comparison pass counts the values below the bracket, and only the values
-    inside it (about a tenth) are partitioned. If the bracket misses the middle ranks (rare)
-    the whole array is partitioned, so the answer is always np.median's."""
-    middle = _middle_ranks(len(values))
-    if len(values) >= 8 * MEDIAN_SAMPLE:
-        lower, upper = _bracket_of_median(values)
-        below = np.count_nonzero(values < lower)
-        inside = values[(values >= lower) & (values <= upper)]
-        if below <= middle[0] and middle[-1] < below + len(inside):
-            return _mean_of_ranks(inside, [rank - below for rank in middle])
-    return _mean_of_ranks(values, middle)
-
-
-MEDIAN_SAMPLE = 1024  # values sampled to bracket a median; the bracket spans +-4 sample sd
+    return y_steps[distinct] / x_steps[distinct]
 
 
 def _middle_ranks(count: int) -> list[int]:
     return [count // 2] if count % 2 else [count // 2 - 1, count // 2]
 
 
-def _bracket_of_median(values: np.ndarray) -> tuple[float, float]:
+MEDIAN_SAMPLE = 1024  # values sampled to bracket order statistics; the bracket spans +-4 sample sd
+
+
+class OrderStatistics:
+    """Values of given sorted ranks of a scratch array (reordered in place), exactly as a full
+    sort would give, without sorting it.
+
+    A year of days has 66,430 slopes and the city overview takes 100 medians and slope
+    intervals; a full partition of each was half the overview's time. Instead a strided sample
+    brackets the ranks [low, high] expected to be asked for, one comparison pass counts the
+    values below the bracket, and only the values inside it are kept. Each rank then partitions
+    only the stretch between the ranks already placed (the interval's ranks, asked after the
+    median, look on either side of it). Ranks outside what was kept are bracketed anew, and
+    when a bracket misses (rare) the whole array is partitioned, so answers never depend on the
+    sample."""
+
+    def __init__(self, values: np.ndarray, low: int, high: int) -> None:
+        self._keep(values, low, high)
+
+    def _keep(self, values: np.ndarray, low: int, high: int) -> None:
+        self.values, self.offset, self.pool = values, 0, values
+        self.placed: list[int] = []  # positions in pool already in their sorted place
+        if len(values) >= 8 * MEDIAN_SAMPLE:
+            lower, upper = _bracket(values, max(0, low), min(len(values) - 1, high))
+            below = int(np.count_nonzero(values < lower))
+            inside = values[(values >= lower) & (values <= upper)]
+            if below <= low and high < below + len(inside):
+                self.offset, self.pool = below, inside
+
+    def at(self, ranks: list[int]) -> list[float]:
+        """The values of these ranks (ranks between the same two placed ones: one partition).
+        Ranks outside the kept values are bracketed anew (the kept values are a copy, so the
+        array is still whole)."""
+        if not all(self.offset <= rank < self.offset + len(self.pool) for rank in ranks):
+            self._keep(self.values, min(ranks), max(ranks))
+        positions = [rank - self.offset for rank in ranks]
+        for (start, end), inside in groupby(sorted(set(positions) - set(self.placed)), key=self._stretch):
+            self.pool[start:end].partition([position - start for position in inside])  # a view: in place
+        self.placed = sorted({*self.placed, *positions})
+        return [float(self.pool[position]) for position in positions]
+
+    def _stretch(self, position: int) -> tuple[int, int]:
+        """The stretch of the pool between the placed positions around `position`."""
+        at = bisect_left(self.placed, position)
+        start = self.placed[at - 1] + 1 if at else 0
+        end = self.placed[at] if at < len(self.placed) else len(self.pool)
+        return start, end
+
+    def mean_of(self, ranks: list[int]) -> float:
+        """The mean of the values of these ranks (one, or two for an even median)."""
+        return sum(self.at(ranks)) / len(ranks)
+
+
+def _bracket(values: np.ndarray, low_rank: int, high_rank: int) -> tuple[float, float]:
     sample = np.sort(values[:: len(values) // MEDIAN_SAMPLE])
-    middle, spread = len(sample) // 2, 2 * int(math.sqrt(len(sample)))
-    return sample[max(0, middle - spread)], sample[min(len(sample) - 1, middle + spread)]
+    scale, spread = len(sample) / len(values), 2 * int(math.sqrt(len(sample)))
+    low = max(0, int(low_rank * scale) - spread)
+    high = min(len(sample) - 1, int(math.ceil(high_rank * scale)) + spread)
+    return sample[low], sample[high]
 
 
-def _mean_of_ranks(values: np.ndarray, ranks: list[int]) -> float:
-    """Mean of the values of these ranks in sorted order (one or two), as np.median takes it."""
-    values.partition(ranks)
-    return float(values[ranks[0]]) if len(ranks) == 1 else float((values[ranks[0]] + values[ranks[1]]) / 2)
-
-
-def _pairwise_steps(values: Sequence[float]) -> np.ndarray:
-    """values[j] - values[i] for every pair i < j (in an order of their own: the slope median
-    and the sign sum do not depend on it), vectorised: a year of hourly buckets has about 38
-    million pairs, far too many for a Python loop."""
-    array = np.asarray(values, dtype=np.float64)
-    first, second = _pair_indices(len(array))
-    return array[second] - array[first]
-
-
-PAIRS_CACHED_UP_TO = 1000  # values; the cached indices then take at most 8 MB
-_cached_pairs: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0, np.intp), np.empty(0, np.intp))
-
-
-def _pair_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j) of every pair i < j < n, ordered by j, so the pairs of a shorter series are a
-    prefix of a longer one's: one cached pair of arrays serves every series up to the longest
-    seen (a city overview asks for 100 trends of about 365 points; building the indices
-    anew was a third of each)."""
-    global _cached_pairs
-    if n > PAIRS_CACHED_UP_TO:
-        first, second = np.triu_indices(n, k=1)
-        return first, second
-    if n > _cached_pairs[0]:
-        _cached_pairs = (n, *_pairs_by_second(n))
-    count = n * (n - 1) // 2
-    return _cached_pairs[1][:count], _cached_pairs[2][:count]
-
-
-def _pairs_by_second(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices as numpy's own index type: any other is converted on every use."""
-    second = np.repeat(np.arange(n, dtype=np.intp), np.arange(n))  # j appears j times
-    starts = np.repeat(np.arange(n, dtype=np.intp) * (np.arange(n) - 1) // 2, np.arange(n))
-    first = np.arange(len(second), dtype=np.intp) - starts           # 0 .. j-1 for each j
-    return first, second
-
-
-def _mann_kendall_variance(ys: Sequence[float]) -> float:
+def _mann_kendall_variance(ys: np.ndarray) -> float:
     """Var(S) under H0 with the tie correction: [n(n-1)(2n+5) - sum t(t-1)(2t+5)] / 18."""
     n = len(ys)
-    ties = sum(t * (t - 1) * (2 * t + 5) for t in _tie_sizes(ys))
+    _, counts = np.unique(ys, return_counts=True)
+    ties = float(np.sum(counts * (counts - 1.0) * (2.0 * counts + 5.0)))
     return (n * (n - 1) * (2 * n + 5) - ties) / 18
 
 
-def _tie_sizes(ys: Sequence[float]) -> list[int]:
-    _, counts = np.unique(np.asarray(ys, dtype=np.float64), return_counts=True)
-    return [int(t) for t in counts if t > 1]
-
-
-def mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
+def mann_kendall(ys: Sequence[float], pair_index: PairIndex | None = None) -> tuple[float, float]:
     """Mann-Kendall trend test on a series in time order; returns (S, two-sided p-value).
 
     S = sum over i < j of sign(y_j - y_i). Under no trend S is about normal with mean 0 and
     the tie-corrected variance; z uses a continuity correction of 1 towards zero
     (z = (S - sign(S)) / sqrt(Var S)) and p = 2 * (1 - Phi(|z|)). A series with no
-    variance at all (e.g. constant) gives p = 1.
+    variance at all (e.g. constant) gives p = 1. No autocorrelation correction: see trend().
     """
-    return _mann_kendall(ys, _pairwise_steps(ys))
+    values = np.asarray(ys, np.float64)
+    y_steps = _pairwise_steps(values, (pair_index or PairIndex()).pairs(len(values)))
+    s = int(np.count_nonzero(y_steps > 0)) - int(np.count_nonzero(y_steps < 0))
+    return float(s), _two_sided_p(s, _mann_kendall_variance(values))
 
 
-def _mann_kendall(ys: Sequence[float], y_steps: np.ndarray) -> tuple[float, float]:
-    s = int(np.sign(y_steps).sum())
-    variance = _mann_kendall_variance(ys)
+def _two_sided_p(s: int, variance: float) -> float:
     if s == 0 or variance <= 0:
-        return float(s), 1.0
+        return 1.0
     z = (s - _sign(s)) / math.sqrt(variance)
-    # 2 * (1 - Phi(|z|)) as erfc: the same value without scipy's ~0.1 ms per call (100 per overview)
-    return float(s), math.erfc(abs(z) / math.sqrt(2))
+    return math.erfc(abs(z) / math.sqrt(2))  # 2 * (1 - Phi(|z|))
 
 
 def _sign(value: float) -> int:
     return (value > 0) - (value < 0)
 
 
-def trend(points: Sequence[tuple[float, float]], min_points: int = MIN_TREND_POINTS) -> Trend:
-    """Trend of the index over qualifying buckets, given as (day_offset, index) points.
+def hamed_rao_ratio(xs: np.ndarray, ys: np.ndarray, slope: float) -> float:
+    """Hamed & Rao (1998) variance correction n/n* of the Mann-Kendall S for autocorrelation.
 
-    Points are put in time order; the Theil-Sen slope gives the size (index change per day)
-    and the Mann-Kendall test the significance. Direction is rising/falling when p < 0.05
-    (sign from the slope), else stable; insufficient_data below `min_points` buckets.
+    The series is detrended with the Theil-Sen slope and ranked (ties averaged); the
+    autocorrelations r_k of the ranks that are significant at 5% (|r_k| > z/sqrt(n)) give
+        n/n* = 1 + 2 / (n(n-1)(n-2)) * sum_k (n-k)(n-k-1)(n-k-2) r_k.
+    Floored at 1: negative autocorrelation never narrows the test (a sampling artefact in
+    short series more often than a real effect)."""
+    n = len(ys)
+    # rounded: a series on a straight line leaves float noise, not residuals, whose ranks would
+    # look autocorrelated (index values are shares, so 12 decimals keep every real difference)
+    ranks = _average_ranks(np.round(ys - slope * xs, 12))
+    centred = ranks - ranks.mean()
+    denominator = float(centred @ centred)
+    if n < 3 or denominator == 0:
+        return 1.0
+    acf = np.correlate(centred, centred, "full")[n:] / denominator  # lags 1 .. n-1
+    lags = np.arange(1, n, dtype=np.float64)
+    significant = np.abs(acf) > Z95 / math.sqrt(n)
+    weights = (n - lags) * (n - lags - 1) * (n - lags - 2)
+    ratio = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum(weights * acf * significant))
+    return max(1.0, ratio)
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties given their average rank (as scipy.stats.rankdata, without its overhead)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    ranks = np.empty(len(values))
+    new_value = ordered[1:] != ordered[:-1]
+    if new_value.all():  # no ties: the usual case for a detrended series
+        ranks[order] = np.arange(1, len(values) + 1)
+        return ranks
+    starts = np.flatnonzero(np.concatenate(([True], new_value)))
+    ends = np.append(starts[1:], len(values))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # mean of ranks starts+1 .. ends
+    return ranks
+
+
+def trend(points: Sequence[tuple[float, float]], min_points: int = MIN_TREND_POINTS,
+          pair_index: PairIndex | None = None) -> Trend:
+    """Trend over (x in days, index) points, e.g. one per local day.
+
+    Theil-Sen slope (index change per day); Mann-Kendall test with the Hamed-Rao variance
+    correction for autocorrelated points; the slope's 95% interval from the same corrected
+    Var(S) (Gilbert 1987: the slopes of ranks (N - C)/2 and (N + C)/2 + 1, C = z sqrt(Var S)).
+    Direction is rising/falling when p < 0.05 (sign from the slope), else stable;
+    insufficient_data below `min_points` points; ValueError for two points with the same x.
     """
     ordered = sorted(points)
     if len(ordered) < min_points:
         return Trend(None, None, "insufficient_data", len(ordered))
-    xs, ys = zip(*ordered)
-    y_steps = _pairwise_steps(ys)  # shared by the slope and the test
-    slope = _theil_sen(_pairwise_steps(xs), y_steps)
-    _, p_value = _mann_kendall(ys, y_steps)
-    return Trend(slope, p_value, _direction(slope, p_value), len(ordered))
+    xs, ys = (np.asarray(column, np.float64) for column in zip(*ordered))
+    if not np.all(np.diff(xs) > 0):
+        raise ValueError("trend needs one point per x")
+    return trend_of_series(xs, ys, min_points, pair_index)
+
+
+def trend_of_series(xs: np.ndarray, ys: np.ndarray, min_points: int = MIN_TREND_POINTS,
+                    pair_index: PairIndex | None = None) -> Trend:
+    """trend() of points already in arrays, in strictly increasing order of x."""
+    if len(xs) < min_points:
+        return Trend(None, None, "insufficient_data", len(xs))
+    pair_index = pair_index or PairIndex()
+    y_steps = _pairwise_steps(ys, pair_index.pairs(len(xs)))
+    s = int(np.count_nonzero(y_steps > 0)) - int(np.count_nonzero(y_steps < 0))
+    x_steps = pair_index.x_steps(xs)
+    slopes = y_steps / x_steps  # x in increasing order: every step is positive
+    plain_variance = _mann_kendall_variance(ys)
+    middle = _middle_ranks(len(slopes))
+    reach = int(Z95 * math.sqrt(max(plain_variance, 0.0) * INTERVAL_REACH) / 2) + 2
+    order = OrderStatistics(slopes, middle[0] - reach, middle[-1] + reach)  # median and interval in one pass
+    slope = order.mean_of(middle)
+    ratio = hamed_rao_ratio(xs, ys, slope)
+    variance = plain_variance * ratio
+    p_value = _two_sided_p(s, variance)
+    return Trend(slope, p_value, _direction(slope, p_value), len(xs),
+                 _slope_interval(order, len(slopes), variance), ratio)
+
+
+INTERVAL_REACH = 1  # the slope interval's ranks are bracketed with the median's up to this variance ratio
+
+
+def _slope_interval(order: OrderStatistics, count: int, variance: float) -> tuple[float, float]:
+    half = Z95 * math.sqrt(max(variance, 0.0))
+    lower = min(count - 1, max(0, int(round((count - half) / 2)) - 1))
+    upper = min(count - 1, max(0, int(round((count + half) / 2))))
+    low, high = order.at([lower, upper])
+    return low, high
 
 
 def _direction(slope: float, p_value: float) -> Direction:
     if p_value >= TREND_ALPHA or slope == 0:
         return "stable"
     return "rising" if slope > 0 else "falling"
-
-
-def summarize(happy: int, faces: int, tpr: float, fpr: float) -> IndexSummary:
-    """Everything the API reports for one range: counts, index, Wilson ci95, adjusted index."""
-    index = index_of(happy, faces)
-    return IndexSummary(
-        faces=faces,
-        happy=happy,
-        not_happy=faces - happy,
-        index=index,
-        ci95=wilson_interval(happy, faces),
-        adjusted_index=adjusted_index(index, tpr, fpr),
-    )

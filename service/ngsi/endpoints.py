@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from service.auth import ReaderDep
+from service.auth import Reader, ReaderDep
 from service.db.tables import utc_now
 from service.deps import ReadSessionDep, SettingsDep
 from service.errors import Forbidden, NotFound, Unauthorized, problem_responses
@@ -27,23 +27,23 @@ Options = Annotated[Literal["normalized", "keyValues"] | None,
 
 
 @router.get("/v1/entities", responses={200: {"content": {LD_JSON: {}}}, **problem_responses(Unauthorized, Forbidden)})
-def list_entities(request: Request, _: ReaderDep, session: ReadSessionDep, settings: SettingsDep, model: ModelDep,
+def list_entities(request: Request, reader: ReaderDep, session: ReadSessionDep, settings: SettingsDep, model: ModelDep,
                   entity_type: Annotated[str | None, Query(alias="type", description="Only CrowdFlowObserved exists here.")] = None,
                   options: Options = None):
     """Every location as a CrowdFlowObserved entity with its latest day's happiness index."""
     if entity_type not in (None, entities.ENTITY_TYPE):
         return _answer(request, [], options)
-    return _answer(request, _all_entities(session, settings, model), options)
+    return _answer(request, _all_entities(session, settings, model, reader), options)
 
 
 @router.get("/v1/entities/{entity_id}", responses={200: {"content": {LD_JSON: {}}},
                                                    **problem_responses(Unauthorized, Forbidden, NotFound)})
-def get_entity(entity_id: str, request: Request, _: ReaderDep, session: ReadSessionDep, settings: SettingsDep,
+def get_entity(entity_id: str, request: Request, reader: ReaderDep, session: ReadSessionDep, settings: SettingsDep,
                model: ModelDep, options: Options = None):
     """One location's entity, by id `urn:ngsi-ld:CrowdFlowObserved:happiness-location-{location id}`."""
     found = []
     if entities.location_id_of(entity_id) is not None:  # don't query for ids that cannot exist
-        found = [e for e in _all_entities(session, settings, model) if e["id"] == entity_id]
+        found = [e for e in _all_entities(session, settings, model, reader) if e["id"] == entity_id]
     if not found:
         raise NotFound(f"no entity {entity_id}", type=NGSI_NOT_FOUND)
     return _answer(request, found[0], options)
@@ -56,8 +56,9 @@ def context_document() -> JSONResponse:
     return JSONResponse({"@context": entities.context()}, media_type=LD_JSON)
 
 
-def _all_entities(session, settings, model: ModelInfo) -> list[dict]:
-    query = index.make_query(None, None, "day", model, settings.trend_min_faces, utc_now())
+def _all_entities(session, settings, model: ModelInfo, reader: Reader) -> list[dict]:
+    query = index.make_query(None, None, "day", model, settings.trend_min_faces, utc_now(),
+                             settings.min_published_faces, public=not reader.token)
     overview = index.city_overview(session, query)
     return [entities.to_entity(row, overview.start, overview.end, model) for row in overview.locations]
 

@@ -4,7 +4,8 @@ Each location becomes a `CrowdFlowObserved` entity (Smart Data Models, Transport
 standard `peopleCount`, `dateObservedFrom` / `dateObservedTo` and a GeoJSON `location`, plus
 happiness properties defined in this service's own JSON-LD context. The observed period is the
 location's latest local day with faces; without faces yet, the whole queried range with
-`peopleCount` 0 and no index properties (NGSI-LD properties may not be null)."""
+`peopleCount` 0 and no index properties (NGSI-LD properties may not be null). A low-count day
+read without a token (public read) keeps its `peopleCount` and `lowCount` only."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ ID_PREFIX = f"urn:ngsi-ld:{ENTITY_TYPE}:happiness-location-"
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 SDM_CONTEXT = "https://raw.githubusercontent.com/smart-data-models/dataModel.Transportation/master/context.jsonld"
 VOCABULARY = "https://happiness-index.invalid/ngsi-ld/vocab#"  # .invalid: a name, never fetched
-HAPPINESS_TERMS = ("happinessIndex", "happinessIndexCi95", "adjustedHappinessIndex", "happyCount",
-                   "notHappyCount", "emotionCounts", "sightingsCount", "happinessTrend", "modelName",
-                   "modelVersion")
+HAPPINESS_TERMS = ("happinessIndex", "happinessIndexCi95", "adjustedHappinessIndex", "adjustedHappinessIndexCi95",
+                   "happyCount", "notHappyCount", "emotionCounts", "sightingsCount", "happinessTrend", "lowCount",
+                   "happinessRatesSource", "modelName", "modelVersion")
 UNITLESS = "C62"  # UN/CEFACT code for a plain number (the index is a fraction)
 
 
@@ -49,8 +50,11 @@ def to_entity(row: CityLocation, start: datetime, end: datetime, model) -> dict:
         entity["location"] = {"type": "GeoProperty",
                               "value": {"type": "Point", "coordinates": [row.longitude, row.latitude]}}
     if observed is not None:
-        entity |= _happiness_properties(observed, period[1])
+        entity["lowCount"] = _property(observed.low_count, period[1])
+        if observed.index is not None:  # withheld from public reads when low_count
+            entity |= _happiness_properties(observed, period[1])
     entity["happinessTrend"] = _property(row.trend.direction)
+    entity["happinessRatesSource"] = _property(row.rates.source)
     entity |= {"modelName": _property(model.name), "modelVersion": _property(model.version)}
     return entity
 
@@ -66,6 +70,7 @@ def _happiness_properties(observed: Summary, at: datetime) -> dict:
                   "emotionCounts": _property(dict(getattr(observed, "emotions", {})), at)}
     if observed.adjusted_index is not None:
         properties["adjustedHappinessIndex"] = _property(observed.adjusted_index, at, UNITLESS)
+        properties["adjustedHappinessIndexCi95"] = _property(list(observed.adjusted_ci95), at, UNITLESS)
     return properties
 
 

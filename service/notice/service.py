@@ -85,9 +85,11 @@ def notice_html(location: Location, settings: Settings, base_url: str) -> str:
 
 def public_figures(session: Session, location_id: int, model: ModelInfo, settings: Settings,
                    now: datetime) -> LocationIndex:
-    """The location's last 30 local days through the index service, so the page shows what the
-    API would answer a reader (and withholds what the API withholds)."""
-    query = index.make_query(now - PUBLIC_RANGE, now, "day", model, settings.trend_min_faces, now)
+    """The location's last 30 local days through the index service as a public read answers
+    them: a day or range with fewer faces than HAPPINESS_MIN_PUBLISHED_FACES has its values
+    withheld."""
+    query = index.make_query(now - PUBLIC_RANGE, now, "day", model, settings.trend_min_faces, now,
+                             settings.min_published_faces, public=True)
     return index.location_index(session, location_id, query)
 
 
@@ -96,7 +98,8 @@ def public_html(location: Location, figures: LocationIndex, settings: Settings) 
     recent = [(point.start.astimezone(zone).date(), point) for point in reversed(figures.series[-RECENT_DAYS:])]
     return templates().get_template("public.html").render(
         location=location, figures=figures, recent=recent, operator=operator_of(settings),
-        retention_days=settings.retention_days, limits_available=LIMITS_FILE.is_file())
+        retention_days=settings.retention_days, limits_available=LIMITS_FILE.is_file(),
+        min_published_faces=settings.min_published_faces)
 
 
 def limits_html() -> str | None:

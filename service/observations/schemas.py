@@ -17,8 +17,6 @@ MAX_COUNT = 1_000_000
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 Count = Field(0, ge=0, le=MAX_COUNT)
 
-
-
 EXAMPLE_OBSERVATION = {
     "start": "2026-12-03T09:15:00Z", "end": "2026-12-03T09:30:00Z", "people": 12, "happy": 5,
     "emotions": {"angry": 0, "disgust": 0, "fear": 1, "happy": 5, "neutral": 4, "sad": 2, "surprise": 0},

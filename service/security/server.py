@@ -79,4 +79,8 @@ def uvicorn_options(settings: Settings) -> dict:
     """uvicorn.run's keyword arguments for the protocol, its limits and its logging."""
     return {"http": GuardedHttpToolsProtocol, "timeout_keep_alive": settings.keep_alive_seconds,
             "h11_max_incomplete_event_size": settings.max_header_bytes,
-            "limit_concurrency": settings.max_connections, "log_level": settings.log_level}
+            "limit_concurrency": settings.max_connections, "log_level": settings.log_level,
+            # uvicorn's supervisor pings each worker from a thread and kills one that stays silent
+            # this long; under load a worker analysing large frames can hold the GIL past the
+            # default 5 s, and a kill drops every frame in flight (the soak saw 15 in 400)
+            "timeout_worker_healthcheck": settings.worker_healthcheck_seconds}

@@ -1,8 +1,8 @@
 """Failed-authentication throttling per client address: after `limit` failures within a
 minute, a client's credentials that would need checking are refused with 429 and Retry-After
 until its minute is over. Credentials this process knows to be good (the admin and viewer
-tokens, camera keys it checked moments ago) still pass, so a camera behind the same address as
-a guesser keeps posting. Memory is bounded: at most `max_clients` addresses are remembered,
+tokens, camera keys it checked in the last few seconds) still pass; a camera behind the same
+address as a guesser is refused too once its key has left the cache, until the minute ends. Memory is bounded: at most `max_clients` addresses are remembered,
 the least recently failing dropped first. Each worker process counts on its own."""
 
 from __future__ import annotations

@@ -39,6 +39,17 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--swa-start", type=int, metavar="EPOCH", help="stochastic weight averaging: keep the "
                         "learning rate constant, average the weights after every epoch from EPOCH on and ship "
                         "the average (batch norm measured again on train) instead of the best epoch")
+    parser.add_argument("--soft-labels", metavar="VOTES_CSV", help="train on crowd vote shares instead of the "
+                        "folder labels, e.g. ../shared/datasets/fer2013/ferplus_votes.csv (FER+; faces without "
+                        "a row keep their folder label, faces the annotators call no face are left out)")
+    parser.add_argument("--votes-weight", type=float, default=1.0, metavar="W", help="with --soft-labels: each "
+                        "target is W x the vote shares + (1 - W) x the folder label (default 1: votes only; "
+                        "0.5 keeps FER2013's labels as strong as FER+'s ten annotators together)")
+    parser.add_argument("--camera-augment", action="store_true", help="add camera-like effects to training "
+                        "faces: occlusion, uneven light, gamma, blur, low resolution, noise, JPEG")
+    parser.add_argument("--equalize", action="store_true", help="histogram-equalise every face in training "
+                        "and validation, and record it in the model's metadata so that the service "
+                        "equalises each face crop the same way (FER2013's files were equalised)")
     parser.set_defaults(func=run_train_command)
     return parser
 
@@ -65,6 +76,9 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--baseline", metavar="MODEL_DIR", help="also run this model on the same faces and report "
                         "each figure's difference with a paired 95%% interval: is the model better, or is the "
                         "difference noise? (e.g. --baseline models/paper)")
+    parser.add_argument("--ferplus", metavar="VOTES_CSV", help="also score against the FER+ majority label of each "
+                        "face that has a row in this FER+ votes file (FER2013 folders only), e.g. "
+                        "../shared/datasets/fer2013/ferplus_votes.csv: FER2013's own labels are noisy")
     parser.add_argument("--prior-shift", action="store_true", help="check the adjusted happy share on places "
                         "happier or sadder than these faces: rates measured on a random half, groups with a "
                         "known happy share (5%% to 75%%) drawn from the other half, raw and adjusted errors")
@@ -95,6 +109,13 @@ def add_export_parser(subparsers) -> argparse.ArgumentParser:
         "through the new file, under a new model version. The Keras weights are not changed.")
     parser.add_argument("--model", required=True, help="model folder, e.g. models/default")
     parser.add_argument("--data", required=True, help="validation split folder (or a root with val/)")
+    parser.add_argument("--calibrate", action="store_true", help="fit a temperature on the val faces so that "
+                        "the served probabilities are calibrated (expected calibration error before and after "
+                        "in metadata.json)")
+    parser.add_argument("--balance-data", nargs="+", metavar="FOLDER", default=[], help="choose the happy "
+                        "decision threshold that keeps the happy share unbiased on the val faces and on half of "
+                        "each labelled FOLDER (the other half checks it), e.g. ../shared/datasets/wild-dev")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fit/check halves of --balance-data")
     parser.set_defaults(func=run_export_command)
     return parser
 
@@ -140,7 +161,9 @@ def run_train_command(args: argparse.Namespace) -> int:
             classes=datasets.parse_class_list(args.classes), cv=args.cv, resume=args.resume,
             batch_size=args.batch_size, seed=args.seed, work_dir=args.work_dir,
             patience=args.patience, learning_rate=args.learning_rate, init=args.init,
-            swa_start=args.swa_start, command=_invocation(args),
+            swa_start=args.swa_start, soft_labels=args.soft_labels, votes_weight=args.votes_weight,
+            camera_augment=args.camera_augment,
+            equalize=args.equalize, command=_invocation(args),
         )
         if config.cv:
             print(json.dumps(cross_validate(config)["metrics"], indent=2))
@@ -164,7 +187,8 @@ def run_export_command(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from service.training.export import export_model_folder
 
-    return _exit_code(lambda: export_model_folder(Path(args.model), _resolve_split(args.data), _invocation(args)))
+    return _exit_code(lambda: export_model_folder(Path(args.model), _resolve_split(args.data), _invocation(args),
+                                                  args.calibrate, tuple(map(Path, args.balance_data)), args.seed))
 
 
 def _resolve_split(data: str) -> Path:
@@ -185,7 +209,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     split = _resolve_split(args.data)
     run = predict_folder(args.model, split)
-    metrics = {**run.metrics(), **_uncertainty(args, run, split), **_prior_shift(args, run)}
+    metrics = {**run.metrics(), **_uncertainty(args, run, split), **_prior_shift(args, run), **_ferplus(args, run)}
     if args.report:
         history_path = Path(args.model) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.exists() else []
@@ -207,6 +231,22 @@ def _uncertainty(args: argparse.Namespace, run, split: Path) -> dict:
     return uncertainty_report(run, baseline, args.intervals or DEFAULT_RESAMPLES)
 
 
+def _ferplus(args: argparse.Namespace, run) -> dict:
+    """The ``ferplus_majority`` section asked for with --ferplus: the metrics against FER+
+    majority labels, on the faces that have one."""
+    if not args.ferplus:
+        return {}
+    from service.training.evaluate import evaluate_probabilities
+    from service.training.ferplus import majority_labels, read_votes
+
+    labels = majority_labels(run.faces.paths, run.classes, read_votes(args.ferplus))
+    kept = labels >= 0
+    if not kept.any():
+        raise ValueError(f"no face of {args.data} has a usable row in {args.ferplus}")
+    metrics = evaluate_probabilities(run.probabilities[kept], labels[kept], run.classes, run.tpr_fpr, run.happy_threshold)
+    return {"ferplus_majority": {**metrics, "faces_without_majority": int((~kept).sum())}}
+
+
 def _prior_shift(args: argparse.Namespace, run) -> dict:
     """The ``prior_shift`` section asked for with --prior-shift."""
     if not args.prior_shift:
@@ -214,7 +254,8 @@ def _prior_shift(args: argparse.Namespace, run) -> dict:
     from service.training.evaluate import happy_decisions
     from service.training.prior_shift import prior_shift_check
 
-    return {"prior_shift": prior_shift_check(*happy_decisions(run.probabilities, run.labels, run.classes))}
+    return {"prior_shift": prior_shift_check(*happy_decisions(run.probabilities, run.labels, run.classes,
+                                                                      run.happy_threshold))}
 
 
 def _print_readable(metrics: dict) -> None:
@@ -231,6 +272,10 @@ def _print_readable(metrics: dict) -> None:
 
     for line in uncertainty_lines(metrics) + prior_shift_table(metrics):
         print(line)
+    if metrics.get("ferplus_majority"):
+        fer_plus = metrics["ferplus_majority"]
+        print(f"against FER+ majority labels ({fer_plus['n']} faces): accuracy {fer_plus['accuracy']:.4f}  "
+              f"macro F1 {fer_plus['macro_f1']:.4f}  happy F1 {fer_plus['happy_vs_rest']['f1']:.4f}")
 
 
 def configure_logging() -> None:

@@ -55,6 +55,11 @@ class FaceSet:
     classes: tuple[str, ...]
     skipped_files: int = 0
     skipped_folders: list[str] = field(default_factory=list)
+    # each face's file as "<split folder>/<class folder>/<file>", e.g. train/happy/x.jpg (the
+    # key of FER+ votes); empty for faces not read from files
+    paths: list[str] = field(default_factory=list)
+    # soft training targets [N, C] (e.g. FER+ vote shares); None: one-hot of `labels`
+    targets: np.ndarray | None = None
 
     def counts(self) -> dict[str, int]:
         """Number of faces per class name, in class order."""
@@ -63,7 +68,15 @@ class FaceSet:
 
     def subset(self, indices: np.ndarray) -> "FaceSet":
         """The faces at ``indices``, same classes."""
-        return FaceSet(self.images[indices], self.labels[indices], self.classes)
+        paths = [self.paths[i] for i in indices] if self.paths else []
+        targets = None if self.targets is None else self.targets[indices]
+        return FaceSet(self.images[indices], self.labels[indices], self.classes, paths=paths, targets=targets)
+
+    def training_targets(self) -> np.ndarray:
+        """float32 [N, C]: the soft targets when set, else the labels one-hot."""
+        if self.targets is not None:
+            return self.targets.astype(np.float32)
+        return np.eye(len(self.classes), dtype=np.float32)[self.labels]
 
 
 def canonical_class_name(folder_name: str) -> str | None:
@@ -109,6 +122,7 @@ def load_split(
         raise FileNotFoundError(f"data folder not found: {folder}")
     images: list[np.ndarray] = []
     labels: list[int] = []
+    paths: list[str] = []
     faces = FaceSet(np.empty((0, *size), np.uint8), np.empty(0, np.int64), classes)
     for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         name = canonical_class_name(class_dir.name)
@@ -123,11 +137,13 @@ def load_split(
                 continue
             images.append(image)
             labels.append(classes.index(name))
+            paths.append(f"{folder.name}/{class_dir.name}/{path.name}")
     if faces.skipped_files:
         log.warning("skipped %d unreadable image files under %s", faces.skipped_files, folder)
     if images:
         faces.images = np.stack(images)
         faces.labels = np.asarray(labels, np.int64)
+        faces.paths = paths
     return faces
 
 

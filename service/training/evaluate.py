@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from service.vision.classifier import decide
+
 if TYPE_CHECKING:
     from service.training.datasets import FaceSet
 
@@ -97,14 +99,16 @@ def happy_vs_sad_accuracy(probabilities: np.ndarray, labels: np.ndarray, classes
 
 
 def evaluate_probabilities(
-    probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], tpr_fpr: tuple[float, float] | None = None
+    probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], tpr_fpr: tuple[float, float] | None = None,
+    happy_threshold: float | None = None,
 ) -> dict:
     """Every reported metric for class probabilities [N, C] against integer labels [N].
 
     ``tpr_fpr`` are the model's happy-vs-rest rates used for the adjusted happy share; when None
     the rates measured on these very faces are used (which makes ``adjusted`` equal ``true``).
+    Decisions follow the served rule: argmax, or the model's happy threshold when it has one.
     """
-    predicted = probabilities.argmax(axis=1) if len(labels) else np.empty(0, np.int64)
+    predicted = decide(probabilities, classes, happy_threshold) if len(labels) else np.empty(0, np.int64)
     matrix = confusion_matrix(labels, predicted, len(classes))
     per_class = per_class_scores(matrix, classes)
     happy_rest, shares = _happy_metrics(labels, predicted, classes, tpr_fpr)
@@ -137,21 +141,32 @@ def _happy_metrics(labels, predicted, classes, tpr_fpr) -> tuple[dict | None, di
     return public, shares
 
 
-def happy_rates(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> dict[str, float] | None:
-    """The happy-vs-rest true and false positive rates stored in a model's metadata."""
+def happy_rates(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
+                happy_threshold: float | None = None) -> dict[str, float] | None:
+    """The happy-vs-rest true and false positive rates stored in a model's metadata, with the
+    numbers of happy and other faces they were measured on (their uncertainty depends on it)."""
     if HAPPY not in classes:
         return None
-    happy = classes.index(HAPPY)
-    scores = binary_scores(labels == happy, probabilities.argmax(axis=1) == happy)
-    return {"tpr": scores["recall"], "fpr": scores["fpr"]}
+    said_happy, is_happy = happy_decisions(probabilities, labels, classes, happy_threshold)
+    scores = binary_scores(is_happy, said_happy)
+    return {"tpr": scores["recall"], "fpr": scores["fpr"], "n_happy": int(is_happy.sum()),
+            "n_other": int((~is_happy).sum())}
 
 
-def happy_decisions(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def happy_counts(called_happy: np.ndarray, labelled_happy: np.ndarray) -> dict[str, int]:
+    """Faces labelled happy and other, and how many of each the model called happy."""
+    called, labelled = np.asarray(called_happy, bool), np.asarray(labelled_happy, bool)
+    return {"n_happy": int(labelled.sum()), "happy_as_happy": int((called & labelled).sum()),
+            "n_other": int((~labelled).sum()), "other_as_happy": int((called & ~labelled).sum())}
+
+
+def happy_decisions(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
+                    happy_threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(faces decided happy, faces labelled happy) as booleans; ValueError without a happy class."""
     if HAPPY not in classes:
         raise ValueError(f"the model's classes {', '.join(classes)} have no {HAPPY!r}")
     happy = classes.index(HAPPY)
-    return probabilities.argmax(axis=1) == happy, np.asarray(labels) == happy
+    return decide(probabilities, classes, happy_threshold) == happy, np.asarray(labels) == happy
 
 
 @dataclass
@@ -176,8 +191,14 @@ class Predictions:
         rates = self.metadata.get("happy_vs_rest")
         return (rates["tpr"], rates["fpr"]) if rates else None
 
+    @property
+    def happy_threshold(self) -> float | None:
+        """The served model's happy decision threshold, if it has one."""
+        return self.metadata.get("decision", {}).get("happy_threshold")
+
     def metrics(self) -> dict:
-        return evaluate_probabilities(self.probabilities, self.labels, self.classes, self.tpr_fpr)
+        return evaluate_probabilities(self.probabilities, self.labels, self.classes, self.tpr_fpr,
+                                      self.happy_threshold)
 
 
 def predict_folder(model_dir: str | Path, data_dir: str | Path, faces=None) -> Predictions:

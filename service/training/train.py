@@ -53,6 +53,10 @@ class TrainConfig:
     learning_rate: float | None = None
     init: str | None = None  # model folder whose network weights start the run
     swa_start: int | None = None  # first epoch (1-based) of the stochastic weight average
+    soft_labels: str | None = None  # FER+ votes CSV: train on vote shares (see ferplus.py)
+    votes_weight: float = 1.0  # share of the FER+ votes in a soft target, the rest the folder label
+    camera_augment: bool = False  # camera-like effects (augmentation.camera_effects)
+    equalize: bool = False  # histogram-equalise every face in training, validation and serving
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
     def recipe(self) -> Recipe:
@@ -68,6 +72,9 @@ class TrainConfig:
         """Refuse option combinations that cannot train, for one model and for --cv alike."""
         if self.swa_start is not None and not 1 <= self.swa_start <= self.recipe().epochs:
             raise ValueError(f"--swa-start {self.swa_start} must be an epoch between 1 and {self.recipe().epochs}")
+
+    def treatment(self) -> InputTreatment:
+        return InputTreatment(camera=self.camera_augment, equalize=self.equalize)
 
     def work_path(self) -> Path:
         return Path(self.work_dir) if self.work_dir else Path("runs") / f"train-{Path(self.out).name}"
@@ -89,7 +96,24 @@ def load_train_val(config: TrainConfig) -> tuple[FaceSet, FaceSet, dict]:
         val_source = f"stratified {VAL_FRACTION:.0%} of {train_dir} (seed {config.seed})"
     if len(train.labels) == 0 or len(val.labels) == 0:
         raise ValueError(f"no usable faces under {config.data} for classes {', '.join(config.classes)}")
-    return train, val, _data_summary(train_dir, val_source, train, val)
+    train, soft = _with_soft_targets(train, config.soft_labels, config.votes_weight)
+    return train, val, {**_data_summary(train_dir, val_source, train, val), **soft}
+
+
+def _with_soft_targets(train: FaceSet, votes_csv: str | None, votes_weight: float) -> tuple[FaceSet, dict]:
+    """The training faces with FER+ vote shares as targets (faces FER+ calls no face left
+    out), and the counts of where the targets came from; unchanged without a votes file."""
+    if votes_csv is None:
+        return train, {}
+    from service.training import ferplus
+
+    soft = ferplus.soft_targets(train.paths, train.labels, train.classes, ferplus.read_votes(votes_csv), votes_weight)
+    if soft.from_votes == 0:
+        raise ValueError(f"no face under the training folder has a row in {votes_csv}: wrong file or data set?")
+    train.targets = soft.targets
+    log.info("soft targets: %s", soft.summary())
+    summary = {"soft_labels": votes_csv, "votes_weight": votes_weight, "targets": soft.summary()}
+    return train.subset(np.flatnonzero(soft.keep)), summary
 
 
 def _data_summary(train_dir: Path, val_source: str, train: FaceSet, val: FaceSet) -> dict:
@@ -105,19 +129,45 @@ def _data_summary(train_dir: Path, val_source: str, train: FaceSet, val: FaceSet
     }
 
 
-def make_train_dataset(faces: FaceSet, batch_size: int, augment: bool, seed: int):
-    """Shuffled, batched tf.data pipeline of (float32 [B,48,48,1] 0..255, one-hot labels)."""
+@dataclass(frozen=True)
+class InputTreatment:
+    """What happens to a training face after the geometric augmentation, in this order:
+    camera-like effects, then the histogram equalisation the served model applies too."""
+
+    camera: bool = False
+    equalize: bool = False
+
+    def apply(self, faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """uint8 [N, H, W] -> uint8 [N, H, W]."""
+        from service.training.augmentation import camera_effects
+        from service.vision.preprocess import equalize
+
+        faces = camera_effects(faces, rng) if self.camera else faces
+        return equalize(faces) if self.equalize else faces
+
+
+def make_train_dataset(faces: FaceSet, batch_size: int, augment: bool, seed: int,
+                       treatment: InputTreatment = InputTreatment()):
+    """Shuffled, batched tf.data pipeline of (float32 [B,48,48,1] 0..255, targets [B, C])."""
     import tensorflow as tf
 
     from service.training.augmentation import augment_batch
 
-    onehot = np.eye(len(faces.classes), dtype=np.float32)[faces.labels]
-    dataset = tf.data.Dataset.from_tensor_slices((faces.images[..., np.newaxis], onehot))
-    dataset = dataset.shuffle(len(onehot), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    targets = faces.training_targets()
+    dataset = tf.data.Dataset.from_tensor_slices((faces.images[..., np.newaxis], targets))
+    dataset = dataset.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    rng = np.random.default_rng(seed)
+
+    def treated(images: np.ndarray) -> np.ndarray:
+        faces_uint8 = np.clip(np.rint(images[..., 0]), 0, 255).astype(np.uint8)
+        return treatment.apply(faces_uint8, rng)[..., np.newaxis].astype(np.float32)
 
     def to_model_input(images, labels):
         images = tf.cast(images, tf.float32)  # kept uint8 until here: 4x less memory for the data set
-        return (augment_batch(images) if augment else images), labels
+        images = augment_batch(images) if augment else images
+        if treatment.camera or treatment.equalize:  # numpy (OpenCV) steps: the served code itself
+            images = tf.ensure_shape(tf.numpy_function(treated, [images], tf.float32), images.shape)
+        return images, labels
 
     return dataset.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -135,15 +185,18 @@ def learning_rate_at(epoch: int, base_rate: float, total_epochs: int, cosine: bo
     return base_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
-def _validation_callback(val: FaceSet):
+def _validation_callback(val: FaceSet, equalized: bool):
     """Keras callback adding val_loss, val_accuracy and val_macro_f1 to each epoch's logs."""
     import keras
 
     from service.training.evaluate import macro_f1
+    from service.vision.preprocess import equalize
+
+    images = (equalize(val.images) if equalized else val.images)[..., np.newaxis].astype(np.float32)
 
     class ValidationMetrics(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            probs = self.model.predict(val.images[..., np.newaxis].astype(np.float32), batch_size=512, verbose=0)
+            probs = self.model.predict(images, batch_size=512, verbose=0)
             picked = np.clip(probs[np.arange(len(val.labels)), val.labels], 1e-7, 1.0)
             predicted = probs.argmax(axis=1)
             logs["val_loss"] = float(-np.log(picked).mean())
@@ -243,7 +296,8 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
     model, state = _start_or_resume(config, recipe, work)
     if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe, select_best):
         model.fit(
-            make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"]),
+            make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"],
+                               config.treatment()),
             epochs=recipe.epochs,
             initial_epoch=state["epoch"],
             callbacks=_callbacks(config, recipe, work, state, val, select_best),
@@ -262,7 +316,7 @@ def _callbacks(config: TrainConfig, recipe: Recipe, work: Path, state: dict, val
         lambda epoch: learning_rate_at(epoch, recipe.learning_rate, recipe.epochs, recipe.cosine_schedule)
     )
     averaging = [averaging_callback(work, state, config.swa_start)] if config.swa_start else []
-    return [schedule, _validation_callback(val), *averaging,
+    return [schedule, _validation_callback(val, config.equalize), *averaging,
             _checkpoint_callback(work, state, recipe.patience, select_best)]
 
 
@@ -273,7 +327,8 @@ def _model_to_keep(model, config: TrainConfig, recipe: Recipe, work: Path, state
     if select_best and (work / "best.keras").exists():
         model = keras.models.load_model(work / "best.keras")
     if config.swa_start and state.get("swa_epochs"):
-        model = averaged_model(model, work, make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed))
+        model = averaged_model(model, work, make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed,
+                                                               config.treatment()))
     # The bare copy first: a compiled model nested in the wrapper would carry its optimiser along.
     return with_mirror_average(inference_copy(model)) if recipe.mirror_average else model
 
@@ -319,15 +374,19 @@ def write_metadata(out: Path, metadata: dict, history: list[dict] | None) -> Non
         (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
 
 
-def served_probabilities(out: Path, faces: FaceSet) -> np.ndarray:
-    """Class probabilities of ``faces`` from the folder's model.tflite, the file the service runs:
-    the metadata's metrics and happy rates (behind the adjusted index) are those of the
-    quantised model, not of the Keras model it came from."""
-    from service.training.evaluate import predict_in_batches
+SERVING_KEYS = ("preprocess", "postprocess", "decision")  # metadata the classifier applies
+
+
+def served_classifier(out: Path, classes: tuple[str, ...], serving: dict | None = None):
+    """The classifier the service would build from the folder's model.tflite with the metadata's
+    serving steps (``serving``: its preprocess, postprocess and decision entries): the metadata's
+    metrics and happy rates (behind the adjusted index) are those of what is served, not of
+    the Keras model it came from."""
     from service.vision.classifier import TFLITE_FILE, EmotionClassifier
 
-    identity = {"name": out.name, "version": "candidate", "classes": list(faces.classes), "input_size": [48, 48]}
-    return predict_in_batches(EmotionClassifier((out / TFLITE_FILE).read_bytes(), identity), faces.images)
+    identity = {"name": out.name, "version": "candidate", "classes": list(classes), "input_size": [48, 48],
+                **{key: value for key, value in (serving or {}).items() if key in SERVING_KEYS}}
+    return EmotionClassifier((out / TFLITE_FILE).read_bytes(), identity)
 
 
 def inference_copy(model):
@@ -350,9 +409,10 @@ def new_version() -> str:
     return time.strftime("%Y.%m.%d-%H%M", time.gmtime())
 
 
-def model_identity(name: str, architecture: str, model, classes, rates: dict | None, metrics: dict) -> dict:
-    """The metadata fields the service reads (name, version, classes, input, happy rates) and the
-    val metrics, as measured through the model's TFLite file."""
+def model_identity(name: str, architecture: str, model, classes, rates: dict | None, metrics: dict,
+                   equalize: bool = False) -> dict:
+    """The metadata fields the service reads (name, version, classes, input, treatment of each
+    face, happy rates) and the val metrics, as measured through the model's TFLite file."""
     return {
         "name": name,
         "version": new_version(),
@@ -361,7 +421,8 @@ def model_identity(name: str, architecture: str, model, classes, rates: dict | N
         "classes": list(classes),
         "input_size": [48, 48],
         "input": "float32 [N,48,48,1], raw pixel values 0..255",
-        "preprocessing": PREPROCESSING,
+        "preprocessing": PREPROCESSING + ("; then histogram-equalised (OpenCV equalizeHist)" if equalize else ""),
+        "preprocess": {"equalize": equalize},
         "tflite": TFLITE_NOTE,
         "happy_vs_rest": rates,
         "metrics": metrics,
@@ -372,12 +433,14 @@ def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics:
     """The metadata.json content: identity, input contract, val metrics, rates and provenance."""
     recipe = config.recipe()
     return {
-        **model_identity(Path(config.out).name, config.arch, model, config.classes, rates, metrics),
+        **model_identity(Path(config.out).name, config.arch, model, config.classes, rates, metrics, config.equalize),
         "training": {
             "command": state.get("commands", [config.command])[0],
             "resumed_with": state.get("commands", [config.command])[1:],
             "recipe": asdict(recipe),
             "seed": config.seed,
+            "soft_labels": config.soft_labels,
+            "camera_augment": config.camera_augment,
             "epochs_run": state["epoch"],
             "best_epoch": state["best_epoch"],
             "selected_on": _selection(config, state),
@@ -402,21 +465,22 @@ def run_training(config: TrainConfig) -> dict:
     log.info("training %s on %d faces, validating on %d", config.arch, data["n_train"], data["n_val"])
     model, state = fit(config, train, val, config.work_path())
     write_model_files(Path(config.out), model)
-    rates, metrics = served_val_metrics(Path(config.out), val)
+    rates, metrics = served_val_metrics(Path(config.out), val, {"preprocess": {"equalize": config.equalize}})
     metadata = build_metadata(config, model, state, data, metrics, rates)
     write_metadata(Path(config.out), metadata, state["history"])
     log.info("wrote %s: val accuracy %.4f, macro F1 %.4f", config.out, metrics["accuracy"], metrics["macro_f1"])
     return metadata
 
 
-def served_val_metrics(out: Path, val: FaceSet) -> tuple[dict | None, dict]:
-    """(happy-vs-rest rates, every val metric) of the folder's served model."""
-    from service.training.evaluate import evaluate_probabilities, happy_rates
+def served_val_metrics(out: Path, val: FaceSet, serving: dict | None = None) -> tuple[dict | None, dict]:
+    """(happy-vs-rest rates, every val metric) of the folder's served model and decision rule."""
+    from service.training.evaluate import evaluate_probabilities, happy_rates, predict_in_batches
 
-    probs = served_probabilities(out, val)
-    rates = happy_rates(probs, val.labels, val.classes)
+    classifier = served_classifier(out, val.classes, serving)
+    probs = predict_in_batches(classifier, val.images)
+    rates = happy_rates(probs, val.labels, val.classes, classifier.happy_threshold)
     tpr_fpr = (rates["tpr"], rates["fpr"]) if rates else None
-    return rates, evaluate_probabilities(probs, val.labels, val.classes, tpr_fpr)
+    return rates, evaluate_probabilities(probs, val.labels, val.classes, tpr_fpr, classifier.happy_threshold)
 
 
 # ---------------------------------------------------------------- cross-validation

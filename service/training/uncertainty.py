@@ -20,15 +20,17 @@ LEVEL = 0.95
 
 
 def headline_scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
-                    tpr_fpr: tuple[float, float] | None = None) -> dict[str, float | None]:
+                    tpr_fpr: tuple[float, float] | None = None,
+                    happy_threshold: float | None = None) -> dict[str, float | None]:
     """The figures a model is judged by, as one flat dict (None where the classes lack happy or sad).
 
     ``happy_vs_rest_recall`` (tpr) and ``happy_fpr`` are the rates the adjusted index divides by;
-    ``adjusted_happy_share`` uses ``tpr_fpr`` (the model's stored rates) when given.
+    ``adjusted_happy_share`` uses ``tpr_fpr`` (the model's stored rates) when given; decisions
+    follow the model's happy threshold when it has one.
     """
-    metrics = evaluate_probabilities(probabilities, labels, classes, tpr_fpr)
+    metrics = evaluate_probabilities(probabilities, labels, classes, tpr_fpr, happy_threshold)
     happy = metrics["happy_vs_rest"] or {}
-    rates = happy_rates(probabilities, labels, classes) or {}
+    rates = happy_rates(probabilities, labels, classes, happy_threshold) or {}
     return {
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
@@ -49,9 +51,10 @@ def resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def bootstrap_scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
-                     draws: np.ndarray, tpr_fpr: tuple[float, float] | None = None) -> list[dict]:
+                     draws: np.ndarray, tpr_fpr: tuple[float, float] | None = None,
+                     happy_threshold: float | None = None) -> list[dict]:
     """``headline_scores`` of every resample in ``draws`` (rows of face indices)."""
-    return [headline_scores(probabilities[rows], labels[rows], classes, tpr_fpr) for rows in draws]
+    return [headline_scores(probabilities[rows], labels[rows], classes, tpr_fpr, happy_threshold) for rows in draws]
 
 
 def percentile_interval(values: list[float | None], level: float = LEVEL) -> list[float] | None:
@@ -94,16 +97,17 @@ def uncertainty_report(run, baseline=None, resamples: int = DEFAULT_RESAMPLES, s
     if resamples < 100:
         raise ValueError(f"--intervals needs at least 100 resamples for a 95% interval, got {resamples}")
     draws = resample_indices(len(run.labels), resamples, seed)
-    point = headline_scores(run.probabilities, run.labels, run.classes, run.tpr_fpr)
-    samples = bootstrap_scores(run.probabilities, run.labels, run.classes, draws, run.tpr_fpr)
+    point = headline_scores(run.probabilities, run.labels, run.classes, run.tpr_fpr, run.happy_threshold)
+    samples = bootstrap_scores(run.probabilities, run.labels, run.classes, draws, run.tpr_fpr, run.happy_threshold)
     spread = intervals(samples)
     scores = {key: {"value": point[key], "interval": spread[key]} for key in point}
     report = {"intervals": {"method": "percentile bootstrap over faces", "level": LEVEL, "resamples": resamples,
                             "seed": seed, "scores": scores}}
     if baseline is not None:
-        base_point = headline_scores(baseline.probabilities, baseline.labels, baseline.classes, baseline.tpr_fpr)
+        base_point = headline_scores(baseline.probabilities, baseline.labels, baseline.classes, baseline.tpr_fpr,
+                                     baseline.happy_threshold)
         base_samples = bootstrap_scores(baseline.probabilities, baseline.labels, baseline.classes, draws,
-                                        baseline.tpr_fpr)
+                                        baseline.tpr_fpr, baseline.happy_threshold)
         report["baseline"] = {"name": baseline.metadata.get("name"), "version": baseline.metadata.get("version"),
                               "scores": base_point,
                               "differences": paired_differences(samples, base_samples, point, base_point)}

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from service.vision.preprocess import equalize
+
 DEFAULT_MODEL_DIR: Path = Path(__file__).resolve().parents[2] / "models" / "default"
 
 TFLITE_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"
+HAPPY = "happy"
 
 
 class ModelFolderError(FileNotFoundError):
@@ -28,6 +31,31 @@ class ModelFolderError(FileNotFoundError):
 def faces_to_input(faces: np.ndarray) -> np.ndarray:
     """uint8 [N, H, W] grayscale faces -> float32 [N, H, W, 1] raw 0..255 (the model scales itself)."""
     return np.ascontiguousarray(faces, dtype=np.float32)[..., np.newaxis]
+
+
+def with_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling (Guo et al. 2017) of softmax outputs: softmax(log(p) / T). T > 1
+    softens an over-confident model's probabilities, T = 1 leaves them as they are; the
+    ranking of the classes never changes."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def decide(probabilities: np.ndarray, classes: tuple[str, ...], happy_threshold: float | None = None) -> np.ndarray:
+    """Each face's class index: its most probable class, or, with a happy threshold, happy
+    exactly when p(happy) >= threshold and otherwise the most probable other class. A
+    threshold lets the model's happy decisions be as frequent as the truth (as many false
+    positives as false negatives) instead of following whatever argmax gives."""
+    if happy_threshold is None or HAPPY not in classes or len(probabilities) == 0:
+        return probabilities.argmax(axis=1)
+    happy = classes.index(HAPPY)
+    others = probabilities.copy()
+    others[:, happy] = -1.0
+    return np.where(probabilities[:, happy] >= happy_threshold, happy, others.argmax(axis=1))
 
 
 def read_model_folder(model_dir: str | Path) -> tuple[bytes, dict]:
@@ -53,6 +81,9 @@ class EmotionClassifier:
         self.version: str = str(metadata["version"])
         self.classes: tuple[str, ...] = tuple(metadata["classes"])
         self.input_size: tuple[int, int] = tuple(metadata["input_size"])  # type: ignore[assignment]
+        self.equalizes: bool = bool(metadata.get("preprocess", {}).get("equalize", False))
+        self.temperature: float = float(metadata.get("postprocess", {}).get("temperature", 1.0))
+        self.happy_threshold: float | None = metadata.get("decision", {}).get("happy_threshold")
         self._interpreter = self.new_interpreter(model_content, num_threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
@@ -74,18 +105,25 @@ class EmotionClassifier:
         return cls(content, metadata, num_threads)
 
     def predict_proba(self, faces: np.ndarray) -> np.ndarray:
-        """Class probabilities float32 [N, C] for uint8 faces [N, H, W] already at ``input_size``."""
+        """Class probabilities float32 [N, C] for uint8 faces [N, H, W] already at ``input_size``:
+        preprocess (equalised when the model was trained so), one interpreter call, then the
+        model's temperature."""
         faces = np.asarray(faces)
         if faces.ndim != 3 or faces.shape[1:] != self.input_size:
             raise ValueError(f"expected faces [N, {self.input_size[0]}, {self.input_size[1]}], got {faces.shape}")
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        batch = faces_to_input(faces)
+        batch = faces_to_input(equalize(faces) if self.equalizes else faces)
         with self._lock:
             self._fit_batch_size(len(batch))
             self._interpreter.set_tensor(self._input, batch)
             self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output).astype(np.float32, copy=True)
+            raw = self._interpreter.get_tensor(self._output).astype(np.float32, copy=True)
+        return with_temperature(raw, self.temperature)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """Class index of each face under this model's decision rule (see `decide`)."""
+        return decide(probabilities, self.classes, self.happy_threshold)
 
     def _fit_batch_size(self, batch_size: int) -> None:
         """Resize the interpreter's input only when the batch size changes (re-allocation costs ~0.1 ms)."""

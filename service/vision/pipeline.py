@@ -32,6 +32,8 @@ class Classifier(Protocol):
 
     def predict_proba(self, faces: np.ndarray) -> np.ndarray: ...
 
+    def decide(self, probabilities: np.ndarray) -> np.ndarray: ...
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -86,16 +88,19 @@ class Pipeline:
             return []
         crops = self.crops(frame, boxes)
         probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
-        return to_detections(boxes, probabilities, self.classifier.classes)
+        return to_detections(boxes, probabilities, self.classifier.classes, self.classifier.decide(probabilities))
 
 
-def to_detections(boxes: list[FaceBox], probabilities: np.ndarray, classes: tuple[str, ...]) -> list[Detection]:
-    """Pair each box with its class scores; the label is the class of highest probability."""
+def to_detections(boxes: list[FaceBox], probabilities: np.ndarray, classes: tuple[str, ...],
+                  decisions: np.ndarray | None = None) -> list[Detection]:
+    """Pair each box with its class scores and its label: the class `decisions` gives (the
+    classifier's rule), or the class of highest probability without them."""
     if probabilities.shape != (len(boxes), len(classes)):
         raise ValueError(f"classifier returned shape {probabilities.shape}, expected {(len(boxes), len(classes))}")
+    decisions = probabilities.argmax(axis=1) if decisions is None else decisions
     return [
-        Detection(box=box, label=classes[int(np.argmax(row))], scores=dict(zip(classes, map(float, row))))
-        for box, row in zip(boxes, probabilities)
+        Detection(box=box, label=classes[int(index)], scores=dict(zip(classes, map(float, row))))
+        for box, row, index in zip(boxes, probabilities, decisions)
     ]
 
 

@@ -29,6 +29,17 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
+def equalize(faces: np.ndarray) -> np.ndarray:
+    """Histogram-equalise each gray uint8 face of a batch [N, H, W] on its own (OpenCV's
+    equalizeHist: the cumulative histogram becomes a straight line). FER2013's training files
+    were treated so, camera crops are not: a model trained on them and fed equalised crops sees
+    the same intensity statistics whatever a camera's exposure, gain and contrast."""
+    out = np.empty_like(faces)
+    for index, face in enumerate(faces):
+        cv2.equalizeHist(face, dst=out[index])
+    return out
+
+
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resize to (width, height): INTER_AREA when shrinking (averages the source pixels, so
     no aliasing), INTER_LINEAR when enlarging (INTER_AREA degrades to nearest there)."""

@@ -36,7 +36,7 @@ def test_query_bench_answers_like_the_baseline_code(capsys):
     assert main(["bench", "query", "--quick"]) == 0
     output = capsys.readouterr().out
     assert "| sqlite | city overview | current |" in output
-    assert "baseline answers identical to the current ones: NO" not in output
+    assert "counts and index identical to the current ones: before (63309c4) yes" in output
 
 
 def test_ingest_bench_stores_what_it_sent(capsys):
@@ -85,6 +85,29 @@ def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
     assert change["interval"][0] <= change["difference"] <= change["interval"][1]
     # what the HOG detector's framing rests on: its box is narrower than a FER face and sits low
     assert 0 < report["fitted_margin"]["median"] < 0.2 and report["centre_offset"]["down"] > 0.03
+
+
+def test_statistics_bench_prints_every_table_old_beside_new(capsys):
+    assert main(["bench", "statistics", "--quick"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("ci95 coverage", "adjusted_index interval coverage", "trend false alarms", "trend power",
+                    "trend cost over a year of hourly periods"):
+        assert heading in out
+    assert "| 30 days by day | seen 20 |" in out and "| hourly AR(1) 0.8, daily rhythm |" in out
+    assert "new points 40" in out  # 40 quick days of hours reach the trend as 40 daily points
+
+
+def test_agent_bench_counts_the_people_of_its_composed_video(capsys):
+    import os
+
+    require_samples()
+    cores = os.sched_getaffinity(0)
+    assert main(["bench", "agent", "--quick"]) == 0
+    assert os.sched_getaffinity(0) == cores  # pinned to one core only while it measured
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 640x360 | 64 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    truth, counted, sightings = int(cells[6]), int(cells[7]), int(cells[8])
+    assert counted == truth == 2 and sightings > 5 * counted
 
 
 def test_soak_bench_answers_every_body_as_expected_and_samples_each_workers_memory(capsys, tmp_path):

@@ -93,6 +93,10 @@ def test_overview_cards_show_the_seeded_values(page_with_token, seeded, artifact
     assert station.locator('[data-field="latest-index"]').inner_text() == "25%"
     assert (station.locator('[data-field="faces"]').inner_text(), station.locator('[data-field="sightings"]').inner_text()) \
         == ("8", "44")
+    # Central Station's 8 faces are under the publishing minimum: its card is greyed out
+    assert "low-count" in station.get_attribute("class")
+    assert "low-count" not in museum.get_attribute("class")
+    assert "FER2013 validation faces" in page.locator('[data-field="model-rates"]').inner_text()
     assert "no faces yet" in card(page, "Quiet Park").inner_text()
     assert int(museum.locator("svg.sparkline").get_attribute("data-points")) in (30, 31)
     assert museum.locator("svg.sparkline path").count() >= 1
@@ -130,6 +134,8 @@ def test_location_page_charts_and_bucket_picker(page_with_token, seeded, live_se
     assert values == [0.5, 0.75]  # the two days with faces, in the seeded order of values
     assert page.locator("#index-chart svg .ci-band").count() == 2  # one interval per day with faces
     assert page.locator("#emotions-chart rect[data-key='happy']").count() == 2
+    assert page.locator("#index-chart circle.index-dot.low-count").count() == 2  # days of 2 and 8 faces
+    assert "model's own rates" in page.locator('[data-field="rates"]').inner_text()
     page.screenshot(path=str(artifacts / "dashboard-location.png"), full_page=True)
     print(f"screenshot: {artifacts / 'dashboard-location.png'}")
     page.select_option("#bucket", "hour")

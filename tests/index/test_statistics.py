@@ -14,6 +14,7 @@ from scipy.stats import theilslopes
 
 from service.index.statistics import (
     IndexSummary,
+    Rates,
     Trend,
     adjusted_index,
     index_of,
@@ -173,14 +174,20 @@ def test_theil_sen_is_the_exact_median_of_all_pair_slopes(n):
 @pytest.mark.parametrize("case", ["normal", "ties", "sorted", "sample_misleads"])
 @pytest.mark.parametrize("size", [9, 10, 8_192, 66_430, 66_431])
 def test_slope_median_equals_numpys_on_any_arrangement(case, size):
-    from service.index.statistics import MEDIAN_SAMPLE, _median_in_place
+    from service.index.statistics import MEDIAN_SAMPLE, OrderStatistics, _middle_ranks
 
     rng = np.random.default_rng(size)
     values = {"normal": rng.normal(size=size), "ties": rng.integers(0, 4, size).astype(float),
               "sorted": np.sort(rng.normal(size=size)), "sample_misleads": np.zeros(size)}[case]
     if case == "sample_misleads":  # every strided sample value is 1, most values 0: the bracket misses
         values[:: max(1, size // MEDIAN_SAMPLE)] = 1.0
-    assert _median_in_place(values.copy()) == np.median(values)
+    middle = _middle_ranks(size)
+    assert OrderStatistics(values.copy(), middle[0], middle[-1]).mean_of(middle) == np.median(values)
+    # several order statistics from one bracket, as the slope and its interval take them, and a
+    # rank outside the bracket (the whole array is used then)
+    order, expected = OrderStatistics(values.copy(), size // 3, size // 2), np.sort(values)
+    assert [order.mean_of([rank]) for rank in (size // 2, size // 3, size - 1, 0)] == \
+        [float(expected[rank]) for rank in (size // 2, size // 3, size - 1, 0)]
 
 
 def test_theil_sen_skips_pairs_with_equal_x():
@@ -246,7 +253,7 @@ def test_mann_kendall_small_s_is_not_significant():
 
 def test_trend_insufficient_below_min_points():
     result = trend([(d, 0.5 + 0.01 * d) for d in range(7)])
-    assert result == Trend(None, None, "insufficient_data", 7)
+    assert result == Trend(None, None, "insufficient_data", 7, None, None)
 
 
 def test_trend_min_points_is_configurable():
@@ -279,7 +286,8 @@ def test_trend_orders_points_by_time():
 
 def test_trend_constant_is_stable():
     result = trend([(d, 0.6) for d in range(9)])
-    assert result == Trend(0.0, 1.0, "stable", 9)
+    assert (result.slope_per_day, result.p_value, result.direction, result.buckets) == (0.0, 1.0, "stable", 9)
+    assert result.slope_ci95 == (0.0, 0.0) and result.variance_ratio == 1.0
 
 
 def test_trend_stable_on_noise():
@@ -300,24 +308,28 @@ def test_trend_stable_on_noise():
 # --- summarize ------------------------------------------------------------------------------
 
 
+RATES = Rates(tpr=0.9, fpr=0.1, n_happy=900, n_other=2700)
+
+
 def test_summarize_known_answer():
-    summary = summarize(happy=8, faces=10, tpr=0.9, fpr=0.1)
+    summary = summarize(happy=8, faces=10, rates=RATES)
     assert summary.faces == 10
     assert summary.happy == 8
     assert summary.not_happy == 2
     assert summary.index == pytest.approx(0.8)
     assert summary.ci95 == pytest.approx((0.4902, 0.9433), abs=1e-4)
     assert summary.adjusted_index == pytest.approx(0.875)
+    assert summary.design_effect == 1.0
 
 
 def test_summarize_no_faces():
-    assert summarize(happy=0, faces=0, tpr=0.9, fpr=0.1) == IndexSummary(
+    assert summarize(happy=0, faces=0, rates=RATES) == IndexSummary(
         faces=0, happy=0, not_happy=0, index=None, ci95=None, adjusted_index=None
     )
 
 
 def test_results_are_frozen():
-    summary = summarize(happy=1, faces=2, tpr=0.9, fpr=0.1)
+    summary = summarize(happy=1, faces=2, rates=RATES)
     with pytest.raises(dataclasses.FrozenInstanceError):
         summary.index = 0.0
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -330,19 +342,20 @@ def test_wilson_returns_plain_floats():
     assert (low, high) == pytest.approx(score_test_bounds(3, 7, Z95), abs=1e-9)
 
 
-def test_pair_indices_are_every_pair_once_whatever_was_cached_before():
-    from service.index.statistics import PAIRS_CACHED_UP_TO, _pair_indices
+def test_pair_indices_are_every_pair_once_whatever_was_built_before():
+    from service.index.statistics import PairIndex
 
-    for n in (400, 2, 3, 365, 401, PAIRS_CACHED_UP_TO + 1, 7):  # shorter after longer: a cached prefix
-        first, second = _pair_indices(n)
+    pair_index = PairIndex()
+    for n in (400, 2, 3, 365, 401, 1200, 7):  # shorter after longer: a prefix of the built pairs
+        first, second = pair_index.pairs(n)
         expected_first, expected_second = np.triu_indices(n, k=1)
         codes = np.sort(first.astype(np.int64) * n + second)  # one number per pair
         assert np.array_equal(codes, np.sort(expected_first * n + expected_second))
 
 
-def test_theil_sen_over_a_year_matches_scipy_with_and_without_cached_pairs():
+def test_theil_sen_over_a_year_matches_scipy():
     rng = np.random.default_rng(5)
-    for n in (365, 1600):  # 1600 points exceed the cached pairs
+    for n in (365, 1600):
         xs = np.sort(rng.uniform(0, 400, n))
         ys = 0.002 * xs + rng.normal(0, 0.05, n)
         assert theil_sen_slope(xs, ys) == pytest.approx(theilslopes(ys, xs)[0], rel=1e-12)

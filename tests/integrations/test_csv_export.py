@@ -37,7 +37,8 @@ def test_location_csv_has_a_row_per_bucket_with_the_json_values(client):
     assert len(rows) == len(as_json["series"]) == 3
     assert list(rows[0]) == ["location_id", "location", "bucket", "start", "end", "frames", "faces", "sightings",
                              "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index",
-                             *(f"emotion_{e}" for e in EMOTIONS), "paused"]
+                             "adjusted_ci95_low", "adjusted_ci95_high", "design_effect", "low_count",
+                             *(f"emotion_{e}" for e in EMOTIONS), "rates_source", "paused"]
     empty, counted = rows[0], rows[1]
     assert empty["paused"] == counted["paused"] == "false"
     assert (empty["faces"], empty["index"], empty["ci95_low"]) == ("0", "", "")
@@ -47,6 +48,8 @@ def test_location_csv_has_a_row_per_bucket_with_the_json_values(client):
     assert [float(counted["ci95_low"]), float(counted["ci95_high"])] == as_json["series"][1]["ci95"]
     assert (counted["emotion_happy"], counted["emotion_sad"], counted["emotion_neutral"]) == ("2", "2", "0")
     assert counted["location"] == "Dam Square" and counted["bucket"] == "hour"
+    assert counted["low_count"] == "true" and counted["rates_source"] == "model"  # 4 faces, read with a token
+    assert [float(counted["adjusted_ci95_low"]), float(counted["adjusted_ci95_high"])] == as_json["series"][1]["adjusted_ci95"]
     assert datetime.fromisoformat(counted["start"]) == hour
 
 
@@ -62,6 +65,7 @@ def test_city_csv_has_a_row_per_location(client):
     assert (museum["latitude"], museum["longitude"], museum["faces"], museum["index"]) == ("52.358", "4.881", "2", "0.5")
     assert museum["latest_day_faces"] == "2" and museum["trend_direction"] == "insufficient_data"
     assert (museum["sightings"], museum["latest_day_sightings"]) == ("2", "2")
+    assert (museum["rates_source"], museum["trend_unit"], museum["low_count"]) == ("model", "day", "true")
     assert (park["faces"], park["index"], park["latest_day_start"], park["latitude"]) == ("0", "", "", "")
 
 

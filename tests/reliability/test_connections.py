@@ -121,3 +121,23 @@ def test_a_client_vanishing_mid_upload_is_logged_as_such_and_is_no_500(port, cap
               if line.startswith("happiness_http_request_duration_seconds_count") and "/frames" in line]
     assert any('status="499"' in line for line in frames), frames
     assert not any('status="500"' in line for line in frames), frames
+
+
+def test_serve_runs_uvicorn_with_the_limits_and_a_patient_worker_healthcheck(tmp_path):
+    from service.security.server import GuardedHttpToolsProtocol, uvicorn_options
+
+    options = uvicorn_options(make_settings("sqlite://", tmp_path, keep_alive_seconds=7, max_connections=50))
+    assert options["http"] is GuardedHttpToolsProtocol
+    assert (options["timeout_keep_alive"], options["limit_concurrency"]) == (7, 50)
+    assert options["timeout_worker_healthcheck"] == 60  # uvicorn's 5 s killed busy workers mid-frame
+    uvicorn.Config("service.main:create_app", factory=True, **options)  # every option is uvicorn's
+
+
+def test_the_allocator_is_tuned_in_each_worker():
+    import ctypes
+
+    from service.memory import tune_allocator
+
+    assert tune_allocator() is True
+    libc = ctypes.CDLL(None)
+    assert libc.mallopt(-8, 2) == 1  # glibc answers 1 for a parameter it takes

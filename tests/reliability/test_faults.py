@@ -1,9 +1,7 @@
 """Faults: the database goes away and comes back (PostgreSQL behind a TCP proxy that the test
 cuts), and a server restart keeps every count (SQLite and PostgreSQL)."""
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -11,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from support import (ADMIN, ADMIN_TOKEN, TcpProxy, add_camera, add_location, bearer, jpeg_bytes,
-                     make_settings, wait_until_ready)
+from support import (ADMIN, TcpProxy, add_camera, add_location, bearer, free_port, jpeg_bytes, make_settings,
+                     serve_process, wait_until_ready)
 
 
 @pytest.fixture
@@ -82,17 +80,11 @@ def test_connections_cut_while_idle_are_replaced_before_use(proxied_postgres, tm
 
 
 def serve(database_url: str, port: int, data_dir) -> subprocess.Popen:
-    environment = {**os.environ, "HAPPINESS_DATABASE_URL": database_url, "HAPPINESS_DETECTOR": "stub",
-                   "HAPPINESS_ADMIN_TOKEN": ADMIN_TOKEN, "HAPPINESS_DATA_DIR": str(data_dir),
-                   "HAPPINESS_LOG_LEVEL": "warning"}
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return serve_process(database_url, port, data_dir)
 
 
 @pytest.mark.slow
 def test_counts_survive_a_server_restart(database_url, tmp_path):
-    from support import free_port
-
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = serve(database_url, port, tmp_path)

@@ -10,7 +10,8 @@ import time
 import httpx
 import pytest
 
-from support import ADMIN_TOKEN, free_port, jpeg_bytes, serve_process, wait_until_ready
+from support import ADMIN_TOKEN, jpeg_bytes, wait_until_ready
+from test_scale_out import free_port, start_server
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -20,7 +21,7 @@ POSTERS, POSTS_BEFORE_CHANGE, POSTS_AFTER_CHANGE = 8, 60, 60
 @pytest.fixture
 def two_servers(database_url, tmp_path):
     ports = [free_port(), free_port()]
-    servers = [serve_process(port, database_url, tmp_path) for port in ports]
+    servers = [start_server(port, database_url, tmp_path) for port in ports]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for url, server in zip(urls, servers):

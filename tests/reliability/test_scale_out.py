@@ -3,6 +3,7 @@ concurrent frame posts (stub detector), some with repeated frame_ids; the stored
 equal the unique frames exactly."""
 
 import asyncio
+import subprocess
 
 import httpx
 import pytest
@@ -12,6 +13,10 @@ from support import ADMIN_TOKEN, free_port, jpeg_bytes, serve_process, wait_unti
 pytestmark = pytest.mark.slow
 
 POSTS, UNIQUE_FRAMES, CONCURRENCY = 2000, 1500, 64
+
+
+def start_server(port: int, database_url: str, data_dir) -> subprocess.Popen:
+    return serve_process(database_url, port, data_dir, HAPPINESS_CAMERA_RATE_PER_MINUTE="0")
 
 
 async def post_all(urls: list[str], location_id: int, key: str) -> list[int]:
@@ -29,7 +34,7 @@ async def post_all(urls: list[str], location_id: int, key: str) -> list[int]:
 
 def test_two_servers_count_every_unique_frame_exactly_once(database_url, tmp_path):
     ports = [free_port(), free_port()]
-    servers = [serve_process(port, database_url, tmp_path) for port in ports]
+    servers = [start_server(port, database_url, tmp_path) for port in ports]
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for url, server in zip(urls, servers):

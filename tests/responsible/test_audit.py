@@ -140,3 +140,15 @@ def test_the_prune_keeps_audit_entries_for_the_audit_retention(database_url, tmp
     assert pruned.audit_entries == 1
     assert [e.detail["age"] for e in audit_entries(database_url, "old.")] == [182, 1]
     assert audit_entries(database_url, "data.prune")[0].detail["audit_entries"] == 1
+
+
+def test_calibrations_are_recorded(client, settings):
+    location = add_location(client)
+    counts = {"model_version": "test", "n_happy": 100, "happy_as_happy": 80, "n_other": 300, "other_as_happy": 30}
+    url = f"/locations/{location['id']}/calibration"
+    assert client.put(url, json=counts, headers=admin_with_request_id("req-calibrate")).status_code == 200
+    assert client.delete(url, headers=ADMIN).status_code == 204
+    stored, removed = audit_entries(settings.database_url, "calibration.")
+    assert (stored.action, stored.actor, stored.request_id) == ("calibration.store", ADMIN_ID, "req-calibrate")
+    assert stored.target == f"location:{location['id']}" and stored.detail["happy_as_happy"] == 80
+    assert (removed.action, removed.target) == ("calibration.remove", f"location:{location['id']}")

@@ -57,7 +57,7 @@ def test_one_of_many_concurrent_claimers_runs_the_prune_once_per_interval(databa
 def test_two_servers_prune_on_their_own_once_per_interval(database_url, tmp_path):
     seed_expired_data(database_url)
     ports = [free_port(), free_port()]
-    servers = [serve_process(port, database_url, tmp_path, HAPPINESS_LOG_LEVEL="info",
+    servers = [serve_process(database_url, port, tmp_path, HAPPINESS_LOG_LEVEL="info",
                              HAPPINESS_PRUNE_INTERVAL_HOURS=str(INTERVAL_HOURS)) for port in ports]
     try:
         for port, server in zip(ports, servers):

@@ -75,9 +75,10 @@ def test_the_public_page_shows_the_index_services_figures(public_client):
     location = add_location(public_client, "Station Hall", setting="station")
     camera = {"location_id": location["id"], **add_camera(public_client, location["id"])}
     two_days_ago = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
-    # each frame one happy and one sad face: two frames two days ago, one a minute ago
-    for captured in (two_days_ago + timedelta(hours=10), two_days_ago + timedelta(hours=11),
-                     datetime.now(UTC) - timedelta(minutes=1)):
+    # each frame one happy and one sad face: 5 frames two days ago (10 faces, the publishing
+    # minimum), one a minute ago (2 faces, too few to publish)
+    for captured in [two_days_ago + timedelta(hours=hour) for hour in range(10, 15)] + [
+            datetime.now(UTC) - timedelta(minutes=1)]:
         assert post_frame(public_client, camera, captured_at=captured).status_code == 201
     index = public_client.get(f"/locations/{location['id']}/happiness-index", headers=ADMIN).json()
     page = public_client.get(f"/locations/{location['id']}/public")
@@ -85,9 +86,20 @@ def test_the_public_page_shows_the_index_services_figures(public_client):
     text = visible_text(page.text)
     assert "Station Hall" in text and "Setting: station" in text
     assert f"share of happy-classified faces {index['overall']['index'] * 100:.1f}%" in text
-    assert "faces counted 6" in text and "expressions, not emotions" in text
+    assert "faces counted 12" in text and "expressions, not emotions" in text
     assert "21.0% against a true 14.3%" in text and 'href="/limits"' in page.text
-    assert f"{two_days_ago:%Y-%m-%d} 4 50.0%" in text and text.count(" 2 50.0%") == 1
+    assert f"{two_days_ago:%Y-%m-%d} 10 50.0%" in text
+    assert " 2 – too few faces to publish" in text  # today: the small-count rule of public reads
+
+
+def test_the_public_page_withholds_a_share_of_too_few_faces(public_client):
+    location = add_location(public_client)
+    camera = {"location_id": location["id"], **add_camera(public_client, location["id"])}
+    assert post_frame(public_client, camera).status_code == 201  # 2 faces: under the minimum of 10
+    token_answer = public_client.get(f"/locations/{location['id']}/happiness-index", headers=ADMIN).json()
+    assert token_answer["overall"]["index"] == 0.5 and token_answer["overall"]["low_count"] is True
+    text = visible_text(public_client.get(f"/locations/{location['id']}/public").text)
+    assert "Too few faces (2) to publish a share" in text and "50.0%" not in text
 
 
 def test_a_paused_location_says_so_on_its_public_page(public_client):

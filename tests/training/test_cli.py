@@ -43,7 +43,8 @@ def test_committed_keras_file_holds_weights_without_optimiser_state(tiny_model, 
 def test_metadata_round_trip(tiny_model):
     metadata = read_metadata(tiny_model)
     assert metadata["name"] == "tiny" and metadata["classes"] == CLASSES and metadata["input_size"] == [48, 48]
-    assert set(metadata["happy_vs_rest"]) == {"tpr", "fpr"}
+    assert set(metadata["happy_vs_rest"]) == {"tpr", "fpr", "n_happy", "n_other"}
+    assert (metadata["happy_vs_rest"]["n_happy"], metadata["happy_vs_rest"]["n_other"]) == (4, 24)  # val: 4 a class
     assert metadata["metrics"]["n"] == 28
     training = metadata["training"]
     assert "train --data" in training["command"] and training["epochs_run"] == 1

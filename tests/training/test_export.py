@@ -33,10 +33,34 @@ def test_export_quantises_the_served_file_and_measures_it_again(float32_folder, 
     assert (float32_folder / "model.keras").read_bytes() == keras_bytes
     assert after["exports"][-1]["previous_version"] == before["version"]
     assert "export --model" in after["exports"][-1]["command"] and "quantised" in after["tflite"]
-    assert after["metrics"]["n"] == 28 and set(after["happy_vs_rest"]) == {"tpr", "fpr"}
+    assert after["metrics"]["n"] == 28 and set(after["happy_vs_rest"]) == {"tpr", "fpr", "n_happy", "n_other"}
     assert after["training"] == before["training"]
     assert (float32_folder / "history.json").read_bytes() == history_bytes
 
 
 def test_export_of_a_missing_folder_is_an_error_exit(tmp_path, tiny_dataset):
     assert main(["export", "--model", str(tmp_path / "none"), "--data", str(tiny_dataset)]) == 2
+
+
+def test_export_calibrates_and_balances_the_happy_share(float32_folder, tiny_dataset):
+    """--calibrate stores a temperature with the calibration error before and after; --balance-data
+    stores a happy threshold whose share bias on the fit sets is the smallest the grid allows,
+    and the stored rates and metrics are measured with that rule."""
+    from service.training import calibration
+    from service.training.datasets import load_split
+    from service.training.evaluate import evaluate_probabilities, predict_in_batches
+    from service.vision.classifier import EmotionClassifier
+
+    assert main(["export", "--model", str(float32_folder), "--data", str(tiny_dataset), "--calibrate",
+                 "--balance-data", str(tiny_dataset / "train")]) == 0
+    after = read_metadata(float32_folder)
+    assert 0.25 <= after["postprocess"]["temperature"] <= 4.0
+    assert after["calibration"]["nll_after"] <= after["calibration"]["nll_before"] + 1e-9
+    threshold = after["decision"]["happy_threshold"]
+    assert threshold in calibration.THRESHOLD_GRID
+    assert {"fit half", "check half"} <= {name.split("(")[-1].rstrip(")") for name in after["decision"]["share_bias_at_threshold"]}
+    classifier = EmotionClassifier.load(float32_folder)
+    val = load_split(tiny_dataset / "val", classifier.classes)
+    served = evaluate_probabilities(predict_in_batches(classifier, val.images), val.labels, val.classes,
+                                    happy_threshold=threshold)
+    assert after["metrics"]["happy_vs_rest"] == served["happy_vs_rest"]

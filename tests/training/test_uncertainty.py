@@ -19,6 +19,7 @@ class Run:
         self.labels, self.classes = np.asarray(labels), CLASSES
         self.metadata = {"name": name, "version": "1", **({"happy_vs_rest": rates} if rates else {})}
         self.tpr_fpr = (rates["tpr"], rates["fpr"]) if rates else None
+        self.happy_threshold = None
 
 
 def right_on(labels: np.ndarray, correct: np.ndarray) -> np.ndarray:

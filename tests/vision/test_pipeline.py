@@ -30,6 +30,9 @@ class FakeClassifier:
             probabilities[row, CLASSES.index(label)] = 0.94
         return probabilities
 
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        return probabilities.argmax(axis=1)
+
 
 def frame() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (480, 854, 3), dtype=np.uint8)

@@ -69,6 +69,18 @@ export function interval(ci95) {
   return ci95 ? `${percent(ci95[0])}–${percent(ci95[1])}` : "–";
 }
 
+export function ratesNote(rates) {
+  // The adjusted index is only as good as the rates it divides by: say whose they are.
+  if (rates.source === "location") {
+    return `Adjusted with this location's own rates (tpr ${percent(rates.tpr, 1)}, fpr ${percent(rates.fpr, 1)}, `
+      + `${count(rates.n_happy + rates.n_other)} labelled faces).`;
+  }
+  const stale = rates.stale_calibration_version
+    ? ` Its calibration was made for model ${rates.stale_calibration_version} and is not used.` : "";
+  return "Adjusted with the model's own rates, measured on FER2013 validation faces, not on this place's: "
+    + `away from those faces the adjustment can move the estimate away from the truth.${stale}`;
+}
+
 export function count(value) {
   return new Intl.NumberFormat().format(value || 0);
 }

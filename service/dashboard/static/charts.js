@@ -115,12 +115,15 @@ function adjustedLine(chart, run, adjusted, n) {
   chart.append(svg("circle", { cx: xOf(run[0], n), cy: yOf(adjusted[run[0]]), r: 4, class: "adjusted-dot" }));
 }
 
-function markers(chart, values, labels, n) {
+function markers(chart, values, labels, n, lowCounts) {
+  // a bucket with fewer faces than the publishing minimum is drawn hollow and grey: its value is shaky
   if (n > MAX_MARKERS) return;
   values.forEach((value, i) => {
     if (value === null) return;
-    const dot = svg("circle", { cx: xOf(i, n), cy: yOf(value), r: 3.5, class: "index-dot", "data-value": value });
-    chart.append(titled(dot, `${labels[i]}: ${(value * 100).toFixed(1)}%`));
+    const low = lowCounts[i];
+    const dot = svg("circle", { cx: xOf(i, n), cy: yOf(value), r: 3.5, class: low ? "index-dot low-count" : "index-dot",
+                                "data-value": value });
+    chart.append(titled(dot, `${labels[i]}: ${(value * 100).toFixed(1)}%${low ? " (few faces)" : ""}`));
   });
 }
 
@@ -137,7 +140,7 @@ export function indexChart(series, labels, label) {
   const adjusted = series.map((p) => p.adjusted_index);
   segments(adjusted).forEach((run) => adjustedLine(chart, run, adjusted, n));
   segments(index).forEach((run) => chart.append(svg("path", { d: pathOf(run, index, n), class: "index-line" })));
-  markers(chart, index, labels, n);
+  markers(chart, index, labels, n, series.map((p) => p.low_count));
   xAxis(chart, labels, (i) => xOf(i, n));
   return chart;
 }

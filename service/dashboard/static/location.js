@@ -1,7 +1,7 @@
 // One location over time: the index with its ci95 band and the adjusted index, faces per
 // emotion as stacked bars, faces per bucket; bucket and date pickers; refreshed every minute.
-import { TREND_ARROWS, api, count, downloadCsv, el, explain, interval, percent, renderHeader, showMessage,
-         trendBadge } from "./api.js";
+import { TREND_ARROWS, api, count, downloadCsv, el, explain, interval, percent, ratesNote, renderHeader,
+         showMessage, trendBadge } from "./api.js";
 import { EMOTION_COLOURS, barChart, indexChart, legend, stackedBars } from "./charts.js";
 
 const REFRESH_MS = 60000;
@@ -62,10 +62,15 @@ function renderSummary(body) {
   const slope = body.trend.slope_per_day;
   $("summary").replaceChildren(
     item("share of happy-classified faces", percent(o.index, 1), "index"), item("95% interval", interval(o.ci95), "ci95"),
-    item("adjusted for the model's errors", percent(o.adjusted_index, 1), "adjusted"), item("faces", count(o.faces), "faces"),
-    item("sightings", count(o.sightings), "sightings"), item("frames", count(o.frames), "frames"),
+    item("adjusted for the model's errors", `${percent(o.adjusted_index, 1)} (${interval(o.adjusted_ci95)})`, "adjusted"),
+    item("faces", count(o.faces), "faces"), item("sightings", count(o.sightings), "sightings"),
+    item("frames", count(o.frames), "frames"),
     el("div", {}, el("dt", {}, "trend"), el("dd", {}, trendBadge(body.trend), ` ${TREND_ARROWS[body.trend.direction]?.[1] ?? ""}`,
        slope === null ? "" : `, ${(slope * 100).toFixed(2)} points/day`)));
+  $("summary").classList.toggle("low-count", o.low_count);
+  const notes = [ratesNote(body.rates)];
+  if (o.low_count) notes.unshift("Fewer faces in this range than the publishing minimum: read it as a rough sign.");
+  $("notes").replaceChildren(...notes.map((text, i) => el("p", { class: "rates-note", "data-field": i === notes.length - 1 ? "rates" : "low-count" }, text)));
 }
 
 function labelsOf(body) {
@@ -81,7 +86,7 @@ function renderCharts(body) {
     legend([["share of happy-classified faces", "index-line"], ["95% interval", "ci-band"], ["adjusted index", "adjusted-line"],
             ...(body.series.some((p) => p.paused) ? [["paused: not measured", "paused-band"]] : [])]));
   $("emotions-chart").replaceChildren(
-    stackedBars(body.series.map((p) => p.emotions), emotions, labels, `faces per emotion per ${body.bucket}`),
+    stackedBars(body.series.map((p) => p.emotions || {}), emotions, labels, `faces per emotion per ${body.bucket}`),
     legend(emotions.map((e) => [e, EMOTION_COLOURS[e]])));
   $("faces-chart").replaceChildren(barChart(body.series.map((p) => p.faces), labels, `faces per ${body.bucket}`));
 }
@@ -89,8 +94,10 @@ function renderCharts(body) {
 function renderTable(body) {
   const labels = labelsOf(body);
   const head = el("tr", {}, ...["start", "faces", "sightings", "happy", "happy share", "95% interval", "adjusted", "note"].map((h) => el("th", { scope: "col" }, h)));
-  const rows = body.series.map((p, i) => el("tr", { class: p.paused ? "paused" : null }, el("td", {}, labels[i]), el("td", {}, count(p.faces)),
-    el("td", {}, count(p.sightings)), el("td", {}, count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
+  const rowClass = (p) => [p.low_count && p.faces ? "low-count" : "", p.paused ? "paused" : ""].join(" ").trim() || null;
+  const rows = body.series.map((p, i) => el("tr", { class: rowClass(p) },
+    el("td", {}, labels[i]), el("td", {}, count(p.faces)), el("td", {}, count(p.sightings)),
+    el("td", {}, p.happy === null ? "–" : count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
     el("td", {}, percent(p.adjusted_index, 1)), el("td", {}, p.paused ? "paused" : "")));
   $("table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
 }

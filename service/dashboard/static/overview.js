@@ -1,7 +1,7 @@
 // City overview: one card per location with its latest-day index, range index and ci95,
 // faces, trend and a sparkline of the daily index; sorted and filtered in the page.
-import { api, count, downloadCsv, el, explain, interval, isoDaysAgo, percent, renderHeader, showMessage,
-         trendBadge } from "./api.js";
+import { api, count, downloadCsv, el, explain, interval, isoDaysAgo, percent, ratesNote, renderHeader,
+         showMessage, trendBadge } from "./api.js";
 import { sparkline } from "./charts.js";
 
 const TREND_ORDER = { rising: 0, stable: 1, falling: 2, insufficient_data: 3 };
@@ -51,6 +51,10 @@ function render() {
   const query = $("search").value.trim().toLowerCase();
   const shown = state.locations.filter((l) => l.name.toLowerCase().includes(query)).sort(SORTS[$("sort").value]);
   $("cards").replaceChildren(...shown.map(card));
+  const onModelRates = state.locations.filter((l) => l.rates.source === "model").length;
+  $("rates").replaceChildren(onModelRates ? el("p", { class: "rates-note", "data-field": "model-rates" },
+    `${onModelRates} of ${state.locations.length} locations: ${ratesNote({ source: "model" })} `
+    + "Calibrate a location (happiness calibrate) to use its own faces.") : "");
   if (!state.locations.length) showMessage($("status"), "No locations yet. An admin adds them with POST /locations.", "empty");
   else if (!shown.length) showMessage($("status"), `No location matches “${query}”.`, "empty");
   else showMessage($("status"), "");
@@ -59,8 +63,10 @@ function render() {
 function card(location) {
   const link = el("a", { href: `location.html?id=${location.location_id}` }, location.name);
   const body = location.range.faces ? facts(location) : [el("p", { class: "message empty" }, "no faces yet")];
-  return el("li", { class: "card", "data-location-id": location.location_id, "data-name": location.name },
-            el("h2", {}, link), ...body);
+  const low = location.range.low_count && location.range.faces > 0;
+  return el("li", { class: low ? "card low-count" : "card", "data-location-id": location.location_id,
+                    "data-name": location.name, "data-rates": location.rates.source },
+            el("h2", {}, link), ...body, low ? el("p", { class: "muted" }, "few faces: values shaky or withheld") : null);
 }
 
 function facts(location) {

@@ -1,0 +1,106 @@
+"""Pure decisions of the agent: a person's expression from all their frames, and the per-bucket
+tallies that become observations.
+
+A person (a finished track) is counted in the bucket where their track ENDS, i.e. where they
+were last seen: the decision needs all of their frames, so it is known only then, and a person
+who stands across a bucket boundary is counted once, in one bucket. Sightings and frames go to
+the bucket in which each frame was taken. A bucket is closed only when no live track was last
+seen before its end, so every person it will hold has been decided."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from service.db.tables import EMOTIONS
+from service.frames.service import bucket_start_of
+from service.vision.classifier import decide
+
+
+@dataclass(frozen=True)
+class Person:
+    """A finished track, all that is kept of it: when it was last seen and its expression."""
+
+    last_seen: datetime
+    frames: int
+    label: str
+
+
+def expression(probability_sum: np.ndarray, classes: tuple[str, ...], frames: int = 1,
+               happy_threshold: float | None = None) -> str:
+    """The served model's decision on the track's mean class probabilities (the sum over
+    `frames` frames): steadier than any one frame's decision, which a blink or a turn of the
+    head sways. The model's happy threshold applies to the mean as it does to one face."""
+    mean = np.asarray(probability_sum, np.float64)[np.newaxis] / max(frames, 1)
+    return classes[int(decide(mean, classes, happy_threshold)[0])]
+
+
+@dataclass
+class BucketTally:
+    """What the agent saw in one server bucket."""
+
+    start: datetime
+    width: timedelta
+    frames: int = 0
+    sightings: int = 0
+    emotions: Counter = field(default_factory=Counter)
+    first_frame: datetime | None = None
+    last_frame: datetime | None = None
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.width
+
+    @property
+    def people(self) -> int:
+        return sum(self.emotions.values())
+
+    def add_frame(self, moment: datetime, faces: int) -> None:
+        self.frames += 1
+        self.sightings += faces
+        self.first_frame = min(self.first_frame or moment, moment)
+        self.last_frame = max(self.last_frame or moment, moment)
+
+    def observation(self, frame_interval: timedelta) -> dict:
+        """The API's observation: the span watched (inside the bucket) and the counts."""
+        end = min(self.end, self.last_frame + frame_interval)
+        return {"start": _iso(self.first_frame), "end": _iso(end), "people": self.people,
+                "happy": self.emotions["happy"], "emotions": {e: self.emotions[e] for e in EMOTIONS},
+                "sightings": self.sightings, "frames": self.frames}
+
+
+class BucketBook:
+    """The open buckets, by start."""
+
+    def __init__(self, bucket_minutes: int) -> None:
+        self.width = timedelta(minutes=bucket_minutes)
+        self.minutes = bucket_minutes
+        self.open: dict[datetime, BucketTally] = {}
+
+    def _bucket(self, moment: datetime) -> BucketTally:
+        start = bucket_start_of(moment, self.minutes)
+        return self.open.setdefault(start, BucketTally(start, self.width))
+
+    def add_frame(self, moment: datetime, faces: int) -> None:
+        self._bucket(moment).add_frame(moment, faces)
+
+    def add_person(self, person: Person) -> None:
+        self._bucket(person.last_seen).emotions[person.label] += 1
+
+    def closed(self, now: datetime, oldest_live: datetime | None) -> list[BucketTally]:
+        """Remove and answer the buckets that ended by `now` and in which no live track was
+        last seen (`oldest_live`: the earliest last sighting of a live track), in time order."""
+        done = [start for start, tally in sorted(self.open.items())
+                if tally.end <= now and (oldest_live is None or oldest_live >= tally.end)]
+        return [self.open.pop(start) for start in done]
+
+    def all(self) -> list[BucketTally]:
+        """Remove and answer every open bucket (the source ended or the agent stops)."""
+        return [self.open.pop(start) for start in sorted(self.open)]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

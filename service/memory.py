@@ -1,0 +1,37 @@
+"""glibc's allocator tuned for a worker that decodes large frames in a few threads
+(`happiness bench soak` measured the growth it prevents; see BENCHMARKS.md):
+
+- at most MALLOC_ARENAS arenas: by default glibc gives each new thread its own (up to 8 per
+  core), and each keeps the memory of the frames it decoded, so a worker's resident memory grows
+  with the threads that ever analysed a large frame;
+- a fixed mmap threshold: blocks of MMAP_THRESHOLD_BYTES or more (decoded frames, their gray
+  copies, detector buffers) get their own mapping, returned to the system when freed. glibc's
+  default threshold rises to the largest block ever freed (up to 32 MiB), after which frame
+  buffers come from the heap and fragment it.
+
+Called once per worker at start-up; a no-op where glibc is absent."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+
+log = logging.getLogger(__name__)
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt parameters (malloc.h)
+MALLOC_ARENAS = 2
+MMAP_THRESHOLD_BYTES = 1024 * 1024
+
+
+def tune_allocator() -> bool:
+    """True when glibc took both settings."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    done = mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1 and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    log.info("allocator: %d arenas, mmap threshold %d bytes (%s)", MALLOC_ARENAS, MMAP_THRESHOLD_BYTES,
+             "set" if done else "refused")
+    return done

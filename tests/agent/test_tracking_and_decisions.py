@@ -1,0 +1,110 @@
+"""Tracking and the per-bucket decisions on constructed detections with known answers: a face
+followed across frames is one person, decided by the mean of its class probabilities, counted
+in the bucket where it was last seen; short tracks are noise; a bucket waits for its people."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from service.agent.decisions import BucketBook, Person, expression
+from service.agent.tracking import FaceTracker
+from service.vision.detectors.base import FaceBox
+from service.vision.pipeline import Detection
+
+CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+T0 = datetime(2026, 12, 3, 9, 14, 50, tzinfo=UTC)
+STEP = timedelta(seconds=0.2)  # 5 frames/s
+
+
+def face(left: int, top: int = 100, size: int = 80, **scores: float) -> Detection:
+    probabilities = {c: scores.get(c, 0.0) for c in CLASSES}
+    if not scores:
+        probabilities["neutral"] = 1.0
+    label = max(probabilities, key=probabilities.get)
+    return Detection(FaceBox(top, left + size, top + size, left), label, probabilities)
+
+
+def run(tracker: FaceTracker, frames: list[list[Detection]], start: datetime = T0) -> list[Person]:
+    people = []
+    for number, detections in enumerate(frames):
+        people += tracker.update(start + number * STEP, detections)
+    return people + tracker.finish_all()
+
+
+def test_a_face_walking_across_twenty_frames_is_one_person():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    people = run(tracker, [[face(20 + 12 * n)] for n in range(20)])
+    assert len(people) == 1 and people[0].frames >= 18  # the first sighting has no id yet
+    assert people[0].last_seen == T0 + 19 * STEP
+
+
+def test_two_faces_are_two_people_and_a_gap_within_patience_is_bridged():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    frames = [[face(20 + 10 * n), face(500 - 10 * n, top=300)] for n in range(12)]
+    frames[5] = frames[6] = [frames[5][1]]  # the first face unseen for two frames (0.4 s)
+    assert len(run(tracker, frames)) == 2
+
+
+def test_a_face_gone_longer_than_patience_comes_back_as_another_person():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    frames = [[face(100)]] * 6 + [[]] * 8 + [[face(100)]] * 6  # 1.6 s unseen
+    assert len(run(tracker, frames)) == 2
+
+
+def test_short_tracks_are_dropped_as_noise():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=0.6, min_frames=3)
+    frames = [[face(100)], [face(100)], [], [], [], [], [face(400)] * 1] + [[face(400)]] * 6
+    people = run(tracker, frames)
+    assert len(people) == 1 and tracker.noise == 1
+
+
+def test_expression_is_the_class_of_highest_mean_probability():
+    # four frames lean 'happy' only slightly, one is sure of 'sad': the mean says happy, a vote of
+    # per-frame labels would too, but the single surest frame would say sad
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    frames = [[face(100, happy=0.55, neutral=0.45)]] * 5 + [[face(100, sad=0.95, happy=0.05)]]
+    people = run(tracker, frames)
+    assert [p.label for p in people] == ["happy"]
+    assert expression(np.array([0.1, 0, 0, 2.0, 2.5, 0, 0]), CLASSES) == "neutral"
+
+
+def test_expression_follows_the_models_happy_threshold_on_the_mean():
+    # mean p(happy) = 0.6 over 5 frames: happy under argmax, not under a threshold of 0.7
+    total = 5 * np.array([0, 0, 0, 0.6, 0.3, 0.1, 0])
+    assert expression(total, CLASSES, 5) == "happy"
+    assert expression(total, CLASSES, 5, happy_threshold=0.7) == "neutral"
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.7)
+    people = run(tracker, [[face(100, happy=0.6, neutral=0.3, sad=0.1)]] * 5)
+    assert [p.label for p in people] == ["neutral"]
+
+
+def test_a_person_counts_in_the_bucket_where_last_seen_and_sightings_where_seen():
+    book = BucketBook(15)
+    first_bucket = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    for number in range(100):  # 20 s across 09:15
+        book.add_frame(T0 + number * STEP, faces=1)
+    book.add_person(Person(last_seen=T0 + 99 * STEP, frames=100, label="happy"))
+    early, late = book.all()
+    assert (early.start, early.people, early.sightings, early.frames) == (first_bucket, 0, 50, 50)
+    assert (late.start, late.people, late.sightings) == (first_bucket + timedelta(minutes=15), 1, 50)
+    observation = late.observation(STEP)
+    assert observation["start"] == "2026-12-03T09:15:00.000Z" and observation["end"] == "2026-12-03T09:15:10.000Z"
+    assert (observation["people"], observation["happy"], sum(observation["emotions"].values())) == (1, 1, 1)
+
+
+def test_a_bucket_closes_only_when_no_live_track_was_last_seen_in_it():
+    book = BucketBook(15)
+    book.add_frame(T0, faces=1)
+    after_end = T0 + timedelta(seconds=20)
+    assert book.closed(after_end, oldest_live=T0) == []  # someone seen at 09:14:50 is still undecided
+    [closed] = book.closed(after_end, oldest_live=None)
+    assert closed.frames == 1 and book.all() == []
+
+
+def test_a_tracker_keeps_counts_and_sums_only():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    for number in range(3):
+        tracker.update(T0 + number * STEP, [face(100)])
+    [track] = tracker.live.values()
+    assert set(vars(track)) == {"frames", "probability_sum", "last_seen", "last_update"}
+    assert track.probability_sum.shape == (len(CLASSES),)
