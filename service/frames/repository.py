@@ -18,13 +18,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, exists, select, true
+from sqlalchemy import Row, and_, bindparam, exists, null, select, true
 from sqlalchemy.orm import Session
 
 from service.db import rollup
 from service.db.tables import COUNT_COLUMNS, BucketCount, Camera, FrameReceipt
 from service.db.upserts import adding_counts_on_conflict, dialect_insert
-from service.pauses.repository import counting_allowed
+from service.pauses.repository import camera_and_location, counting_allowed, state_columns
 
 
 class Written(enum.Enum):
@@ -100,6 +100,32 @@ def _camera_key_check():
             .where(cameras.c.id == bindparam("camera_id"), cameras.c.key_hash == bindparam("key_hash"),
                    cameras.c.revoked_at.is_(None))
             .with_for_update(read=True))
+
+
+def admission(session: Session, camera_id: int, key_hash: str | None, frame_id: str | None,
+              captured_at: datetime, now: datetime) -> Row | None:
+    """What decides a frame before its analysis, in one read: `key_ok` (the camera still has
+    this key, unrevoked), `first_received_at` (of a live receipt of this frame_id) and
+    pauses.repository.state_columns; None when the camera is gone."""
+    parameters = {"camera_id": camera_id, "key_hash": key_hash, "frame_id": frame_id, "captured_at": captured_at,
+                  "now": now}
+    return session.execute(_admission_read(key_hash is not None, frame_id is not None), parameters).first()
+
+
+@lru_cache(maxsize=4)
+def _admission_read(checks_key: bool, has_frame_id: bool):
+    cameras, receipts = Camera.__table__, FrameReceipt.__table__
+    key_ok = (and_(cameras.c.key_hash == bindparam("key_hash"), cameras.c.revoked_at.is_(None)) if checks_key
+              else true())
+    first = null()
+    if has_frame_id:
+        first = (select(receipts.c.received_at)
+                 .where(receipts.c.camera_id == cameras.c.id, receipts.c.frame_id == bindparam("frame_id"),
+                        receipts.c.expires_at > bindparam("now", type_=receipts.c.expires_at.type))
+                 .scalar_subquery())
+    captured_at = bindparam("captured_at", type_=cameras.c.paused_since.type)
+    return (select(key_ok.label("key_ok"), first.label("first_received_at"), *state_columns(captured_at))
+            .select_from(camera_and_location()).where(cameras.c.id == bindparam("camera_id")))
 
 
 def admitted(session: Session, camera_id: int, captured_at: datetime) -> bool:

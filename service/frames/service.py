@@ -24,7 +24,7 @@ from service.errors import (Conflict, InvalidInput, PayloadTooLarge, Unauthorize
 from service.frames import repository
 from service.frames.schemas import Box, DetectionOut, DuplicateFrame, FrameResult
 from service.inputs import parse_instant
-from service.pauses.service import ensure_counting_allowed
+from service.pauses.service import ensure_counting_allowed, problem_of
 from service.vision.decode import decode_image
 from service.vision.errors import ImageTooLarge, UndecodableImage, UnsupportedImageFormat
 
@@ -93,16 +93,19 @@ def bucket_start_of(instant: datetime, bucket_minutes: int) -> datetime:
 
 
 def admit(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:
-    """Before the image is analysed: refuse a key revoked or replaced meanwhile (401), answer a
-    live repeat of its frame_id (counted before, so answered even while paused), else refuse a
-    frame the camera may not count (prohibited setting, pause: the error is raised). The write
-    checks all of them again in its own transaction; this only spares the CPU."""
-    if meta.key_hash is not None and not repository.hold_camera_key(session, meta.camera_id, meta.key_hash):
+    """Before the image is analysed, in one read: refuse a key revoked or replaced meanwhile
+    (401), answer a live repeat of its frame_id (counted before, so answered even while paused),
+    else refuse a frame the camera may not count (prohibited setting, pause: the error is
+    raised). The write checks all of them again in its own transaction; this spares the CPU."""
+    row = repository.admission(session, meta.camera_id, meta.key_hash, meta.frame_id, meta.captured_at, now)
+    if row is None or not row.key_ok:
         raise Unauthorized(UNKNOWN_KEY)
-    duplicate = _duplicate_of(session, meta, now)
-    if duplicate is None:
-        ensure_counting_allowed(session, meta.location_id, meta.camera_id, meta.captured_at)
-    return duplicate
+    if row.first_received_at is not None:
+        return _duplicate(meta, row.first_received_at)
+    problem = problem_of(session, row, meta.location_id, meta.camera_id, meta.captured_at)
+    if problem is not None:
+        raise problem
+    return None
 
 
 def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings,
@@ -135,10 +138,12 @@ def _duplicate_of(session: Session, meta: FrameMeta, now: datetime) -> Duplicate
     if meta.frame_id is None:
         return None
     receipt = repository.live_receipt(session, meta.camera_id, meta.frame_id, now)
-    if receipt is None:
-        return None
+    return None if receipt is None else _duplicate(meta, receipt.received_at)
+
+
+def _duplicate(meta: FrameMeta, first_received_at: datetime) -> DuplicateFrame:
     return DuplicateFrame(location_id=meta.location_id, camera_id=meta.camera_id, frame_id=meta.frame_id,
-                          first_received_at=receipt.received_at)
+                          first_received_at=first_received_at)
 
 
 def to_result(meta: FrameMeta, analysis, bucket_start: datetime) -> FrameResult:

@@ -27,15 +27,38 @@ def open_pause(session: Session, location_id: int, camera_id: int | None) -> Pau
     return session.scalars(query.order_by(Pause.id.desc())).first()
 
 
-def covering(session: Session, location_id: int, camera_id: int, start: datetime,
-             end: datetime | None = None) -> Pause | None:
-    """An ended pause of the location, or of this camera, that the instant `start` falls in, or
-    (given `end`) that overlaps [start, end)."""
-    begins_before = Pause.started_at <= start if end is None else Pause.started_at < end
-    query = select(Pause).where(Pause.location_id == location_id,
-                                or_(Pause.camera_id.is_(None), Pause.camera_id == camera_id),
-                                begins_before, Pause.ended_at > start)
-    return session.scalars(query.limit(1)).first()
+def _covering(start, end=None):
+    """SELECT of the id of an ended pause of the camera's location, or of the camera itself,
+    that the instant `start` falls in, or (given `end`) that overlaps [start, end); `start` and
+    `end` are values or bound parameters, and the camera is the outer query's cameras row."""
+    pauses, cameras = Pause.__table__, Camera.__table__
+    begins_before = pauses.c.started_at <= start if end is None else pauses.c.started_at < end
+    return (select(pauses.c.id)
+            .where(pauses.c.location_id == cameras.c.location_id,
+                   or_(pauses.c.camera_id.is_(None), pauses.c.camera_id == cameras.c.id),
+                   begins_before, pauses.c.ended_at > start)
+            .limit(1))
+
+
+def state_columns(start, end=None) -> list:
+    """The columns that decide whether a camera may count what it saw at `start` (or in
+    [start, end)), for a SELECT from cameras joined to their locations."""
+    cameras, locations = Camera.__table__, Location.__table__
+    return [locations.c.setting, locations.c.paused_since.label("location_paused_since"),
+            cameras.c.paused_since.label("camera_paused_since"),
+            _covering(start, end).scalar_subquery().label("earlier_pause_id")]
+
+
+def camera_and_location():
+    cameras, locations = Camera.__table__, Location.__table__
+    return cameras.join(locations, locations.c.id == cameras.c.location_id)
+
+
+def counting_state(session: Session, camera_id: int, start: datetime, end: datetime | None = None):
+    """state_columns of the camera (a row), or None when it does not exist."""
+    query = select(*state_columns(start, end)).select_from(camera_and_location()).where(
+        Camera.__table__.c.id == camera_id)
+    return session.execute(query).first()
 
 
 def counting_rows(camera_id: int):
@@ -68,17 +91,13 @@ def counting_allowed():
     transaction ends: a pause or a setting change updates one of those rows, so it waits for
     frames already being written, and a frame written after it sees it (PostgreSQL re-reads a
     locked row that changed meanwhile). SQLite runs one writer at a time and ignores the lock."""
-    cameras, locations, pauses = Camera.__table__, Location.__table__, Pause.__table__
+    cameras, locations = Camera.__table__, Location.__table__
     captured_at = bindparam("captured_at", type_=UTCDateTime())
-    earlier_pause = select(pauses.c.id).where(
-        pauses.c.location_id == cameras.c.location_id,
-        or_(pauses.c.camera_id.is_(None), pauses.c.camera_id == cameras.c.id),
-        pauses.c.started_at <= captured_at, pauses.c.ended_at > captured_at)
     open_camera = (
-        select(cameras.c.id).join(locations, locations.c.id == cameras.c.location_id)
+        select(cameras.c.id).select_from(camera_and_location())
         .where(cameras.c.id == bindparam("camera_id"), cameras.c.paused_since.is_(None),
                locations.c.paused_since.is_(None), locations.c.setting.not_in(PROHIBITED_SETTINGS),
-               ~exists(earlier_pause))
+               ~exists(_covering(captured_at)))
         .with_for_update(read=True)
     )
     return exists(open_camera)

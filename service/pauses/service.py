@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from service.audit import service as audit
 from service.audit.service import SYSTEM, Actor
-from service.cameras.service import get_camera
+from service.cameras.service import UNKNOWN_KEY, get_camera
 from service.db.tables import Camera, Location, Pause, utc_now
-from service.errors import Conflict, Locked, NotFound, ProhibitedLocation, ServiceError
+from service.errors import Conflict, Locked, NotFound, ProhibitedLocation, ServiceError, Unauthorized
 from service.locations.schemas import PROHIBITED_SETTINGS, PROHIBITION_RULE
 from service.locations.service import prohibition_detail
 from service.pauses import repository
@@ -125,19 +125,25 @@ def refusal(session: Session, location_id: int, camera_id: int, start: datetime,
             end: datetime | None = None) -> ServiceError | None:
     """Why this camera may not count what it saw at `start` (a frame) or in [start, end) (an
     observation), or None when it may."""
-    location = session.get(Location, location_id, populate_existing=True)
-    camera = session.get(Camera, camera_id, populate_existing=True)
-    if location is None or camera is None:
-        return NotFound(f"camera {camera_id} at location {location_id} does not exist")
-    if location.setting in PROHIBITED_SETTINGS:
-        return ProhibitedLocation(f"location {location_id}: {prohibition_detail(location.setting)}",
+    state = repository.counting_state(session, camera_id, start, end)
+    if state is None:
+        return Unauthorized(UNKNOWN_KEY)  # the camera went, with its key (or its location)
+    return problem_of(session, state, location_id, camera_id, start, end)
+
+
+def problem_of(session: Session, state, location_id: int, camera_id: int, start: datetime,
+               end: datetime | None = None) -> ServiceError | None:
+    """The refusal that a row of repository.state_columns means, or None."""
+    if state.setting in PROHIBITED_SETTINGS:
+        return ProhibitedLocation(f"location {location_id}: {prohibition_detail(state.setting)}",
                                   rule=PROHIBITION_RULE)
-    for paused, name in ((location.paused_since, f"location {location_id}"), (camera.paused_since, f"camera {camera_id}")):
+    for paused, name in ((state.location_paused_since, f"location {location_id}"),
+                         (state.camera_paused_since, f"camera {camera_id}")):
         if paused is not None:
             return Locked(f"{name} is paused since {paused.isoformat()}: nothing is counted until an "
                           "admin resumes it", paused_since=paused.isoformat())
-    earlier = repository.covering(session, location_id, camera_id, start, end)
-    if earlier is not None:
+    if state.earlier_pause_id is not None:
+        earlier = session.get(Pause, state.earlier_pause_id)
         what = f"captured_at {start.isoformat()}" if end is None else f"[{start.isoformat()}, {end.isoformat()})"
         return Locked(f"{what} falls in a pause ({earlier.started_at.isoformat()} to "
                       f"{earlier.ended_at.isoformat()}): nothing seen while paused is counted")

@@ -92,3 +92,25 @@ def test_the_prune_removes_expired_receipts_only(client, settings):
     with sessions(settings.database_url).begin() as session:
         assert prune(session, retention_cutoff(365, later), later).receipts == 2
     assert receipts(settings.database_url) == []
+
+
+def test_the_check_before_analysis_is_one_read(client, settings):
+    """Key, live receipt, setting and pauses in one statement: it runs for every frame."""
+    from sqlalchemy import event
+
+    from service.db.engine import make_read_session_factory
+    from service.frames.service import FrameMeta, admit
+
+    camera = camera_at(client)
+    assert post_frame(client, camera, frame_id="seen").status_code == 201
+    engine = make_engine(settings.database_url)
+    sent = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _k, statement, *_: sent.append(statement))
+    now = datetime.now(UTC)
+    with make_read_session_factory(engine)() as session:
+        for frame_id, expected in (("seen", True), ("new", False), (None, False)):
+            sent.clear()
+            meta = FrameMeta(camera["location_id"], camera["id"], now, frame_id)
+            assert (admit(session, meta, now) is not None) is expected
+            assert len([s for s in sent if not s.startswith("BEGIN")]) == 1
+    engine.dispose()
