@@ -8,7 +8,8 @@ then times ``predict_proba`` on random faces and prints one JSON object: the med
 ``--float32-baseline`` the same model.keras converted without quantisation is timed too,
 call by call in turn with the served file, so load changes hit both alike; with
 ``--tensorflow-interpreter`` the served file also runs through TensorFlow's interpreter. With
-``--alternatives`` the same float32 network also runs through two other runtimes, in turn with
+``--compare`` another model folder's served classifier takes turns with this one (two models, one
+run); with ``--alternatives`` the same float32 network also runs through two other runtimes, in turn with
 the others: OpenCV's DNN module (classic engine, Winograd 3x3 convolutions on) and TensorFlow
 graph mode (a ``tf.function``); each is checked to give the Keras model's probabilities first.
 """
@@ -171,6 +172,8 @@ def main() -> int:
                         "the service used before LiteRT), in turn with LiteRT's")
     parser.add_argument("--alternatives", action="store_true",
                         help="also time the float32 network through OpenCV DNN (Winograd) and a TensorFlow graph")
+    parser.add_argument("--compare", metavar="MODEL_DIR", help="also time another model folder's served "
+                        "classifier (its preprocessing and temperature included), in turn with --model's")
     args = parser.parse_args()
     if args.core >= 0:
         os.sched_setaffinity(0, {args.core})
@@ -179,6 +182,8 @@ def main() -> int:
     predicts = {name: c.predict_proba for name, c in variants.items()}
     if args.alternatives:
         predicts.update(alternatives(args.model))
+    if args.compare:
+        predicts["compared"] = EmotionClassifier.load(args.compare).predict_proba
     rng = np.random.default_rng(0)
     results = {name: [] for name in predicts}
     for batch in (int(b) for b in args.batches.split(",")):
@@ -189,6 +194,7 @@ def main() -> int:
     served = results.pop("served")
     extra = {f"{name}_results": rows for name, rows in results.items()}
     print(json.dumps({"model": args.model, "version": variants["served"].version, "core": args.core,
+                      **({"compared_model": args.compare} if args.compare else {}),
                       "results": served, **extra}))
     return 0
 

@@ -113,12 +113,21 @@ class EmotionClassifier:
             raise ValueError(f"expected faces [N, {self.input_size[0]}, {self.input_size[1]}], got {faces.shape}")
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        batch = faces_to_input(equalize(faces) if self.equalizes else faces)
+        batch = faces_to_input(self.prepare(faces))
         with self._lock:
             self._fit_batch_size(len(batch))
             self._interpreter.set_tensor(self._input, batch)
             self._interpreter.invoke()
             raw = self._interpreter.get_tensor(self._output).astype(np.float32, copy=True)
+        return self.postprocess(raw)
+
+    def prepare(self, faces: np.ndarray) -> np.ndarray:
+        """The faces as the network sees them: equalised when the model was trained on
+        equalised faces (metadata "preprocess"), else unchanged."""
+        return equalize(faces) if self.equalizes else faces
+
+    def postprocess(self, raw: np.ndarray) -> np.ndarray:
+        """The network's softmax scaled by the model's temperature (metadata "postprocess")."""
         return with_temperature(raw, self.temperature)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:

@@ -47,8 +47,9 @@ def test_tflite_file_is_quantised(tiny_model):
 @pytest.mark.skipif(not FER_VAL.is_dir(), reason=f"{FER_VAL} is absent (FER2013 is not shipped with the code)")
 def test_committed_model_decides_like_its_keras_model_on_real_faces():
     faces = first_faces_per_class(FER_VAL, per_class=40)
-    ours = EmotionClassifier.load(DEFAULT_MODEL_DIR).predict_proba(faces)
-    reference = keras_probabilities(DEFAULT_MODEL_DIR, faces)
+    classifier = EmotionClassifier.load(DEFAULT_MODEL_DIR)
+    ours = classifier.predict_proba(faces)
+    reference = classifier.postprocess(keras_probabilities(DEFAULT_MODEL_DIR, classifier.prepare(faces)))
     agreement = np.mean(ours.argmax(axis=1) == reference.argmax(axis=1))
     assert agreement >= 0.98, f"only {agreement:.1%} of real faces got the Keras model's class"
     assert np.abs(ours - reference).mean() < 0.01
@@ -93,8 +94,9 @@ def committed_model_faces() -> np.ndarray:
 def test_litert_decides_exactly_as_tensorflows_interpreter_on_the_committed_models(name):
     model_dir = DEFAULT_MODEL_DIR.parent / name
     faces = committed_model_faces()
-    ours = EmotionClassifier.load(model_dir).predict_proba(faces)
-    reference = tensorflow_interpreter_probabilities(model_dir, faces)
+    classifier = EmotionClassifier.load(model_dir)
+    ours = classifier.predict_proba(faces)
+    reference = classifier.postprocess(tensorflow_interpreter_probabilities(model_dir, classifier.prepare(faces)))
     assert (ours.argmax(axis=1) == reference.argmax(axis=1)).all()
     np.testing.assert_allclose(ours, reference, atol=1e-6)
 
