@@ -80,10 +80,11 @@ def detect_all(detector, faces: np.ndarray, rgb: bool, seed: int = 0) -> tuple[l
     return found, np.array(indices, np.int64)
 
 
-def scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> dict[str, float]:
+def scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
+           happy_threshold: float | None = None) -> dict[str, float]:
     from service.training.uncertainty import headline_scores
 
-    headline = headline_scores(probabilities, labels, classes)
+    headline = headline_scores(probabilities, labels, classes, happy_threshold=happy_threshold)
     # tpr and fpr are what the adjusted index divides by: do the stored ones hold for these crops?
     return {key: headline[key] for key in ("accuracy", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr")}
 
@@ -109,14 +110,14 @@ def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, ba
 
     def correct_at(margin: float, lift: float) -> tuple[np.ndarray, np.ndarray]:
         probabilities = predict_in_batches(classifier, crops_at(found, margin, lift))
-        return probabilities, probabilities.argmax(axis=1) == labels
+        return probabilities, classifier.decide(probabilities) == labels  # the served decision rule
 
     _, base_correct = correct_at(*baseline)
     draws = resample_indices(len(labels), 2000, seed=0)
     rows = []
     for margin, lift in framings:
         probabilities, correct = correct_at(margin, lift)
-        rows.append({"margin": margin, "lift": lift, **scores(probabilities, labels, classifier.classes),
+        rows.append({"margin": margin, "lift": lift, **scores(probabilities, labels, classifier.classes, classifier.happy_threshold),
                      "accuracy_change": paired_accuracy_change(correct, base_correct, draws)})
     return rows
 
@@ -141,7 +142,8 @@ def measure(args: argparse.Namespace) -> dict:
             "min_face_px": args.min_face_px, "faces": len(picked), "found": len(found),
             "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
             "centre_offset": {"down": offsets[0], "right": offsets[1]},
-            "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes),
+            "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes,
+                                  classifier.happy_threshold),
             "baseline_framing": {"margin": baseline[0], "lift": baseline[1]},
             "framings": framing_rows(classifier, found, labels, framings, baseline)}
 

@@ -48,7 +48,7 @@ def test_ensemble_metadata_records_members_and_val_metrics(ensemble, tiny_model,
     metadata, first, second = read_metadata(ensemble), read_metadata(tiny_model), read_metadata(second_member)
     assert metadata["name"] == "duo" and metadata["architecture"] == "ensemble of default, paper"
     assert metadata["classes"] == first["classes"] and metadata["metrics"]["n"] == 28
-    assert set(metadata["happy_vs_rest"]) == {"tpr", "fpr"}
+    assert set(metadata["happy_vs_rest"]) == {"tpr", "fpr", "n_happy", "n_other"}
     training = metadata["training"]
     assert "ensemble --members" in training["command"]
     assert [m["training"]["command"] for m in training["members"]] == [first["training"]["command"],
