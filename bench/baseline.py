@@ -24,13 +24,13 @@ def _module_at(revision: str, path: str, name: str) -> types.ModuleType:
 
 
 def index_service_at(revision: str) -> types.ModuleType | None:
-    """service.index.service at `revision`, wired to that revision's repository, statistics and
-    schemas (also for its `from service.index.X import ...`); None outside a git checkout or for
-    an unknown revision."""
+    """service.index.service at `revision`, wired to that revision's buckets, repository,
+    statistics and schemas (also for its `from service.index.X import ...`); None outside a git
+    checkout or for an unknown revision."""
     modules = {}
     try:
         with ExitStack() as stack:
-            for name in ("repository", "statistics", "schemas"):
+            for name in ("buckets", "repository", "statistics", "schemas"):
                 modules[name] = _module_at(revision, f"service/index/{name}.py", f"index_{name}_{revision}")
                 stack.enter_context(_imported_as(f"service.index.{name}", modules[name]))
             service = _module_at(revision, "service/index/service.py", f"index_service_{revision}")
@@ -43,9 +43,13 @@ def index_service_at(revision: str) -> types.ModuleType | None:
 
 @contextmanager
 def _imported_as(name: str, module: types.ModuleType) -> Iterator[None]:
-    """Let `from <name> import ...` find `module` while an old revision's code is executed."""
-    current = sys.modules.get(name)
+    """Let `from <name> import ...` and `from <package> import <module>` find `module` while
+    an old revision's code is executed."""
+    package, _, attribute = name.rpartition(".")
+    parent = sys.modules[package]
+    current, current_attribute = sys.modules.get(name), getattr(parent, attribute, None)
     sys.modules[name] = module
+    setattr(parent, attribute, module)
     try:
         yield
     finally:
@@ -53,3 +57,7 @@ def _imported_as(name: str, module: types.ModuleType) -> Iterator[None]:
             del sys.modules[name]
         else:
             sys.modules[name] = current
+        if current_attribute is None:
+            delattr(parent, attribute)
+        else:
+            setattr(parent, attribute, current_attribute)

@@ -3,7 +3,10 @@ and the city overview, on SQLite and PostgreSQL, the current code timed alternat
 same run with the code of earlier revisions (REFERENCES), whose counts and index must be identical
 (intervals, trends and added fields differ between revisions by design).
 
-    happiness bench query [--locations 100] [--days 365] [--repeat 20] [--databases sqlite,postgres]
+    happiness bench query [--locations 100] [--days 365] [--repeat 20] [--databases sqlite,postgres] [--no-freeze]
+
+As in a worker, the objects loaded before timing are frozen out of the garbage collector's full
+collections (HAPPINESS_FREEZE_STARTUP_OBJECTS); --no-freeze times a process that does not.
 
 Each timed call opens a session, runs the service function and serialises the answer to JSON
 as the endpoint does (no HTTP: uvicorn adds about a millisecond). The baseline city overview
@@ -30,7 +33,8 @@ from service.index import service as current
 from service.index.schemas import ModelInfo
 
 REFERENCES = {
-    "before": "63309c4",  # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
+    "before": "63309c4",    # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
+    "previous": "4d61506",  # issue 14's honest numbers, before their answers were built as columns
 }
 # earlier references, timed in the runs recorded in BENCHMARKS.md: "previous" fec5f9d (sums by local
 # day in SQL, before the daily rollup) and "baseline" edc3a0c (main before the query work of issue 4)
@@ -132,38 +136,55 @@ def load_history(url: str, locations: int, days: int) -> tuple[int, float]:
     return rows, time.perf_counter() - started
 
 
-def settle(engine) -> None:
+def settle(engine, freeze: bool) -> None:
     """Leave the load behind before timing, as a running server has: its garbage collected
-    (else a full collection of the millions of rows' debris lands in the first timed call)
-    and the engine connected, its dialect initialised."""
+    (else a full collection of the millions of rows' debris lands in the first timed call),
+    the engine connected, its dialect initialised, and (freeze) what is loaded frozen as a
+    worker freezes it once started."""
+    from service.memory import freeze_startup_objects
+
     gc.collect()
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+    if freeze:
+        freeze_startup_objects()
 
 
-def year_of_hours(sessions, days: int) -> list[str]:
-    """CPU time and traced peak memory of one location index over the whole history in hour
-    buckets (a year: 8,760 periods), once per code: the query whose trend took every pair of
-    hours before issue 14."""
+def year_of_hours(sessions, days: int, repeat: int) -> list[str]:
+    """One location index over the whole history in hour buckets (a year: 8,760 periods) with
+    its JSON, as the endpoint answers it: CPU and wall per call (each code in turn, `repeat`
+    rounds), then the traced peak memory of one call per code. The query whose trend took every
+    pair of hours before issue 14."""
     import tracemalloc
 
     references = {"current": current, **{code: index_service_at(revision) for code, revision in REFERENCES.items()}}
-    lines = []
-    for code, service in references.items():
-        if service is None:
-            continue
+    references = {code: service for code, service in references.items() if service is not None}
+
+    def call(service):
         query = service.make_query(HISTORY_END - timedelta(days=days), HISTORY_END, "hour",
                                    model_info(getattr(service, "schemas", None)), 5, HISTORY_END)
+        return lambda session: service.location_index(session, 1, query)
+
+    laps: dict[str, list[Lap]] = {code: [] for code in references}
+    answers = {}
+    for _ in range(repeat):
+        for code, service in references.items():
+            lap, answers[code] = timed_json(sessions, call(service))
+            laps[code].append(lap)
+    lines = []
+    for code, service in references.items():
         gc.collect()
         tracemalloc.start()
-        started = time.process_time()
         with sessions() as session:
-            answer = service.location_index(session, 1, query)
-        cpu_ms = (time.process_time() - started) * 1000
+            answer = call(service)(session)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        lines.append(f"{code}: {len(answer.series):,} hour periods, {cpu_ms:,.0f} ms CPU (traced), "
-                     f"peak {peak / 1e6:,.1f} MB traced, trend on {answer.trend.buckets} points")
+        same = "" if code == "current" else (", counts and index identical to current" if comparable(answers[code]) ==
+                                             comparable(answers["current"]) else ", counts and index DIFFER")
+        cpus, walls = [lap.cpu_ms for lap in laps[code]], [lap.wall_ms for lap in laps[code]]
+        lines.append(f"{code}: {len(answer.series):,} hour periods, p50 {percentile(cpus, 50):,.0f} ms CPU "
+                     f"(p95 {percentile(cpus, 95):,.0f}), p50 {percentile(walls, 50):,.0f} ms wall in {repeat} calls, "
+                     f"peak {peak / 1e6:,.1f} MB traced, trend on {answer.trend.buckets} points{same}")
     return lines
 
 
@@ -202,7 +223,7 @@ def _row(database: str, query: str, code: str, laps: list[Lap], timings: Timings
             f"| {target} | {'' if code == 'current' else ratio} |")
 
 
-def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) -> int:
+def main(names: list[str], locations: int, days: int, repeat: int, quick: bool, freeze: bool = True) -> int:
     from service.db.engine import make_engine, make_read_session_factory
 
     if quick:
@@ -215,10 +236,12 @@ def main(names: list[str], locations: int, days: int, repeat: int, quick: bool) 
                 continue
             rows, load_s = load_history(url, locations, days)
             engine = make_engine(url)
-            settle(engine)
+            settle(engine, freeze)
             sessions = make_read_session_factory(engine)
             results.append((name, rows, load_s, measure(sessions, locations, days, repeat)))
-            hours.append(f"{name}, location 1, bucket=hour over {days} days: " + "; ".join(year_of_hours(sessions, days)))
+            hours.append(f"{name}, location 1, bucket=hour over {days} days, with JSON"
+                         f"{'' if freeze else ' (start-up objects not frozen)'}:\n- "
+                         + "\n- ".join(year_of_hours(sessions, days, repeat)))
             engine.dispose()
     print(markdown(results, locations, days))
     print("\n".join(["", *hours]))

@@ -37,7 +37,7 @@ def run_suite(args) -> int:
         return honest_numbers.main(args.repeat if args.repeat != 5 else honest_numbers.DEFAULT_REPS, args.quick)
     from bench import query
 
-    return query.main(databases, args.locations, args.days, args.repeat, args.quick)
+    return query.main(databases, args.locations, args.days, args.repeat, args.quick, freeze=not args.no_freeze)
 
 
 __all__ = ["run_suite"]

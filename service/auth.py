@@ -96,12 +96,15 @@ class Reader:
 
 
 def require_reader(request: Request, settings: SettingsDep) -> Reader:
+    """A valid viewer or admin token reads everything; no credential at all reads the public view
+    under HAPPINESS_PUBLIC_READ. A credential that was sent but does not check out is refused
+    even then: a mistyped or revoked token must not quietly get a different answer."""
     credential = presented_credential(request)
     if credential is not None and _role_of(credential, settings) is not None:
         return Reader(token=True)
-    if settings.public_read:
-        return Reader(token=False)
     if credential is None:
+        if settings.public_read:
+            return Reader(token=False)
         raise Unauthorized("a viewer or admin token is required: send `Authorization: Bearer <token>`")
     if credential.startswith(CAMERA_KEY_PREFIX):
         raise Forbidden("camera keys can only post frames")

@@ -348,6 +348,9 @@ def _add_bench(commands) -> None:
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
     bench.add_argument("--out", type=Path, help="soak: folder for its plot and figures")
+    bench.add_argument("--no-freeze", action="store_true",
+                       help="query: time a process whose start-up objects are not frozen (workers before "
+                            "HAPPINESS_FREEZE_STARTUP_OBJECTS), to measure what the freeze changes")
     bench.set_defaults(func=run_bench)
 
 

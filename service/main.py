@@ -37,7 +37,7 @@ from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 from service.docs.endpoints import install_docs
 from service.notice.endpoints import router as notice_router
-from service.memory import tune_allocator
+from service.memory import freeze_startup_objects, tune_allocator
 from service.observations.endpoints import router as observations_router
 from service.pauses.endpoints import router as pauses_router
 from service.security.bodies import RequestBodyGuard, body_limits
@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         with app.state.session_factory.begin() as session:
             record_settings(session, settings)
         pruning = start_background_prune(app.state.session_factory, settings)
+        if settings.freeze_startup_objects:
+            freeze_startup_objects()
         yield
         if pruning:
             pruning.cancel()

@@ -1,4 +1,4 @@
-"""glibc's allocator tuned for a worker that decodes large frames in a few threads
+"""A worker's memory set up once at start-up: glibc's allocator tuned for a worker that decodes large frames in a few threads
 (`happiness bench soak` measured the growth it prevents; see BENCHMARKS.md):
 
 - at most MALLOC_ARENAS arenas: by default glibc gives each new thread its own (up to 8 per
@@ -9,11 +9,17 @@
   default threshold rises to the largest block ever freed (up to 32 MiB), after which frame
   buffers come from the heap and fragment it.
 
-Called once per worker at start-up; a no-op where glibc is absent."""
+Called once per worker at start-up; a no-op where glibc is absent.
+
+And the objects loaded at start-up (modules, the model, the app) frozen out of the cycle
+collector's reach (gc.freeze, as CPython's documentation suggests for servers): its full
+collections, which an answer of thousands of periods sets off, then scan what requests made
+rather than the whole process (BENCHMARKS.md, section 3)."""
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import ctypes.util
 import logging
 
@@ -35,3 +41,15 @@ def tune_allocator() -> bool:
     log.info("allocator: %d arenas, mmap threshold %d bytes (%s)", MALLOC_ARENAS, MMAP_THRESHOLD_BYTES,
              "set" if done else "refused")
     return done
+
+
+def freeze_startup_objects() -> int:
+    """Collect, then freeze what is left: the number of objects frozen, 0 when this process
+    froze before (a process with several apps, as a test run has, freezes only the first's)."""
+    if gc.get_freeze_count():
+        return 0
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    log.info("garbage collector: %d start-up objects frozen", frozen)
+    return frozen

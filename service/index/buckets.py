@@ -5,7 +5,6 @@ All datetimes in and out are aware; outputs are UTC."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -47,11 +46,6 @@ def periods(start: datetime, end: datetime, bucket: Bucket, zone: ZoneInfo) -> l
             raise ValueError(f"more than {MAX_PERIODS} {bucket} buckets; choose a coarser bucket")
         current = following
     return result
-
-
-def locate(starts: list[datetime], instant: datetime) -> int:
-    """Index of the period (given by sorted starts) that holds `instant`; -1 before the first."""
-    return bisect_right(starts, instant) - 1
 
 
 def _first_day(day: date, bucket: Bucket) -> date:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from datetime import date, datetime
 
-from sqlalchemy import Row, func, select, tuple_
+import numpy as np
+from sqlalchemy import BigInteger, Row, cast, extract, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from service.db.tables import COUNT_COLUMNS, BucketCount, DailyCount
@@ -16,23 +18,54 @@ SUMMED = COUNT_COLUMNS
 
 
 @dataclass(frozen=True)
-class StoredBucket:
-    location_id: int
-    start: datetime
-    counts: dict[str, int]
+class StoredCounts:
+    """Stored count rows as columns, in (location, start) order: a year of one location's
+    15-minute buckets is 35,040 rows, and as Python objects they cost more than the rest of
+    the answer (BENCHMARKS.md, section 3)."""
+
+    location_ids: np.ndarray  # int64
+    starts: np.ndarray        # int64: UTC seconds since the epoch
+    counts: np.ndarray        # int64, one column per SUMMED name
+
+    @classmethod
+    def of_rows(cls, rows: list) -> StoredCounts:
+        """From rows (location_id, UTC seconds, *counts) of integers. Chained into one array:
+        transposing the rows with zip(*rows) cost twice as much as the query itself."""
+        width = 2 + len(SUMMED)
+        table = np.fromiter(chain.from_iterable(rows), np.int64, len(rows) * width).reshape(len(rows), width)
+        return cls(table[:, 0], table[:, 1], table[:, 2:])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.counts[:, SUMMED.index(name)]
+
+    def where(self, mask: np.ndarray) -> StoredCounts:
+        return StoredCounts(self.location_ids[mask], self.starts[mask], self.counts[mask])
+
+    def between(self, start: datetime, end: datetime) -> StoredCounts:
+        """The rows with start in [start, end)."""
+        return self.where((self.starts >= start.timestamp()) & (self.starts < end.timestamp()))
+
+    def by_location(self) -> Iterator[tuple[int, StoredCounts]]:
+        for location_id in np.unique(self.location_ids):
+            yield int(location_id), self.where(self.location_ids == location_id)
 
 
 def buckets_between(session: Session, location_ids: list[int], start: datetime,
-                    end: datetime) -> list[StoredBucket]:
-    """Stored buckets of these locations with start in [start, end), in time order."""
+                    end: datetime) -> StoredCounts:
+    """Stored buckets of these locations with start in [start, end), summed over cameras, by
+    location and time."""
     table = BucketCount.__table__
+    seconds = cast(extract("epoch", table.c.bucket_start), BigInteger)  # portable: strftime('%s') on SQLite
     query = (
-        select(table.c.location_id, table.c.bucket_start, *_sums())
+        select(table.c.location_id, seconds, *_sums())
         .where(table.c.location_id.in_(location_ids), table.c.bucket_start >= start, table.c.bucket_start < end)
         .group_by(table.c.location_id, table.c.bucket_start)
         .order_by(table.c.location_id, table.c.bucket_start)
     )
-    return [_to_bucket(row) for row in session.execute(query)]
+    return StoredCounts.of_rows(session.execute(query).all())
 
 
 def days_between(session: Session, location_ids: list[int], first: date, end: date,
@@ -73,9 +106,3 @@ def chosen_days(session: Session, days: list[tuple[int, date]]) -> list[Row]:
 def _sums() -> list:
     table = BucketCount.__table__
     return [func.sum(table.c[column]).label(column) for column in SUMMED]
-
-
-def _to_bucket(row) -> StoredBucket:
-    """By position: a row's _mapping costs more than the rest of the conversion (a year of one
-    location's buckets is 35,040 rows)."""
-    return StoredBucket(row[0], row[1], dict(zip(SUMMED, map(int, row[2:]))))

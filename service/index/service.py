@@ -13,7 +13,7 @@ publishing minimum is flagged low_count and its values are withheld from public 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import groupby
@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 from service.calibrations import service as calibrations
 from service.calibrations.schemas import RatesOut
 from service.db.local_days import local_day, local_midnight
-from service.db.tables import COUNT_COLUMNS, EMOTIONS, Location
+from service.db.tables import EMOTIONS, Location
 from service.errors import InvalidInput
 from service.index import buckets as calendar
 from service.index import repository, statistics
-from service.index.repository import StoredBucket
+from service.index.repository import StoredCounts
 from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, SpreadOut, Summary, TrendOut
 from service.index.statistics import PairIndex, Rates, Spread
 from service.locations.service import get_location, list_locations
@@ -119,17 +119,17 @@ def location_index(session: Session, location_id: int, query: Query) -> Location
     overall_spread = measure(reads.range_sources(), reads.window_from)
     series_spread = overall_spread if query.bucket not in CLUSTER_MINUTES else measure(
         reads.period_sources(), reads.window_from)
-    counts = period_counts(reads.series_rows(), spans)
-    series = [_point(span, total, rates, series_spread.spread, query) for span, total in zip(spans, counts)]
-    mark_paused(session, location.id, series)
-    return LocationIndex(
+    sums = period_counts(reads.series_rows(), spans)
+    answer = LocationIndex(  # the points go in as plain fields, validated here at once
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
         start=query.start, end=query.end, model=query.model, rates=rates_out,
-        overall=summary_of(_add_counts(counts), rates, overall_spread.spread, query),
-        trend=trend_of(reads.daily_counts(counts), query.trend_min_faces),
+        overall=summary_of(totals_of(sums), rates, overall_spread.spread, query),
+        trend=trend_of(reads.daily_counts(sums), query.trend_min_faces),
         spread=overall_spread.out(), series_spread=series_spread.out(),
-        series=series,
+        series=points_of(spans, sums, rates, series_spread.spread, query),
     )
+    mark_paused(session, location.id, answer.series)
+    return answer
 
 
 def spans_of(query: Query, location: Location) -> list[tuple[datetime, datetime]]:
@@ -153,8 +153,8 @@ class LocationReads:
     location: Location
     query: Query
     spans: list[tuple[datetime, datetime]]
-    _days: list[StoredBucket] | None = field(default=None, repr=False)
-    _buckets: list[StoredBucket] | None = field(default=None, repr=False)
+    _days: StoredCounts | None = field(default=None, repr=False)
+    _buckets: StoredCounts | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -171,7 +171,7 @@ class LocationReads:
         last = local_day(self.query.end - timedelta(microseconds=1), self.zone)
         return local_midnight(last + timedelta(days=1), self.zone)
 
-    def days(self) -> list[StoredBucket]:
+    def days(self) -> StoredCounts:
         """Rollup days from the window's first local day to the end of the last period, each
         placed at its local midnight (the start of a day period, inside a week or month)."""
         if self._days is None:
@@ -179,26 +179,22 @@ class LocationReads:
             end = max(self.spans[-1][1], self.window_to)
             rows = repository.days_between(self.session, [self.location.id], first,
                                            local_day(end, self.zone) + timedelta(days=1))
-            self._days = [StoredBucket(row.location_id, local_midnight(row.day, self.zone), _counts_of(row))
-                          for row in rows]
+            self._days = StoredCounts.of_rows([(row[0], int(local_midnight(row[1], self.zone).timestamp()), *row[2:])
+                                               for row in rows])
         return self._days
 
-    def buckets(self) -> list[StoredBucket]:
+    def buckets(self) -> StoredCounts:
         if self._buckets is None:
             start, end = min(self.spans[0][0], self.window_from), max(self.spans[-1][1], self.window_to)
             self._buckets = repository.buckets_between(self.session, [self.location.id], start, end)
         return self._buckets
 
-    def series_rows(self) -> list[StoredBucket]:
-        """build_series ignores the rows before the first period (read for the window only)."""
+    def series_rows(self) -> StoredCounts:
+        """period_counts ignores the rows before the first period (read for the window only)."""
         return self.buckets() if self.query.bucket in CLUSTER_MINUTES else self.days()
 
-    def _window(self, rows: list[StoredBucket]) -> Iterator[StoredBucket]:
-        start, end = self.window_from, self.window_to
-        return (row for row in rows if start <= row.start < end)
-
-    def _clusters(self, rows: Callable[[], list[StoredBucket]], minutes: int | None) -> tuple[list[int], list[int]]:
-        return clusters_of(self._window(rows()), minutes)
+    def _clusters(self, rows: Callable[[], StoredCounts], minutes: int | None) -> tuple[np.ndarray, np.ndarray]:
+        return clusters_of(rows().between(self.window_from, self.window_to), minutes)
 
     def range_sources(self) -> list[ClusterSource]:
         return [("day", lambda: self._clusters(self.days, None)), *self.period_sources()]
@@ -208,40 +204,32 @@ class LocationReads:
                    ("15min", lambda: self._clusters(self.buckets, None))]
         return sources[1:] if self.query.bucket == "15min" else sources
 
-    def daily_counts(self, counts: list[dict[str, int]]) -> DailyCounts:
+    def daily_counts(self, sums: np.ndarray) -> DailyCounts:
         """(happy, faces) of each local day of the periods: from the rollup for day periods and
-        coarser, else from the periods' counts (sub-day periods nest in local days)."""
+        coarser, else from the periods' sums (sub-day periods nest in local days)."""
         if self.query.bucket in CLUSTER_MINUTES:
-            rows = [(start, total) for (start, _), total in zip(self.spans, counts)]
+            happy, faces = sums[:, HAPPY].tolist(), sums[:, FACES].tolist()
+            rows = [(span[0], happy[slot], faces[slot]) for slot, span in enumerate(self.spans) if faces[slot]]
         else:
-            first, end = self.spans[0][0], self.spans[-1][1]
-            rows = [(row.start, row.counts) for row in self.days() if first <= row.start < end]
+            days = self.days().between(self.spans[0][0], self.spans[-1][1])
+            rows = [(datetime.fromtimestamp(start, self.zone), happy, faces) for start, happy, faces
+                    in zip(days.starts.tolist(), days.column("happy").tolist(), days.column("faces").tolist()) if faces]
         totals: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-        for start, total in rows:
-            if total["faces"]:
-                day = totals[start.astimezone(self.zone).date()]
-                day[0] += total["happy"]
-                day[1] += total["faces"]
+        for start, happy, faces in rows:
+            day = totals[start.astimezone(self.zone).date()]
+            day[0] += happy
+            day[1] += faces
         return DailyCounts.of({day: (happy, faces) for day, (happy, faces) in totals.items()})
 
 
-def clusters_of(rows: Iterable[StoredBucket], minutes: int | None) -> tuple[list[int], list[int]]:
+def clusters_of(rows: StoredCounts, minutes: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(happy, faces) per cluster: each row, or rows summed by their UTC start floored to
     `minutes` (buckets of all cameras of a location in the same hour, say)."""
+    happy, faces = rows.column("happy"), rows.column("faces")
     if minutes is None:
-        pairs = [(row.counts["happy"], row.counts["faces"]) for row in rows]
-        return [happy for happy, _ in pairs], [faces for _, faces in pairs]
-    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        cluster = sums[int(row.start.timestamp()) // (minutes * 60)]
-        cluster[0] += row.counts["happy"]
-        cluster[1] += row.counts["faces"]
-    return [happy for happy, _ in sums.values()], [faces for _, faces in sums.values()]
-
-
-def _counts_of(row: Row) -> dict[str, int]:
-    mapping = row._mapping
-    return {column: mapping[column] for column in COUNT_COLUMNS}
+        return happy, faces
+    _, cluster = np.unique(rows.starts // (minutes * 60), return_inverse=True)
+    return np.bincount(cluster, happy).astype(np.int64), np.bincount(cluster, faces).astype(np.int64)
 
 
 # --- city overview ---------------------------------------------------------------------------
@@ -345,8 +333,7 @@ def _overview_spreads(session: Session, locations: list[Location], sums: dict[in
              if spread.clusters < statistics.MIN_CLUSTERS and len(sums.get(location_id, NO_DAYS).window.days)]
     if short:
         buckets = repository.buckets_between(session, short, query.window_start, query.end)
-        for location_id, rows in groupby(buckets, key=lambda bucket: bucket.location_id):
-            rows = list(rows)
+        for location_id, rows in buckets.by_location():
             spreads[location_id] = measure(
                 [("hour", lambda: clusters_of(rows, 60)), ("15min", lambda: clusters_of(rows, None))],
                 query.window_start).spread
@@ -372,60 +359,84 @@ def _city_row(location: Location, days: DayCalendar, sums: DaySums, latest: dict
         location_id=location.id, name=location.name, latitude=location.latitude,
         longitude=location.longitude, timezone=location.timezone, rates=rates[1],
         range=summary_of(sums.totals, rates[0], spread, query),
-        latest_day=_point(days.span_of(latest_row.day), _counts_of(latest_row), rates[0], spread, query)
+        latest_day=_latest_point(days.span_of(latest_row.day), latest_row, rates[0], spread, query)
         if latest_row else None,
         trend=trend_of(sums.daily, query.trend_min_faces, pair_index),
     )
 
 
+def _latest_point(span: tuple[datetime, datetime], row: Row, rates: Rates, spread: Spread, query: Query) -> Point:
+    """The latest day as one period of points_of (row: location_id, day, then SUMMED)."""
+    return Point(**points_of([span], np.array([row[2:]], np.int64), rates, spread, query)[0])
+
+
 # --- periods and summaries -------------------------------------------------------------------------
 
 
-def period_counts(stored: list[StoredBucket], spans: list[tuple[datetime, datetime]]) -> list[dict[str, int]]:
-    """Sum stored buckets into the periods `spans` (sorted, contiguous); empty periods included.
-    Buckets are assigned by their start, which the calendar keeps on the periods' grid; rows
-    before the first period (read for the dispersion window) are left out."""
-    totals = [dict.fromkeys((*COUNT_KEYS, *EMOTIONS), 0) for _ in spans]
-    starts = [start for start, _ in spans]
-    for bucket in stored:
-        slot = calendar.locate(starts, bucket.start)
-        if slot >= 0 and bucket.start < spans[slot][1]:
-            _add_into(totals[slot], bucket.counts)
-    return totals
+def period_counts(stored: StoredCounts, spans: list[tuple[datetime, datetime]]) -> np.ndarray:
+    """Sum stored rows into the periods `spans` (sorted, contiguous): one row per period, empty
+    ones included, one column per repository.SUMMED name. Rows are assigned by their start,
+    which the calendar keeps on the periods' grid; rows outside the periods (read for the
+    dispersion window) are left out."""
+    edges = np.array([start.timestamp() for start, _ in spans] + [spans[-1][1].timestamp()], np.float64)
+    slots = np.searchsorted(edges, stored.starts, side="right") - 1
+    inside = (slots >= 0) & (slots < len(spans))
+    sums = np.zeros((len(spans), len(repository.SUMMED)), np.int64)
+    np.add.at(sums, slots[inside], stored.counts[inside])
+    return sums
 
 
-def _add_into(total: dict[str, int], counts: dict[str, int]) -> None:
-    for key, value in counts.items():
-        total[key] += value
+def totals_of(sums: np.ndarray) -> dict[str, int]:
+    """The periods' counts added up, by name."""
+    return dict(zip(repository.SUMMED, sums.sum(axis=0).tolist()))
 
 
-def _point(span: tuple[datetime, datetime], counts: dict[str, int], rates: Rates, spread: Spread,
-           query: Query) -> Point:
-    fields = _summary_fields(counts, rates, spread, query, whole_range=False)
-    withheld = fields["low_count"] and query.public
-    emotions = None if withheld else {emotion: counts[emotion] for emotion in EMOTIONS}  # `happy` is an emotion too
-    return Point(start=span[0], end=span[1], emotions=emotions, **fields)
+FRAMES, FACES, HAPPY, NOT_HAPPY, SIGHTINGS = (repository.SUMMED.index(name) for name in
+                                                ("frames", "faces", "happy", "not_happy", "sightings"))
+EMOTION_COLUMNS = [repository.SUMMED.index(emotion) for emotion in EMOTIONS]  # `happy` is an emotion too
+
+
+def points_of(spans: list[tuple[datetime, datetime]], sums: np.ndarray, rates: Rates, spread: Spread,
+              query: Query) -> list[dict]:
+    """The Point fields of each period (its row of `sums`), every period's statistics computed
+    at once; NaN (no faces, or rates that cannot adjust) becomes null, and a low-count period
+    in a public answer keeps its counts of frames and faces only. One dict per period and
+    little else: a year of hours is 8,760 of them."""
+    stats = statistics.summarize_periods(sums[:, HAPPY], sums[:, FACES], rates, spread)
+    low_counts = (sums[:, FACES] < query.min_published_faces).tolist()
+    values = zip(spans, sums.tolist(), sums[:, EMOTION_COLUMNS].tolist(), low_counts, stats.index.tolist(),
+                 stats.ci95_low.tolist(), stats.ci95_high.tolist(), stats.adjusted_index.tolist(),
+                 stats.adjusted_low.tolist(), stats.adjusted_high.tolist())
+    points = []
+    for (start, end), row, emotions, low_count, index, low, high, adjusted, adjusted_low, adjusted_high in values:
+        point = {"start": start, "end": end, "frames": row[FRAMES], "faces": row[FACES], "sightings": row[SIGHTINGS],
+                 "low_count": low_count, "happy": None, "not_happy": None, "index": None, "ci95": None,
+                 "adjusted_index": None, "adjusted_ci95": None, "design_effect": None, "emotions": None}
+        points.append(point)
+        if low_count and query.public:
+            continue
+        point["happy"], point["not_happy"], point["emotions"] = row[HAPPY], row[NOT_HAPPY], dict(zip(EMOTIONS, emotions))
+        if index == index:  # NaN: no faces
+            point["index"], point["ci95"], point["design_effect"] = index, (low, high), stats.design_effect
+        if adjusted == adjusted:
+            point["adjusted_index"], point["adjusted_ci95"] = adjusted, (adjusted_low, adjusted_high)
+    return points
 
 
 def summary_of(counts: dict[str, int], rates: Rates, spread: Spread, query: Query) -> Summary:
-    return Summary(**_summary_fields(counts, rates, spread, query, whole_range=True))
-
-
-def _summary_fields(counts: dict[str, int], rates: Rates, spread: Spread, query: Query, whole_range: bool) -> dict:
-    """The Summary fields of these counts, as keywords: a low-count range or period in a public
-    answer keeps its counts of frames and faces only."""
+    """The Summary of a whole range: a low-count range in a public answer keeps its counts of
+    frames and faces only."""
     faces = counts["faces"]
     low_count = faces < query.min_published_faces
     if low_count and query.public:
-        return dict(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=None, not_happy=None,
-                    index=None, ci95=None,
-                    adjusted_index=None, adjusted_ci95=None, design_effect=None, low_count=True)
-    core = statistics.summarize(counts["happy"], faces, rates, spread, whole_range)
-    return dict(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=core.happy,
-                not_happy=core.not_happy,
-                index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index,
-                adjusted_ci95=core.adjusted_ci95, design_effect=core.design_effect if faces else None,
-                low_count=low_count)
+        return Summary(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=None,
+                       not_happy=None, index=None, ci95=None, adjusted_index=None, adjusted_ci95=None,
+                       design_effect=None, low_count=True)
+    core = statistics.summarize(counts["happy"], faces, rates, spread, whole_range=True)
+    return Summary(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=core.happy,
+                   not_happy=core.not_happy, index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index,
+                   adjusted_ci95=core.adjusted_ci95, design_effect=core.design_effect if faces else None,
+                   low_count=low_count)
 
 
 def _add_counts(rows: Iterable[dict[str, int]]) -> dict[str, int]:

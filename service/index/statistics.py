@@ -84,8 +84,9 @@ def spread_of(happy: Sequence[int], faces: Sequence[int]) -> Spread:
 # --- index and its interval ----------------------------------------------------------------------
 
 
-def _clip01(value: float) -> float:
-    return min(1.0, max(0.0, value))
+def _clip01(value):
+    """value clipped to [0, 1]; a float or an array, elementwise."""
+    return np.minimum(1.0, np.maximum(0.0, value))
 
 
 def index_of(happy: int, faces: int) -> float | None:
@@ -102,9 +103,15 @@ def wilson_bounds(share: float, n: float, z: float = Z95) -> tuple[float, float]
         half   = z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/4n^2)
     Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at
     p = 0 or p = 1; the bounds are still clipped to absorb floating-point error."""
+    low, high = _wilson(share, n, z)
+    return float(low), float(high)
+
+
+def _wilson(share, n, z: float):
+    """wilson_bounds for floats or arrays (elementwise; n > 0)."""
     shrink = 1 + z * z / n
     centre = (share + z * z / (2 * n)) / shrink
-    half = z / shrink * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    half = z / shrink * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
     return _clip01(centre - half), _clip01(centre + half)
 
 
@@ -155,7 +162,7 @@ def adjusted_index(index: float | None, tpr: float, fpr: float) -> float | None:
     """
     if index is None or tpr <= fpr:
         return None
-    return _clip01((index - fpr) / (tpr - fpr))
+    return float(_clip01((index - fpr) / (tpr - fpr)))
 
 
 def _rate_variance(rate: float, n: int, z: float = Z95) -> float:
@@ -175,17 +182,25 @@ def adjusted_interval(index: float | None, sampling: Sampling, rates: Rates) -> 
     P (leading coefficient <= 0) the answer is [0, 1]; bounds are clipped to [0, 1]."""
     if index is None or rates.tpr <= rates.fpr or sampling.effective_faces <= 0:
         return None
-    z2, m = sampling.quantile ** 2, sampling.effective_faces
+    low, high = _adjusted_bounds(index, sampling.effective_faces, sampling.quantile, rates)
+    return float(low), float(high)
+
+
+def _adjusted_bounds(index, effective_faces, quantile: float, rates: Rates):
+    """adjusted_interval for floats or arrays of index and effective faces (elementwise;
+    tpr > fpr, effective faces > 0)."""
+    z2, m = quantile ** 2, effective_faces
     t, f = rates.tpr, rates.fpr
     vt, vf = _rate_variance(t, rates.n_happy), _rate_variance(f, rates.n_other)
     d, a0 = t - f, index - f
     a = d * d * (1 + z2 / m) - z2 * (vt + vf)
     b = -2 * a0 * d - z2 * d * (1 - 2 * f) / m + 2 * z2 * vf
     c = a0 * a0 - z2 * f * (1 - f) / m - z2 * vf
-    if a <= 0:
-        return 0.0, 1.0
-    root = math.sqrt(max(0.0, b * b - 4 * a * c))
-    return _clip01((-b - root) / (2 * a)), _clip01((-b + root) / (2 * a))
+    bounded = a > 0
+    a = np.where(bounded, a, 1.0)  # unbounded elements answer [0, 1] below
+    root = np.sqrt(np.maximum(0.0, b * b - 4 * a * c))
+    return (np.where(bounded, _clip01((-b - root) / (2 * a)), 0.0),
+            np.where(bounded, _clip01((-b + root) / (2 * a)), 1.0))
 
 
 # --- one range or period -------------------------------------------------------------------------
@@ -218,6 +233,39 @@ def summarize(happy: int, faces: int, rates: Rates, spread: Spread = NO_SPREAD,
         adjusted_ci95=adjusted_interval(index, sampling, rates),
         design_effect=sampling.inflation,
     )
+
+
+@dataclass(frozen=True)
+class PeriodSummaries:
+    """summarize(..., whole_range=False) of many periods at once, as arrays: a year of hours is
+    8,760 periods, one at a time they cost more than reading their counts. index and the
+    bounds are NaN where a period has no faces; adjusted values are NaN as well when the
+    rates cannot adjust (tpr <= fpr)."""
+
+    index: np.ndarray
+    ci95_low: np.ndarray
+    ci95_high: np.ndarray
+    adjusted_index: np.ndarray
+    adjusted_low: np.ndarray
+    adjusted_high: np.ndarray
+    design_effect: float
+
+
+def summarize_periods(happy: np.ndarray, faces: np.ndarray, rates: Rates, spread: Spread = NO_SPREAD) -> PeriodSummaries:
+    """The same numbers as summarize for each period (one code for the formulas)."""
+    happy, faces = np.asarray(happy, np.float64), np.asarray(faces, np.float64)
+    seen = faces > 0
+    n = np.where(seen, faces, 1.0)  # periods without faces are computed on 1 and masked to NaN
+    index = happy / n
+    sampling = sampling_of(n, spread, whole_range=False)
+    low, high = _wilson(index, sampling.effective_faces, sampling.quantile)
+    if rates.tpr > rates.fpr:
+        adjusted = _clip01((index - rates.fpr) / (rates.tpr - rates.fpr))
+        adjusted_low, adjusted_high = _adjusted_bounds(index, sampling.effective_faces, sampling.quantile, rates)
+    else:
+        adjusted = adjusted_low = adjusted_high = np.full(len(index), np.nan)
+    masked = [np.where(seen, values, np.nan) for values in (index, low, high, adjusted, adjusted_low, adjusted_high)]
+    return PeriodSummaries(*masked, design_effect=sampling.inflation)
 
 
 # --- trend ---------------------------------------------------------------------------------------

@@ -64,6 +64,25 @@ def test_public_read_serves_reads_without_a_token(database_url, tmp_path, pipeli
         assert client.post("/locations", json={"name": "X"}).status_code == 401
 
 
+def test_public_read_still_refuses_a_token_that_does_not_check_out(database_url, tmp_path, pipeline):
+    """A mistyped or revoked token gets 401, not the public view in its place."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    settings = make_settings(database_url, tmp_path, public_read=True)
+    with TestClient(create_app(settings, pipeline=pipeline)) as client:
+        for path in ("/locations", "/happiness-index"):
+            wrong = client.get(path, headers={"Authorization": "Bearer wrong"})
+            assert wrong.status_code == 401, path
+            assert wrong.headers["content-type"] == "application/problem+json"
+            assert "invalid token" in wrong.json()["detail"]
+            camera = client.get(path, headers={"X-API-Key": "hcam_not_a_reader"})
+            assert camera.status_code == 403, path
+            assert client.get(path).status_code == 200
+            assert client.get(path, headers=VIEWER).status_code == 200
+
+
 def test_null_for_a_required_field_is_422_and_changes_nothing(client):
     location = add_location(client, "Keep me")
     for field in ("name", "timezone"):

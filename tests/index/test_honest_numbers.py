@@ -242,3 +242,34 @@ def test_a_year_of_hours_hands_the_trend_at_most_366_points():
     tracemalloc.stop()
     assert unit == "day" and result.buckets == 365  # 66,430 pairs instead of 38 million hourly ones
     assert peak < 20e6
+
+
+# --- many periods at once -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rates", [RATES, Rates(0.3, 0.25, 3, 3), Rates(0.2, 0.4, 900, 900)],
+                         ids=["usual", "rates-bound-nothing", "tpr-below-fpr"])
+@pytest.mark.parametrize("spread", [statistics.NO_SPREAD, spread_of(*alternating())], ids=["plain", "widened"])
+def test_periods_summarised_at_once_equal_one_at_a_time(rates, spread):
+    """summarize_periods (a year of hours at once) answers exactly what summarize answers for
+    each period: no faces, one face, all happy, none happy and ordinary counts."""
+    rng = np.random.default_rng(5)
+    faces = np.concatenate([[0, 1, 1, 7, 7, 2000], rng.integers(0, 60, 200)])
+    happy = np.concatenate([[0, 0, 1, 0, 7, 1500], rng.binomial(faces[6:], 0.35)])
+    many = statistics.summarize_periods(happy, faces, rates, spread)
+    for slot, (h, n) in enumerate(zip(happy.tolist(), faces.tolist())):
+        one = summarize(h, n, rates, spread, whole_range=False)
+
+        def value(array):
+            number = float(array[slot])
+            return None if math.isnan(number) else number
+
+        def pair(low, high):
+            return None if value(low) is None else (value(low), value(high))
+
+        assert value(many.index) == one.index, slot
+        assert pair(many.ci95_low, many.ci95_high) == one.ci95, slot
+        assert value(many.adjusted_index) == one.adjusted_index, slot
+        assert pair(many.adjusted_low, many.adjusted_high) == one.adjusted_ci95, slot
+        if n:  # without faces the answer has no design effect at all
+            assert many.design_effect == one.design_effect

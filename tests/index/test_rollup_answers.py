@@ -15,7 +15,7 @@ from count_history import seed
 from service.db.engine import make_engine, make_session_factory
 from service.db.local_days import local_day
 from service.index import repository, service, statistics
-from service.index.schemas import CityOverview, ModelInfo
+from service.index.schemas import CityOverview, ModelInfo, Point
 from service.index.statistics import Rates, Spread
 from service.locations.schemas import LocationUpdate
 from service.locations.service import get_location, list_locations, update_location
@@ -37,10 +37,11 @@ RATES = Rates(MODEL.tpr, MODEL.fpr, MODEL.n_happy, MODEL.n_other)
 def local_days_from_buckets(session, location) -> dict:
     """Every stored bucket of the location summed by its local day, in Python."""
     zone, days = ZoneInfo(location.timezone), defaultdict(lambda: {"happy": 0, "faces": 0})
-    for bucket in repository.buckets_between(session, [location.id], HISTORY_START - timedelta(days=60), TO + timedelta(days=60)):
-        day = days[local_day(bucket.start, zone)]
-        day["happy"] += bucket.counts["happy"]
-        day["faces"] += bucket.counts["faces"]
+    stored = repository.buckets_between(session, [location.id], HISTORY_START - timedelta(days=60), TO + timedelta(days=60))
+    for start, happy, faces in zip(stored.starts.tolist(), stored.column("happy").tolist(), stored.column("faces").tolist()):
+        day = days[local_day(datetime.fromtimestamp(start, UTC), zone)]
+        day["happy"] += happy
+        day["faces"] += faces
     return days
 
 
@@ -56,9 +57,9 @@ def index_from_buckets(session, location, q: service.Query) -> tuple:
     stored = repository.buckets_between(session, [location.id], spans[0][0], spans[-1][1])
     days = local_days_from_buckets(session, location)
     spread = spread_from_buckets(days, local_day(q.window_start, zone), local_day(q.end, zone) + timedelta(days=1))
-    counts = service.period_counts(stored, spans)
-    series = [service._point(span, total, RATES, spread, q) for span, total in zip(spans, counts)]
-    overall = service.summary_of(service._add_counts(counts), RATES, spread, q)
+    sums = service.period_counts(stored, spans)
+    series = [Point(**fields) for fields in service.points_of(spans, sums, RATES, spread, q)]
+    overall = service.summary_of(service.totals_of(sums), RATES, spread, q)
     first, end = local_day(spans[0][0], zone), local_day(spans[-1][1], zone)
     daily = {day: (c["happy"], c["faces"]) for day, c in days.items() if first <= day < end and c["faces"]}
     return series, overall, service.trend_of(service.DailyCounts.of(daily), q.trend_min_faces)
