@@ -84,9 +84,30 @@ def spread_of(happy: Sequence[int], faces: Sequence[int]) -> Spread:
 # --- index and its interval ----------------------------------------------------------------------
 
 
+# The formulas below take one period's floats or many periods' arrays alike; these three keep
+# floats as floats (numpy's calls on a single float cost ten times Python's, and the overview
+# asks for hundreds of single summaries).
+
+
 def _clip01(value):
-    """value clipped to [0, 1]; a float or an array, elementwise."""
+    """value clipped to [0, 1]; a float, or an array elementwise."""
+    if isinstance(value, float):
+        return min(1.0, max(0.0, value))
     return np.minimum(1.0, np.maximum(0.0, value))
+
+
+def _sqrt_of_positive_part(value):
+    """sqrt(max(0, value)); a float, or an array elementwise."""
+    if isinstance(value, float):
+        return math.sqrt(max(0.0, value))
+    return np.sqrt(np.maximum(0.0, value))
+
+
+def _choose(condition, value, otherwise):
+    """value where condition holds, else otherwise; a bool, or an array elementwise."""
+    if isinstance(condition, (bool, np.bool_)):
+        return value if condition else otherwise
+    return np.where(condition, value, otherwise)
 
 
 def index_of(happy: int, faces: int) -> float | None:
@@ -111,7 +132,7 @@ def _wilson(share, n, z: float):
     """wilson_bounds for floats or arrays (elementwise; n > 0)."""
     shrink = 1 + z * z / n
     centre = (share + z * z / (2 * n)) / shrink
-    half = z / shrink * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    half = z / shrink * _sqrt_of_positive_part(share * (1 - share) / n + z * z / (4 * n * n))
     return _clip01(centre - half), _clip01(centre + half)
 
 
@@ -197,10 +218,10 @@ def _adjusted_bounds(index, effective_faces, quantile: float, rates: Rates):
     b = -2 * a0 * d - z2 * d * (1 - 2 * f) / m + 2 * z2 * vf
     c = a0 * a0 - z2 * f * (1 - f) / m - z2 * vf
     bounded = a > 0
-    a = np.where(bounded, a, 1.0)  # unbounded elements answer [0, 1] below
-    root = np.sqrt(np.maximum(0.0, b * b - 4 * a * c))
-    return (np.where(bounded, _clip01((-b - root) / (2 * a)), 0.0),
-            np.where(bounded, _clip01((-b + root) / (2 * a)), 1.0))
+    a = _choose(bounded, a, 1.0)  # unbounded elements answer [0, 1] below
+    root = _sqrt_of_positive_part(b * b - 4 * a * c)
+    return (_choose(bounded, _clip01((-b - root) / (2 * a)), 0.0),
+            _choose(bounded, _clip01((-b + root) / (2 * a)), 1.0))
 
 
 # --- one range or period -------------------------------------------------------------------------
