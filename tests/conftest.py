@@ -13,10 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service.db.base import Base
-from service.db.engine import make_engine
 from service.db.migrate import upgrade
-from support import ScriptedPipeline, make_settings
+from support import ScriptedPipeline, empty_database, make_settings
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HAPPINESS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -71,11 +69,7 @@ def migrated_url(request) -> str:
 def database_url(migrated_url) -> Iterator[str]:
     """A migrated database, emptied after each test."""
     yield migrated_url
-    engine = make_engine(migrated_url)
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    engine.dispose()
+    empty_database(migrated_url)
 
 
 # --- app and client ----------------------------------------------------------------------------

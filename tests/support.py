@@ -51,6 +51,18 @@ class ScriptedPipeline:
         return summarize(detections, self.classifier.classes, {"detect": 0.0, "classify": 0.0})
 
 
+def empty_database(url: str) -> None:
+    """Delete every row of a migrated database (children first), keeping its schema."""
+    from service.db.base import Base
+    from service.db.engine import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+
+
 def make_settings(database_url: str, tmp_path: Path, **overrides) -> Settings:
     values = dict(database_url=database_url, data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
                   viewer_token=VIEWER_TOKEN, detector="stub")

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import ADMIN, TcpProxy, free_port, require_samples, serve_process, wait_until_ready
+from support import ADMIN, TcpProxy, empty_database, free_port, require_samples, serve_process, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -44,13 +44,14 @@ def videos(tmp_path_factory) -> dict[str, Path]:
 
 
 class Server:
-    """A live `happiness serve` on an SQLite file, which can be stopped and started again."""
+    """A live `happiness serve` on an SQLite file (or the database at `database_url`), which can
+    be stopped and started again."""
 
-    def __init__(self, folder: Path, detector: str = "stub") -> None:
+    def __init__(self, folder: Path, detector: str = "stub", database_url: str | None = None) -> None:
         from service.db.migrate import upgrade
 
         self.folder, self.detector = folder, detector
-        self.database_url = f"sqlite:///{folder / 'happiness.db'}"
+        self.database_url = database_url or f"sqlite:///{folder / 'happiness.db'}"
         upgrade(self.database_url)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -152,6 +153,24 @@ def test_a_file_counts_each_person_once_with_many_sightings(undisturbed):
     assert totals["sightings"] >= 10 * PEOPLE  # each person in view for about 7 s at 5 frames/s
     assert totals["happy"] + totals["not_happy"] == PEOPLE
     assert "every batch delivered" in undisturbed["log"]
+
+
+def test_a_service_on_postgresql_counts_what_the_agent_sends_alike(postgres_database, undisturbed, videos,
+                                                                   tmp_path):
+    """The same scene through the agent to a service on PostgreSQL: the same people, happy and
+    sightings as on SQLite (the agent's analysis is the same; the server stores its batches)."""
+    (tmp_path / "server").mkdir()
+    server = Server(tmp_path / "server", database_url=postgres_database).start()
+    try:
+        location_id, key = server.location_with_camera("On PostgreSQL")
+        agent = Agent(str(videos["scene"]), server.url, location_id, key, tmp_path / "agent" / "queue.db")
+        run_to_the_end(agent)
+        totals = server.totals(location_id)
+    finally:
+        server.stop()
+        empty_database(postgres_database)  # the session's database, shared with other tests
+    assert counts(totals) == counts(undisturbed["totals"])
+    assert totals["frames"] == undisturbed["totals"]["frames"]
 
 
 def test_the_agent_writes_nothing_but_its_queue_of_counts(undisturbed):
