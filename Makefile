@@ -8,7 +8,7 @@ PYPROJECT := $(shell cksum pyproject.toml | cut -d' ' -f1)
 SERVE_STAMP := $(VENV)/.installed-serve-$(PYPROJECT)
 TEST_STAMP := $(VENV)/.installed-test-$(PYPROJECT)
 
-.PHONY: install run test bench image-test clean help chromium
+.PHONY: install run test bench image-test clean help chromium rtsp-camera
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +46,12 @@ bench: $(TEST_STAMP)  ## benchmarks (see BENCHMARKS.md): pipeline vs seed, inges
 chromium:  ## install Debian's chromium for the dashboard's browser tests, when missing (needs root)
 	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+rtsp-camera:  ## install GStreamer's RTSP server for the agent's RTSP test, when missing (needs root)
+	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null || { \
+	  echo "installing GStreamer's RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-good)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-gi gir1.2-gst-rtsp-server-1.0 \
+	    gstreamer1.0-plugins-base gstreamer1.0-plugins-good; }
 
 clean:  ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache

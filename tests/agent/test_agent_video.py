@@ -5,6 +5,7 @@ server outage, and across a SIGKILL and restart, never counting a batch twice.""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socketserver
@@ -93,8 +94,6 @@ class Agent:
                    "--location", str(location_id), "--queue", str(queue), "--fps", str(AGENT_FPS),
                    "--min-face-px", "64", *options]
         environment = {"HAPPINESS_CAMERA_KEY": key, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        import os
-
         queue.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(command, env={**os.environ, **environment}, cwd=queue.parent,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -254,6 +253,54 @@ def test_an_mjpeg_stream_counts_each_person_once(server, videos, tmp_path):
         stream.close()
     totals = server.totals(location_id)
     print(f"stream: people {totals['faces']}, sightings {totals['sightings']}, frames {totals['frames']}")
+    assert totals["faces"] == PEOPLE
+    assert totals["sightings"] >= 5 * PEOPLE and totals["frames"] >= 40
+
+
+GI_PYTHON = os.environ.get("HAPPINESS_TEST_GI_PYTHON", "/usr/bin/python3")
+RTSP_CAMERA = Path(__file__).with_name("rtsp_camera.py")
+
+
+def rtsp_server_missing() -> str | None:
+    """Why GStreamer's RTSP server cannot run here, or None."""
+    check = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
+    try:
+        done = subprocess.run([GI_PYTHON, "-c", check], capture_output=True, text=True, timeout=60)
+    except OSError as error:
+        return f"{GI_PYTHON}: {error}"
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["failed"])[-1]
+
+
+def test_an_rtsp_stream_counts_each_person_once(server, videos, tmp_path):
+    """An IP camera's usual source: rtsp://, played once by GStreamer's RTSP server (at half
+    speed, as the MJPEG stream), which then refuses the agent's reconnection."""
+    missing = rtsp_server_missing()
+    if missing:
+        reason = f"GStreamer's RTSP server is not available ({missing}): make rtsp-camera installs it"
+        pytest.fail(reason) if os.environ.get("CI") == "true" else pytest.skip(reason)
+    from bench.scenes import crossing_scene, faces, write_video
+
+    slow = tmp_path / "scene-half-speed.avi"
+    cutouts = faces(tuple(require_samples() / name for name in PHOTOS))
+    write_video(slow, crossing_scene(PEOPLE, SECONDS), cutouts, fps=VIDEO_FPS / 2)
+    port = free_port()
+    camera = subprocess.Popen([GI_PYTHON, str(RTSP_CAMERA), str(slow), str(port)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert camera.stdout.readline().strip() == "ready"
+        location_id, key = server.location_with_camera("RTSP camera")
+        agent = Agent(f"rtsp://127.0.0.1:{port}/scene", server.url, location_id, key, tmp_path / "queue.db")
+        agent.wait_for("counting people")
+        agent.wait_for("no frames; reconnecting", timeout=240)  # the video played to its end
+        time.sleep(4)  # the tracker's patience after the last face
+        agent.process.send_signal(signal.SIGTERM)
+        run_to_the_end(agent)
+    finally:
+        camera.terminate()
+        camera.wait(timeout=30)
+    totals = server.totals(location_id)
+    print(f"rtsp: people {totals['faces']}, sightings {totals['sightings']}, frames {totals['frames']}")
+    assert "reading rtsp://127.0.0.1" in agent.log()
     assert totals["faces"] == PEOPLE
     assert totals["sightings"] >= 5 * PEOPLE and totals["frames"] >= 40
 
