@@ -280,9 +280,9 @@ def test_an_rtsp_stream_counts_each_person_once(server, videos, tmp_path):
         pytest.fail(reason) if os.environ.get("CI") == "true" else pytest.skip(reason)
     from bench.scenes import crossing_scene, faces, write_video
 
-    slow = tmp_path / "scene-half-speed.avi"
+    slow = tmp_path / "scene-half-speed.avi"  # the scene over twice the time, at half the frame rate
     cutouts = faces(tuple(require_samples() / name for name in PHOTOS))
-    write_video(slow, crossing_scene(PEOPLE, SECONDS), cutouts, fps=VIDEO_FPS / 2)
+    write_video(slow, crossing_scene(PEOPLE, 2 * SECONDS), cutouts, fps=VIDEO_FPS / 2)
     port = free_port()
     camera = subprocess.Popen([GI_PYTHON, str(RTSP_CAMERA), str(slow), str(port)], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
