@@ -1,5 +1,5 @@
-"""A worker's memory set up once at start-up: glibc's allocator tuned for a worker that decodes large frames in a few threads
-(`happiness bench soak` measured the growth it prevents; see BENCHMARKS.md):
+"""A worker's memory, set up once at start-up. glibc's allocator is tuned for a worker that
+decodes large frames in a few threads (`happiness bench soak`; see BENCHMARKS.md):
 
 - at most MALLOC_ARENAS arenas: by default glibc gives each new thread its own (up to 8 per
   core), and each keeps the memory of the frames it decoded, so a worker's resident memory grows
@@ -19,8 +19,8 @@ rather than the whole process (BENCHMARKS.md, section 3)."""
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 import logging
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,8 @@ import uuid
 
 from fastapi import Request
 
+from service.security.headers import editing_response_headers
+
 HEADER = "x-request-id"
 ACCEPTED = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -25,15 +27,12 @@ class RequestIdMiddleware:
             return
         request_id = _sent_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        echoed = (HEADER.encode(), request_id.encode())
 
-        async def send_with_id(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(name, value) for name, value in message.get("headers", [])
-                           if name.lower() != HEADER.encode()]
-                message = {**message, "headers": [*headers, (HEADER.encode(), request_id.encode())]}
-            await send(message)
+        def with_id(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+            return [(name, value) for name, value in headers if name.lower() != echoed[0]] + [echoed]
 
-        await self.app(scope, receive, send_with_id)
+        await self.app(scope, receive, editing_response_headers(send, with_id))
 
 
 def _sent_id(scope) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from datetime import date, datetime
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import BigInteger, Row, cast, extract, func, select, tuple_
@@ -34,9 +34,6 @@ class StoredCounts:
         width = 2 + len(SUMMED)
         table = np.fromiter(chain.from_iterable(rows), np.int64, len(rows) * width).reshape(len(rows), width)
         return cls(table[:, 0], table[:, 1], table[:, 2:])
-
-    def __len__(self) -> int:
-        return len(self.starts)
 
     def column(self, name: str) -> np.ndarray:
         return self.counts[:, SUMMED.index(name)]

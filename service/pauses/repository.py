@@ -63,8 +63,8 @@ def counting_state(session: Session, camera_id: int, start: datetime, end: datet
 
 def counting_rows(camera_id: int):
     """SELECT of the camera's and its location's rows FOR SHARE (see service.lock_for_counting)."""
-    cameras, locations = Camera.__table__, Location.__table__
-    return (select(cameras.c.id).join(locations, locations.c.id == cameras.c.location_id)
+    cameras = Camera.__table__
+    return (select(cameras.c.id).select_from(camera_and_location())
             .where(cameras.c.id == camera_id).with_for_update(read=True))
 
 

@@ -23,12 +23,19 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = with_defaults(list(message.get("headers", [])))
-            await send(message)
+        await self.app(scope, receive, editing_response_headers(send, with_defaults))
 
-        await self.app(scope, receive, send_with_headers)
+
+def editing_response_headers(send, edit):
+    """`send` with the response's headers passed through `edit` (a list of (name, value) byte
+    pairs in, the headers to send out): the one way our pure ASGI middlewares change headers."""
+
+    async def send_edited(message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": edit(list(message.get("headers", [])))}
+        await send(message)
+
+    return send_edited
 
 
 def with_defaults(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
