@@ -77,6 +77,28 @@ def _own_resident_kib(pid: int) -> int:
     return next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
 
 
+def memory_kinds_mib(pid: int) -> dict[str, float]:
+    """Where a process's resident memory lies (/proc/PID/smaps), in MiB: `heap` (glibc's main
+    arena), `anon` (other anonymous mappings: other arenas, large blocks mapped on their own,
+    Python's object arenas, thread stacks), `file` (libraries and mapped files); and `threads`.
+    Tells a growing heap from more mappings or more threads."""
+    kinds = {"heap": 0, "anon": 0, "file": 0}
+    kind = "anon"
+    try:
+        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return {**kinds, "threads": 0}
+    for line in lines:
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's header: range perms offset dev inode [path]
+            path = fields[5] if len(fields) > 5 else ""
+            kind = "heap" if path == "[heap]" else "file" if fields[4] != "0" else "anon"
+        elif fields[0] == "Rss:":
+            kinds[kind] += int(fields[1])
+    return {**{name: kib / 1024 for name, kib in kinds.items()}, "threads": threads}
+
+
 def _own_cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -54,6 +54,7 @@ class SoakResult:
     statuses: dict[int, int] = field(default_factory=dict)
     unexpected: dict[str, int] = field(default_factory=dict)
     samples: list[tuple[int, list[float]]] = field(default_factory=list)  # (frames sent, RSS MiB per worker)
+    kinds: list[list[dict[str, float]]] = field(default_factory=list)  # per sample, per worker: server.memory_kinds_mib
     worker_pids: set[int] = field(default_factory=set)  # every worker seen: more than WORKERS means restarts
     worker_cpu_s: list[float] = field(default_factory=list)  # at the end: did both workers serve?
     wall_s: float = 0.0
@@ -62,6 +63,7 @@ class SoakResult:
         pids = worker_pids(supervisor_pid)
         self.worker_pids |= set(pids)
         self.samples.append((self.frames, [server._own_resident_kib(pid) / 1024 for pid in pids]))
+        self.kinds.append([server.memory_kinds_mib(pid) for pid in pids])
 
 
 def _encoded(image: Image.Image, fmt: str) -> bytes:
@@ -195,6 +197,21 @@ def growth(result: SoakResult) -> list[float]:
     return [end / start - 1 for start, end in zip(baseline, final)]
 
 
+def kinds_change(result: SoakResult) -> list[str]:
+    """Per worker, where its memory lies after BASELINE_FRAMES frames and at the end (medians of
+    WINDOW samples): which kind grew."""
+    first = next((number for number, (frames, _) in enumerate(result.samples) if frames >= BASELINE_FRAMES), 1)
+    windows = result.kinds[first:first + WINDOW], result.kinds[-WINDOW:]
+    lines = []
+    for worker in range(WORKERS):
+        medians = [{name: statistics.median(sample[worker][name] for sample in window if len(sample) > worker)
+                    for name in ("heap", "anon", "file", "threads")} for window in windows]
+        lines.append(f"worker {worker + 1}: " + ", ".join(
+            f"{name} {start:.0f} -> {end:.0f}" + ("" if name == "threads" else " MiB")
+            for name, start, end in ((name, medians[0][name], medians[1][name]) for name in medians[0])))
+    return lines
+
+
 def _median_rss(samples: list, indexed: bool = False) -> list[float]:
     rows = [rss for _, rss in samples] if indexed else samples
     return [statistics.median(row[worker] for row in rows) for worker in range(len(rows[0]))]
@@ -213,7 +230,9 @@ def markdown(result: SoakResult) -> str:
                       + ", ".join(f"{cpu:.0f}" for cpu in result.worker_cpu_s),
                       f"RSS change from frame {BASELINE_FRAMES} to the end (medians of {WINDOW} samples), "
                       f"per worker: {changes} "
-                      f"({verdict} the {TARGET_GROWTH:.0%} target)"])
+                      f"({verdict} the {TARGET_GROWTH:.0%} target)",
+                      "where it lies (heap: glibc's main arena; anon: other anonymous maps; file: mapped files):",
+                      *kinds_change(result)])
 
 
 def plot(result: SoakResult, path: Path) -> None:
@@ -248,5 +267,6 @@ def main(samples: Path, database: str, frames: int, detector: str, out: Path | N
     if out is not None:
         plot(result, out / "soak_rss.png")
         (out / "soak.json").write_text(json.dumps({"samples": result.samples, "statuses": result.statuses,
-                                                    "unexpected": result.unexpected, "wall_s": result.wall_s}))
+                                                    "unexpected": result.unexpected, "wall_s": result.wall_s,
+                                                    "kinds": result.kinds}))
     return 0 if not result.unexpected and len(result.worker_pids) == WORKERS else 1

@@ -119,6 +119,27 @@ def test_soak_bench_answers_every_body_as_expected_and_samples_each_workers_memo
     rows = [line.split("|")[1:-1] for line in output.splitlines() if line.startswith("| 60 |")]
     assert rows and all(float(mb) > 50 for mb in rows[0][1:])  # two workers, each with its model resident
     assert (tmp_path / "soak_rss.png").stat().st_size > 0
+    kinds = [line for line in output.splitlines() if line.startswith("worker ") and "heap" in line]
+    assert len(kinds) == 2 and all("anon" in line and "file" in line and "threads" in line for line in kinds)
+
+
+def test_memory_kinds_find_a_large_touched_block_among_anonymous_maps():
+    """The soak's breakdown of a worker's memory: 64 MiB written by this process shows up as
+    anonymous memory (a block that large is mapped on its own), and the kinds add up to VmRSS."""
+    import os
+
+    import numpy as np
+
+    from bench.server import _own_resident_kib, memory_kinds_mib
+
+    before = memory_kinds_mib(os.getpid())
+    block = np.ones(64 * 1024 * 1024, dtype=np.uint8)
+    after = memory_kinds_mib(os.getpid())
+    assert after["anon"] - before["anon"] >= 60 and abs(after["file"] - before["file"]) < 8
+    assert after["threads"] >= 1
+    total = after["heap"] + after["anon"] + after["file"]
+    assert abs(total - _own_resident_kib(os.getpid()) / 1024) < 0.05 * total
+    del block
 
 
 def test_footprint_bench_measures_a_live_worker(capsys):
