@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from service.config import Settings
+from service.memory import release_free_memory
 
 
 async def get_settings(request: Request) -> Settings:
@@ -66,9 +67,20 @@ def _roll_back_and_close(session: Session) -> None:
 async def run_analysis(request: Request, function, *args):
     """Run CPU-heavy image work in a worker thread, at most `analysis_threads` at once per
     process: more would only share the same cores while each holds a decoded frame (up to
-    40 Mpx x 3 bytes), so a burst of uploads queues as small encoded bodies instead."""
+    40 Mpx x 3 bytes), so a burst of uploads queues as small encoded bodies instead. With the
+    tuned allocator the thread then hands the frame's freed memory back (service/memory.py)."""
     limiter = request.app.state.analysis_limiter
-    return await anyio.to_thread.run_sync(lambda: function(*args), limiter=limiter)
+    release = request.app.state.settings.tune_allocator
+    return await anyio.to_thread.run_sync(lambda: _released_after(function, args, release), limiter=limiter)
+
+
+def _released_after(function, args: tuple, release: bool):
+    """`function(*args)`, then (refused frames too) the allocator's free pages handed back."""
+    try:
+        return function(*args)
+    finally:
+        if release:
+            release_free_memory()
 
 
 async def get_pipeline(request: Request) -> Any:

@@ -7,9 +7,14 @@ decodes large frames in a few threads (`happiness bench soak`; see BENCHMARKS.md
 - a fixed mmap threshold: blocks of MMAP_THRESHOLD_BYTES or more (decoded frames, their gray
   copies, detector buffers) get their own mapping, returned to the system when freed. glibc's
   default threshold rises to the largest block ever freed (up to 32 MiB), after which frame
-  buffers come from the heap and fragment it.
+  buffers come from the heap and fragment it;
+- after each analysed frame, the free pages inside the arenas handed back (`malloc_trim`): a
+  frame's smaller buffers (under the threshold) are freed between blocks that live on, and
+  glibc returns only the free memory at an arena's top by itself, so a worker that analyses
+  frames side by side kept tens of MiB of free chunks resident. Releasing only once the
+  resident size had grown by 16 MiB let it settle higher again (BENCHMARKS.md, section 7).
 
-Called once per worker at start-up; a no-op where glibc is absent.
+Tuned once per worker at start-up; each a no-op where glibc is absent.
 
 And the objects loaded at start-up (modules, the model, the app) frozen out of the cycle
 collector's reach (gc.freeze, as CPython's documentation suggests for servers): its full
@@ -28,19 +33,32 @@ M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt parameters (malloc.h)
 MALLOC_ARENAS = 2
 MMAP_THRESHOLD_BYTES = 1024 * 1024
 
+def _glibc_function(name: str):
+    """A function of the C library by name, None where there is no such function (not glibc)."""
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c")), name)
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+_MALLOC_TRIM = _glibc_function("malloc_trim")
+
 
 def tune_allocator() -> bool:
     """True when glibc took both settings."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None:
         return False
     done = mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1 and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
     log.info("allocator: %d arenas, mmap threshold %d bytes (%s)", MALLOC_ARENAS, MMAP_THRESHOLD_BYTES,
              "set" if done else "refused")
     return done
+
+
+def release_free_memory() -> bool:
+    """Hand the free pages inside the allocator's arenas back to the system; True when glibc
+    released some. Called after each frame's analysis, in the thread that analysed it."""
+    return bool(_MALLOC_TRIM(0)) if _MALLOC_TRIM is not None else False
 
 
 def freeze_startup_objects() -> int:

@@ -156,3 +156,14 @@ def test_footprint_bench_measures_a_live_worker(capsys):
     assert 0 < run["ready_s"] and 50 < run["rss_ready_mb"] <= run["peak_mb"]
     assert run["mapped"]["tensorflow"] == 0 and run["mapped"]["ai_edge_litert"] > 0
     assert any(line.startswith("| median |") for line in lines)
+
+
+def test_allocator_release_bench_times_each_frame_and_its_release(capsys):
+    from bench import allocator_release
+
+    assert allocator_release.main(["--rounds", "1", "--samples", str(require_samples())]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| ") and not line.startswith(("| frame", "| ---"))]
+    assert len(rows) == 3 * len(list(require_samples().glob("*.jpg")))  # JPEG, PNG and 4000 px of each
+    assert all(float(decode) > 0 and float(release) >= 0 for _, decode, release in rows)
+    assert lines[-1].startswith("release per frame: median ") and lines[-1].endswith("(30 frames)")
