@@ -33,6 +33,7 @@ M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt parameters (malloc.h)
 MALLOC_ARENAS = 2
 MMAP_THRESHOLD_BYTES = 1024 * 1024
 
+
 def _glibc_function(name: str):
     """A function of the C library by name, None where there is no such function (not glibc)."""
     try:
