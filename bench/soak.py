@@ -187,33 +187,37 @@ def _await_ready(base: str, process, log) -> None:
     raise RuntimeError(f"{base} not ready after 300 s")
 
 
+def _baseline_start(result: SoakResult) -> int:
+    """Index of the first sample taken after BASELINE_FRAMES frames (1 in a shorter run): the
+    start of the window both `growth` and `kinds_change` compare the end with."""
+    return next((number for number, (frames, _) in enumerate(result.samples) if frames >= BASELINE_FRAMES), 1)
+
+
 def growth(result: SoakResult) -> list[float]:
     """Each worker's RSS at the end over its RSS after BASELINE_FRAMES frames, minus 1; each is
     the median of WINDOW samples, because a single sample swings by a large frame's buffers
     (tens of MiB) with what is in flight at that moment."""
-    after_baseline = [rss for frames, rss in result.samples if frames >= BASELINE_FRAMES] or \
-        [rss for _, rss in result.samples[1:]]
-    baseline, final = _median_rss(after_baseline[:WINDOW]), _median_rss(result.samples[-WINDOW:], indexed=True)
+    rows, first = [rss for _, rss in result.samples], _baseline_start(result)
+    baseline, final = _median_rss(rows[first:first + WINDOW]), _median_rss(rows[-WINDOW:])
     return [end / start - 1 for start, end in zip(baseline, final)]
 
 
 def kinds_change(result: SoakResult) -> list[str]:
     """Per worker, where its memory lies after BASELINE_FRAMES frames and at the end (medians of
     WINDOW samples): which kind grew."""
-    first = next((number for number, (frames, _) in enumerate(result.samples) if frames >= BASELINE_FRAMES), 1)
+    first = _baseline_start(result)
     windows = result.kinds[first:first + WINDOW], result.kinds[-WINDOW:]
     lines = []
     for worker in range(WORKERS):
-        medians = [{name: statistics.median(sample[worker][name] for sample in window if len(sample) > worker)
-                    for name in ("heap", "anon", "file", "threads")} for window in windows]
+        start, end = ({name: statistics.median(sample[worker][name] for sample in window if len(sample) > worker)
+                       for name in ("heap", "anon", "file", "threads")} for window in windows)
         lines.append(f"worker {worker + 1}: " + ", ".join(
-            f"{name} {start:.0f} -> {end:.0f}" + ("" if name == "threads" else " MiB")
-            for name, start, end in ((name, medians[0][name], medians[1][name]) for name in medians[0])))
+            f"{name} {start[name]:.0f} -> {end[name]:.0f}" + ("" if name == "threads" else " MiB") for name in start))
     return lines
 
 
-def _median_rss(samples: list, indexed: bool = False) -> list[float]:
-    rows = [rss for _, rss in samples] if indexed else samples
+def _median_rss(rows: list[list[float]]) -> list[float]:
+    """Per worker, the median of its RSS over `rows` (one list of RSS per sample)."""
     return [statistics.median(row[worker] for row in rows) for worker in range(len(rows[0]))]
 
 

@@ -1,7 +1,7 @@
 """A worker hands the free memory a frame's analysis left inside glibc's arenas back to the
-system (service.memory.release_free_memory, called after each analysed frame). Without it, the freed buffers of frames analysed side by side stayed
-resident between blocks that live on: `happiness bench soak` saw tens of MiB of free chunks in a
-worker's second arena."""
+system (service.memory.release_free_memory, called after each analysed frame). Without it, the
+freed buffers of frames analysed side by side stayed resident between blocks that live on:
+`happiness bench soak` saw tens of MiB of free chunks in a worker's second arena."""
 
 from __future__ import annotations
 
