@@ -47,6 +47,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                         "0.5 keeps FER2013's labels as strong as FER+'s ten annotators together)")
     parser.add_argument("--camera-augment", action="store_true", help="add camera-like effects to training "
                         "faces: occlusion, uneven light, gamma, blur, low resolution, noise, JPEG")
+    parser.add_argument("--class-balance", type=float, default=0.0, metavar="POWER", help="weigh each "
+                        "training face's loss by (mean class size / its class size) ** POWER: 0 (default) "
+                        "weighs faces alike, 0.5 lets rare classes such as disgust count more, 1 gives "
+                        "every class the same total weight")
     parser.add_argument("--equalize", action="store_true", help="histogram-equalise every face in training "
                         "and validation, and record it in the model's metadata so that the service "
                         "equalises each face crop the same way (FER2013's files were equalised)")
@@ -162,7 +166,7 @@ def run_train_command(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, seed=args.seed, work_dir=args.work_dir,
             patience=args.patience, learning_rate=args.learning_rate, init=args.init,
             swa_start=args.swa_start, soft_labels=args.soft_labels, votes_weight=args.votes_weight,
-            camera_augment=args.camera_augment,
+            camera_augment=args.camera_augment, class_balance=args.class_balance,
             equalize=args.equalize, command=_invocation(args),
         )
         if config.cv:

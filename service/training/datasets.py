@@ -79,6 +79,22 @@ class FaceSet:
         return np.eye(len(self.classes), dtype=np.float32)[self.labels]
 
 
+def class_balance_weights(targets: np.ndarray, power: float) -> np.ndarray:
+    """float32 [N] loss weight per face: its target's expected value of (mean class size /
+    class size) ** power, scaled to a mean of 1. Power 0 weighs every face alike, 1 gives every
+    class the same total weight; rare classes (FER2013's 436 disgust faces) count for more, so
+    the network learns their look (bared teeth without a smile) instead of calling it happy."""
+    if power < 0:
+        raise ValueError(f"the class-balance power must be >= 0, got {power}")
+    mass = targets.sum(axis=0)
+    if np.any(mass <= 0):
+        empty = np.flatnonzero(mass <= 0).tolist()
+        raise ValueError(f"class balance needs training faces of every class; none for class index {empty}")
+    per_class = (mass.mean() / mass) ** power
+    weights = targets @ per_class
+    return (weights / weights.mean()).astype(np.float32)
+
+
 def canonical_class_name(folder_name: str) -> str | None:
     """Canonical emotion for a class folder name, or None when the emotion is unknown."""
     return CLASS_SYNONYMS.get(folder_name.strip().lower())

@@ -57,6 +57,7 @@ class TrainConfig:
     votes_weight: float = 1.0  # share of the FER+ votes in a soft target, the rest the folder label
     camera_augment: bool = False  # camera-like effects (augmentation.camera_effects)
     equalize: bool = False  # histogram-equalise every face in training, validation and serving
+    class_balance: float = 0.0  # power of the inverse class-size loss weights (datasets.class_balance_weights)
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
     def recipe(self) -> Recipe:
@@ -72,6 +73,8 @@ class TrainConfig:
         """Refuse option combinations that cannot train, for one model and for --cv alike."""
         if self.swa_start is not None and not 1 <= self.swa_start <= self.recipe().epochs:
             raise ValueError(f"--swa-start {self.swa_start} must be an epoch between 1 and {self.recipe().epochs}")
+        if self.class_balance < 0:
+            raise ValueError(f"--class-balance {self.class_balance} must be 0 or more")
 
     def treatment(self) -> InputTreatment:
         return InputTreatment(camera=self.camera_augment, equalize=self.equalize)
@@ -147,14 +150,18 @@ class InputTreatment:
 
 
 def make_train_dataset(faces: FaceSet, batch_size: int, augment: bool, seed: int,
-                       treatment: InputTreatment = InputTreatment()):
-    """Shuffled, batched tf.data pipeline of (float32 [B,48,48,1] 0..255, targets [B, C])."""
+                       treatment: InputTreatment = InputTreatment(), class_balance: float = 0.0):
+    """Shuffled, batched tf.data pipeline of (float32 [B,48,48,1] 0..255, targets [B, C]), with
+    a third element, the loss weight of each face [B], when ``class_balance`` is above 0."""
     import tensorflow as tf
 
     from service.training.augmentation import augment_batch
 
     targets = faces.training_targets()
-    dataset = tf.data.Dataset.from_tensor_slices((faces.images[..., np.newaxis], targets))
+    columns = (faces.images[..., np.newaxis], targets)
+    if class_balance > 0:
+        columns += (datasets.class_balance_weights(targets, class_balance),)
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
     dataset = dataset.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     rng = np.random.default_rng(seed)
 
@@ -162,12 +169,12 @@ def make_train_dataset(faces: FaceSet, batch_size: int, augment: bool, seed: int
         faces_uint8 = np.clip(np.rint(images[..., 0]), 0, 255).astype(np.uint8)
         return treatment.apply(faces_uint8, rng)[..., np.newaxis].astype(np.float32)
 
-    def to_model_input(images, labels):
+    def to_model_input(images, *labels_and_weights):
         images = tf.cast(images, tf.float32)  # kept uint8 until here: 4x less memory for the data set
         images = augment_batch(images) if augment else images
         if treatment.camera or treatment.equalize:  # numpy (OpenCV) steps: the served code itself
             images = tf.ensure_shape(tf.numpy_function(treated, [images], tf.float32), images.shape)
-        return images, labels
+        return (images, *labels_and_weights)
 
     return dataset.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -297,7 +304,7 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
     if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe, select_best):
         model.fit(
             make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"],
-                               config.treatment()),
+                               config.treatment(), config.class_balance),
             epochs=recipe.epochs,
             initial_epoch=state["epoch"],
             callbacks=_callbacks(config, recipe, work, state, val, select_best),
@@ -441,6 +448,7 @@ def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics:
             "seed": config.seed,
             "soft_labels": config.soft_labels,
             "camera_augment": config.camera_augment,
+            "class_balance": config.class_balance,
             "epochs_run": state["epoch"],
             "best_epoch": state["best_epoch"],
             "selected_on": _selection(config, state),
