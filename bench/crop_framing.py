@@ -15,6 +15,12 @@ and lift (an upward shift of the crop's centre), accuracy and happy-vs-rest F1 t
 service's crops against the same faces fed in FER's own framing, and its accuracy change from
 ``--baseline-framing`` with a paired 95% interval. Choose the framing on a training split and check
 it on val, so that val stays unseen.
+
+On in-the-wild faces (``--data ../shared/datasets/wild-dev``, framed looser than FER2013's) the
+same run measures a model as the service sees such faces: through the detector and its crop,
+not in the data set's own framing (``fer_framing`` then means that framing); ``found_per_class``
+says whether the detector misses one expression more than another, and ``--compare-model``
+scores a second model on the very same crops.
 """
 
 from __future__ import annotations
@@ -83,10 +89,25 @@ def detect_all(detector, faces: np.ndarray, rgb: bool, seed: int = 0) -> tuple[l
 def scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
            happy_threshold: float | None = None) -> dict[str, float]:
     from service.training.uncertainty import headline_scores
+    from service.vision.classifier import decide
 
     headline = headline_scores(probabilities, labels, classes, happy_threshold=happy_threshold)
     # tpr and fpr are what the adjusted index divides by: do the stored ones hold for these crops?
-    return {key: headline[key] for key in ("accuracy", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr")}
+    keys = ("accuracy", "happy_vs_rest_precision", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr")
+    picked = {key: headline[key] for key in keys}
+    if "happy" in classes:  # the raw index of these faces beside the truth
+        happy = classes.index("happy")
+        called = decide(probabilities, classes, happy_threshold) == happy  # the served rule
+        picked |= {"happy_share": float(called.mean()), "true_happy_share": float((labels == happy).mean())}
+    return picked
+
+
+def found_per_class(labels: np.ndarray, found: np.ndarray, classes: tuple[str, ...]) -> dict:
+    """Faces and found faces of each class: a detector that misses one expression more than
+    another biases the index before any classifier sees a face."""
+    return {name: {"faces": int((labels == c).sum()), "found": int((labels[found] == c).sum()),
+                   "share": float((labels[found] == c).sum() / max(1, (labels == c).sum()))}
+            for c, name in enumerate(classes)}
 
 
 def crops_at(found: list, margin: float, lift: float) -> np.ndarray:
@@ -103,10 +124,13 @@ def paired_accuracy_change(correct: np.ndarray, base_correct: np.ndarray, draws:
     return {"difference": float(change.mean()), "interval": percentile_interval(list(change[draws].mean(axis=1)))}
 
 
-def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, baseline: tuple) -> list[dict]:
-    """Scores of every framing, and its accuracy change from ``baseline`` (margin, lift) on the same faces."""
+def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, baseline: tuple,
+                 with_intervals: bool = False) -> tuple[list[dict], list[list[dict]]]:
+    """Scores of every framing, and its accuracy change from ``baseline`` (margin, lift) on the
+    same faces; with ``with_intervals`` each row's 95% bootstrap intervals too, and the bootstrap
+    samples of every row (the same resamples for every model: paired differences)."""
     from service.training.evaluate import predict_in_batches
-    from service.training.uncertainty import resample_indices
+    from service.training.uncertainty import bootstrap_scores, intervals, resample_indices
 
     def correct_at(margin: float, lift: float) -> tuple[np.ndarray, np.ndarray]:
         probabilities = predict_in_batches(classifier, crops_at(found, margin, lift))
@@ -114,11 +138,29 @@ def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, ba
 
     _, base_correct = correct_at(*baseline)
     draws = resample_indices(len(labels), 2000, seed=0)
-    rows = []
+    rows, samples = [], []
     for margin, lift in framings:
         probabilities, correct = correct_at(margin, lift)
         rows.append({"margin": margin, "lift": lift, **scores(probabilities, labels, classifier.classes, classifier.happy_threshold),
                      "accuracy_change": paired_accuracy_change(correct, base_correct, draws)})
+        if with_intervals:
+            samples.append(bootstrap_scores(probabilities, labels, classifier.classes, draws,
+                                            happy_threshold=classifier.happy_threshold))
+            rows[-1]["intervals"] = intervals(samples[-1])
+    return rows, samples
+
+
+def compared_model_rows(compared, found: list, labels: np.ndarray, framings: list, baseline: tuple,
+                        primary_rows: list[dict], primary_samples: list[list[dict]]) -> list[dict]:
+    """The other model's rows on the same crops; with intervals, each row also holds the primary
+    model's scores minus these with paired 95% intervals (``primary_minus_this``)."""
+    from service.training.uncertainty import paired_differences
+
+    rows, samples = framing_rows(compared, found, labels, framings, baseline, with_intervals=bool(primary_samples))
+    for row, own, primary, primary_own in zip(rows, samples, primary_rows, primary_samples):
+        point = {key: primary[key] for key in own[0] if key in primary}
+        baseline_point = {key: row[key] for key in point}
+        row["primary_minus_this"] = paired_differences(primary_own, own, point, baseline_point)
     return rows
 
 
@@ -129,6 +171,7 @@ def measure(args: argparse.Namespace) -> dict:
     from service.vision.detectors import build_detector
 
     classifier = EmotionClassifier.load(args.model)
+    compared = EmotionClassifier.load(args.compare_model) if args.compare_model else None
     faces = load_split(args.data, classifier.classes)
     picked = np.linspace(0, len(faces.labels) - 1, min(args.limit, len(faces.labels))).astype(np.int64)
     detector = build_detector(args.detector, min_face_px=args.min_face_px)
@@ -138,19 +181,28 @@ def measure(args: argparse.Namespace) -> dict:
     offsets = np.median([centre_offset(box, side) for _, box, side in found], axis=0)
     framings = [(float(m), float(x)) for m in args.margins.split(",") for x in args.lifts.split(",")]
     baseline = tuple(float(v) for v in args.baseline_framing.split(","))
-    return {"data": args.data, "model": args.model, "version": classifier.version, "detector": args.detector,
+    report = {"data": args.data, "model": args.model, "version": classifier.version, "detector": args.detector,
             "min_face_px": args.min_face_px, "faces": len(picked), "found": len(found),
             "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
             "centre_offset": {"down": offsets[0], "right": offsets[1]},
             "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes,
                                   classifier.happy_threshold),
             "baseline_framing": {"margin": baseline[0], "lift": baseline[1]},
-            "framings": framing_rows(classifier, found, labels, framings, baseline)}
+            "found_per_class": found_per_class(faces.labels[picked], indices, classifier.classes)}
+    report["framings"], samples = framing_rows(classifier, found, labels, framings, baseline, args.intervals)
+    if compared is not None:  # the other model on the very same crops
+        report["compare_model"] = {"model": args.compare_model, "version": compared.version,
+                                   "fer_framing": scores(predict_in_batches(compared, originals), labels,
+                                                         compared.classes, compared.happy_threshold),
+                                   "framings": compared_model_rows(compared, found, labels, framings, baseline,
+                                                                   report["framings"], samples)}
+    return report
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="a FER2013-style split folder, e.g. .../fer2013/train")
+    parser.add_argument("--data", required=True, help="a folder-per-class split, e.g. .../fer2013/train or "
+                        ".../wild-dev (in-the-wild faces, framed looser than FER2013's)")
     parser.add_argument("--model", default="models/default")
     parser.add_argument("--limit", type=int, default=3000, help="faces to use, spread evenly over the split")
     parser.add_argument("--margins", default="0.05,0.1,0.15,0.2,0.3")
@@ -158,6 +210,11 @@ def main() -> int:
     parser.add_argument("--baseline-framing", default="0.2,0", metavar="MARGIN,LIFT",
                         help="each framing's accuracy change is measured from this one, on the same faces "
                         "(paired 95%% interval); default: the framing used before it was measured")
+    parser.add_argument("--compare-model", metavar="MODEL_DIR", help="also score this model on the same "
+                        "detected faces and crops (old beside new without detecting twice)")
+    parser.add_argument("--intervals", action="store_true", help="95%% bootstrap intervals of every "
+                        "framing's scores (2,000 resamples of the found faces), and with --compare-model the "
+                        "paired differences between the two models")
     parser.add_argument("--detector", default="hog", help="hog, or cnn (about 1 s a frame on one core)")
     parser.add_argument("--min-face-px", type=int, default=48,
                         help="the detector's minimum face size (as the service's HAPPINESS_MIN_FACE_PX); "

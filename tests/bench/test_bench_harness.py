@@ -76,11 +76,31 @@ def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
     if not val.is_dir():
         pytest.skip(f"{val} is absent (FER2013 is not shipped with the code)")
     command = [sys.executable, "bench/crop_framing.py", "--data", str(val), "--limit", "60",
-               "--margins", "0.1,0.4", "--lifts", "0,0.1"]
+               "--margins", "0.1,0.4", "--lifts", "0,0.1", "--compare-model", "models/paper", "--intervals"]
     report = json.loads(subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout)
     assert report["faces"] == 60 and 30 <= report["found"] <= 60
-    assert [(row["margin"], row["lift"]) for row in report["framings"]] == [(0.1, 0), (0.1, 0.1), (0.4, 0), (0.4, 0.1)]
+    framings = [(0.1, 0), (0.1, 0.1), (0.4, 0), (0.4, 0.1)]
+    assert [(row["margin"], row["lift"]) for row in report["framings"]] == framings
     assert all(0 <= row["accuracy"] <= 1 for row in report["framings"])
+    per_class = report["found_per_class"]
+    assert sum(c["faces"] for c in per_class.values()) == 60
+    assert sum(c["found"] for c in per_class.values()) == report["found"]
+    row = report["framings"][0]  # precision, recall and F1 agree; the share is of the found faces
+    f1 = 2 * row["happy_vs_rest_precision"] * row["happy_vs_rest_recall"] / (
+        row["happy_vs_rest_precision"] + row["happy_vs_rest_recall"])
+    assert row["happy_vs_rest_f1"] == pytest.approx(f1)
+    assert row["true_happy_share"] == pytest.approx(per_class["happy"]["found"] / report["found"])
+    # the other model scored on the same crops: the paper's network decides otherwise than the default
+    compared = report["compare_model"]
+    assert compared["version"] != report["version"]
+    assert [(r["margin"], r["lift"]) for r in compared["framings"]] == framings
+    assert [r["true_happy_share"] for r in compared["framings"]] == [r["true_happy_share"] for r in report["framings"]]
+    assert [r["accuracy"] for r in compared["framings"]] != [r["accuracy"] for r in report["framings"]]
+    low, high = row["intervals"]["happy_vs_rest_f1"]
+    assert low <= row["happy_vs_rest_f1"] <= high and high - low > 0
+    difference = compared["framings"][0]["primary_minus_this"]["accuracy"]
+    assert difference["difference"] == pytest.approx(row["accuracy"] - compared["framings"][0]["accuracy"])
+    assert difference["interval"][0] <= difference["difference"] <= difference["interval"][1]
     change = report["framings"][0]["accuracy_change"]  # margin 0.1 against the default baseline, 0.2
     assert change["interval"][0] <= change["difference"] <= change["interval"][1]
     # what the HOG detector's framing rests on: its box is narrower than a FER face and sits low
