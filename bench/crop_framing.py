@@ -86,14 +86,23 @@ def detect_all(detector, faces: np.ndarray, rgb: bool, seed: int = 0) -> tuple[l
     return found, np.array(indices, np.int64)
 
 
+def stored_rates(classifier) -> tuple[float, float] | None:
+    """The model's stored happy tpr and fpr, which the service's adjusted index divides by."""
+    rates = classifier.metadata.get("happy_vs_rest")
+    return (rates["tpr"], rates["fpr"]) if rates else None
+
+
 def scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
-           happy_threshold: float | None = None) -> dict[str, float]:
+           happy_threshold: float | None = None, tpr_fpr: tuple[float, float] | None = None) -> dict[str, float]:
+    """Headline scores under the served decision rule; the adjusted share uses the model's stored
+    rates (without them it would equal the true share by construction)."""
     from service.training.uncertainty import headline_scores
     from service.vision.classifier import decide
 
-    headline = headline_scores(probabilities, labels, classes, happy_threshold=happy_threshold)
+    headline = headline_scores(probabilities, labels, classes, tpr_fpr, happy_threshold)
     # tpr and fpr are what the adjusted index divides by: do the stored ones hold for these crops?
-    keys = ("accuracy", "happy_vs_rest_precision", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr")
+    keys = ("accuracy", "happy_vs_rest_precision", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr",
+            "adjusted_happy_share")
     picked = {key: headline[key] for key in keys}
     if "happy" in classes:  # the raw index of these faces beside the truth
         happy = classes.index("happy")
@@ -141,11 +150,12 @@ def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, ba
     rows, samples = [], []
     for margin, lift in framings:
         probabilities, correct = correct_at(margin, lift)
-        rows.append({"margin": margin, "lift": lift, **scores(probabilities, labels, classifier.classes, classifier.happy_threshold),
+        rows.append({"margin": margin, "lift": lift,
+                     **scores(probabilities, labels, classifier.classes, classifier.happy_threshold, stored_rates(classifier)),
                      "accuracy_change": paired_accuracy_change(correct, base_correct, draws)})
         if with_intervals:
             samples.append(bootstrap_scores(probabilities, labels, classifier.classes, draws,
-                                            happy_threshold=classifier.happy_threshold))
+                                            stored_rates(classifier), classifier.happy_threshold))
             rows[-1]["intervals"] = intervals(samples[-1])
     return rows, samples
 
@@ -186,14 +196,15 @@ def measure(args: argparse.Namespace) -> dict:
             "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
             "centre_offset": {"down": offsets[0], "right": offsets[1]},
             "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes,
-                                  classifier.happy_threshold),
+                                  classifier.happy_threshold, stored_rates(classifier)),
             "baseline_framing": {"margin": baseline[0], "lift": baseline[1]},
             "found_per_class": found_per_class(faces.labels[picked], indices, classifier.classes)}
     report["framings"], samples = framing_rows(classifier, found, labels, framings, baseline, args.intervals)
     if compared is not None:  # the other model on the very same crops
         report["compare_model"] = {"model": args.compare_model, "version": compared.version,
                                    "fer_framing": scores(predict_in_batches(compared, originals), labels,
-                                                         compared.classes, compared.happy_threshold),
+                                                         compared.classes, compared.happy_threshold,
+                                                         stored_rates(compared)),
                                    "framings": compared_model_rows(compared, found, labels, framings, baseline,
                                                                    report["framings"], samples)}
     return report

@@ -96,6 +96,10 @@ def test_crop_framing_bench_finds_fer_faces_and_scores_each_framing():
     assert [(r["margin"], r["lift"]) for r in compared["framings"]] == framings
     assert [r["true_happy_share"] for r in compared["framings"]] == [r["true_happy_share"] for r in report["framings"]]
     assert [r["accuracy"] for r in compared["framings"]] != [r["accuracy"] for r in report["framings"]]
+    # the adjusted share divides by the model's stored rates, not by rates measured on these faces
+    compared_row = compared["framings"][0]
+    assert row["adjusted_happy_share"] != pytest.approx(row["true_happy_share"], abs=1e-9)
+    assert row["intervals"]["adjusted_happy_share"] != compared_row["intervals"]["adjusted_happy_share"]
     low, high = row["intervals"]["happy_vs_rest_f1"]
     assert low <= row["happy_vs_rest_f1"] <= high and high - low > 0
     difference = compared["framings"][0]["primary_minus_this"]["accuracy"]
