@@ -86,28 +86,21 @@ def detect_all(detector, faces: np.ndarray, rgb: bool, seed: int = 0) -> tuple[l
     return found, np.array(indices, np.int64)
 
 
-def stored_rates(classifier) -> tuple[float, float] | None:
-    """The model's stored happy tpr and fpr, which the service's adjusted index divides by."""
-    rates = classifier.metadata.get("happy_vs_rest")
-    return (rates["tpr"], rates["fpr"]) if rates else None
-
-
 def scores(probabilities: np.ndarray, labels: np.ndarray, classes: tuple[str, ...],
            happy_threshold: float | None = None, tpr_fpr: tuple[float, float] | None = None) -> dict[str, float]:
     """Headline scores under the served decision rule; the adjusted share uses the model's stored
     rates (without them it would equal the true share by construction)."""
+    from service.training.evaluate import happy_decisions
     from service.training.uncertainty import headline_scores
-    from service.vision.classifier import decide
 
     headline = headline_scores(probabilities, labels, classes, tpr_fpr, happy_threshold)
     # tpr and fpr are what the adjusted index divides by: do the stored ones hold for these crops?
     keys = ("accuracy", "happy_vs_rest_precision", "happy_vs_rest_f1", "happy_vs_rest_recall", "happy_fpr",
             "adjusted_happy_share")
     picked = {key: headline[key] for key in keys}
-    if "happy" in classes:  # the raw index of these faces beside the truth
-        happy = classes.index("happy")
-        called = decide(probabilities, classes, happy_threshold) == happy  # the served rule
-        picked |= {"happy_share": float(called.mean()), "true_happy_share": float((labels == happy).mean())}
+    if "happy" in classes:  # the raw index of these faces (the served rule) beside the truth
+        called, is_happy = happy_decisions(probabilities, labels, classes, happy_threshold)
+        picked |= {"happy_share": float(called.mean()), "true_happy_share": float(is_happy.mean())}
     return picked
 
 
@@ -138,7 +131,7 @@ def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, ba
     """Scores of every framing, and its accuracy change from ``baseline`` (margin, lift) on the
     same faces; with ``with_intervals`` each row's 95% bootstrap intervals too, and the bootstrap
     samples of every row (the same resamples for every model: paired differences)."""
-    from service.training.evaluate import predict_in_batches
+    from service.training.evaluate import predict_in_batches, stored_tpr_fpr
     from service.training.uncertainty import bootstrap_scores, intervals, resample_indices
 
     def correct_at(margin: float, lift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -147,15 +140,16 @@ def framing_rows(classifier, found: list, labels: np.ndarray, framings: list, ba
 
     _, base_correct = correct_at(*baseline)
     draws = resample_indices(len(labels), 2000, seed=0)
+    rates = stored_tpr_fpr(classifier.metadata)
     rows, samples = [], []
     for margin, lift in framings:
         probabilities, correct = correct_at(margin, lift)
         rows.append({"margin": margin, "lift": lift,
-                     **scores(probabilities, labels, classifier.classes, classifier.happy_threshold, stored_rates(classifier)),
+                     **scores(probabilities, labels, classifier.classes, classifier.happy_threshold, rates),
                      "accuracy_change": paired_accuracy_change(correct, base_correct, draws)})
         if with_intervals:
-            samples.append(bootstrap_scores(probabilities, labels, classifier.classes, draws,
-                                            stored_rates(classifier), classifier.happy_threshold))
+            samples.append(bootstrap_scores(probabilities, labels, classifier.classes, draws, rates,
+                                            classifier.happy_threshold))
             rows[-1]["intervals"] = intervals(samples[-1])
     return rows, samples
 
@@ -176,7 +170,7 @@ def compared_model_rows(compared, found: list, labels: np.ndarray, framings: lis
 
 def measure(args: argparse.Namespace) -> dict:
     from service.training.datasets import load_split
-    from service.training.evaluate import predict_in_batches
+    from service.training.evaluate import predict_in_batches, stored_tpr_fpr
     from service.vision.classifier import EmotionClassifier
     from service.vision.detectors import build_detector
 
@@ -196,7 +190,7 @@ def measure(args: argparse.Namespace) -> dict:
             "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
             "centre_offset": {"down": offsets[0], "right": offsets[1]},
             "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes,
-                                  classifier.happy_threshold, stored_rates(classifier)),
+                                  classifier.happy_threshold, stored_tpr_fpr(classifier.metadata)),
             "baseline_framing": {"margin": baseline[0], "lift": baseline[1]},
             "found_per_class": found_per_class(faces.labels[picked], indices, classifier.classes)}
     report["framings"], samples = framing_rows(classifier, found, labels, framings, baseline, args.intervals)
@@ -204,7 +198,7 @@ def measure(args: argparse.Namespace) -> dict:
         report["compare_model"] = {"model": args.compare_model, "version": compared.version,
                                    "fer_framing": scores(predict_in_batches(compared, originals), labels,
                                                          compared.classes, compared.happy_threshold,
-                                                         stored_rates(compared)),
+                                                         stored_tpr_fpr(compared.metadata)),
                                    "framings": compared_model_rows(compared, found, labels, framings, baseline,
                                                                    report["framings"], samples)}
     return report

@@ -169,6 +169,12 @@ def happy_decisions(probabilities: np.ndarray, labels: np.ndarray, classes: tupl
     return decide(probabilities, classes, happy_threshold) == happy, np.asarray(labels) == happy
 
 
+def stored_tpr_fpr(metadata: dict) -> tuple[float, float] | None:
+    """A model's stored happy-vs-rest rates (behind its adjusted index), if it has them."""
+    rates = metadata.get("happy_vs_rest")
+    return (rates["tpr"], rates["fpr"]) if rates else None
+
+
 @dataclass
 class Predictions:
     """A served model's class probabilities for labelled faces, with what is needed to score them."""
@@ -187,9 +193,7 @@ class Predictions:
 
     @property
     def tpr_fpr(self) -> tuple[float, float] | None:
-        """The model's stored happy-vs-rest rates (behind its adjusted index), if it has them."""
-        rates = self.metadata.get("happy_vs_rest")
-        return (rates["tpr"], rates["fpr"]) if rates else None
+        return stored_tpr_fpr(self.metadata)
 
     @property
     def happy_threshold(self) -> float | None:
