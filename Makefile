@@ -15,16 +15,18 @@ help:  ## list the targets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip wheel "setuptools<81"
+	$(BIN)/pip install --upgrade pip wheel
 
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python
-	@echo "installing what serving needs (the first time dlib compiles: about 8 minutes)"
+	@echo "installing what serving needs (prebuilt wheels only: no compiler needed)"
 	$(BIN)/pip install -e .
 	rm -f $(VENV)/.installed-serve-* && touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	@echo "installing the service with its training, benchmark and test tools (dlib compiles the first time)"
+	@echo "installing the service with its training, benchmark and test tools"
 	$(BIN)/pip install -e ".[test]"
+	@# the seed's face_recognition without its `dlib` requirement (dlib-bin provides the module)
+	$(BIN)/pip install --no-deps "face_recognition==1.3.0"
 	rm -f $(VENV)/.installed-* && touch $@ $(SERVE_STAMP)
 
 install: $(TEST_STAMP)  ## create .venv and install the service with its training, benchmark and test tools

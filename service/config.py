@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="Model folder: model.tflite + metadata.json.")
     detector: Literal["hog", "cnn", "stub"] = Field("hog", description="Face detector; stub is for benchmarks.")
     min_face_px: int = Field(48, ge=12, le=1000, description="Smallest face (pixels) to look for.")
+    min_readable_face_px: int = Field(24, ge=0, le=1000, description="Smaller faces are counted as seen (`unread`) but never classified: their expression cannot be read reliably (docs/LIMITS.md).")
     max_working_width: int = Field(1280, ge=160, description="Frames are detected at most this wide.")
     bucket_minutes: int = Field(15, description="Width of the stored time buckets (UTC).")
     analysis_threads: int = Field(2, ge=1, le=64, description="Frames analysed at once per worker process.")

@@ -65,7 +65,7 @@ def build_pipeline(settings: Settings):
     classifier = EmotionClassifier.load(settings.model_dir)
     detector = build_detector(settings.detector, min_face_px=settings.min_face_px,
                               max_width=settings.max_working_width)
-    return Pipeline(detector, classifier)
+    return Pipeline(detector, classifier, min_readable_face_px=settings.min_readable_face_px)
 
 
 def model_info_of(classifier) -> ModelInfo:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -45,8 +45,9 @@ class Detection:
 @dataclass(frozen=True)
 class FrameAnalysis:
     """What one frame contributes: happy + not_happy == faces == len(detections), and
-    `emotions` has every classifier class, zero counts included. timings_ms["classify"]
-    covers cropping and preprocessing as well as the model call."""
+    `emotions` has every classifier class, zero counts included. `unread_boxes` are faces found
+    but smaller than the readable size: seen, never classified, never in `faces` (the index's
+    denominator). timings_ms["classify"] covers cropping and preprocessing as well as the model call."""
 
     detections: list[Detection]
     faces: int
@@ -54,13 +55,28 @@ class FrameAnalysis:
     not_happy: int
     emotions: dict[str, int]
     timings_ms: dict[str, float]
+    unread_boxes: list[FaceBox] = field(default_factory=list)
+
+    @property
+    def unread(self) -> int:
+        return len(self.unread_boxes)
+
+    @property
+    def sightings(self) -> int:
+        """Every face found in the frame, read or not."""
+        return self.faces + self.unread
 
 
 class Pipeline:
-    def __init__(self, detector: Detector, classifier: Classifier, *, framing: CropFraming | None = None) -> None:
+    """`min_readable_face_px`: faces whose longer side is smaller are counted as unread instead of
+    classified (their expression cannot be read reliably; see docs/LIMITS.md); 0 reads every face."""
+
+    def __init__(self, detector: Detector, classifier: Classifier, *, framing: CropFraming | None = None,
+                 min_readable_face_px: int = 0) -> None:
         self.detector = detector
         self.classifier = classifier
         self.framing = framing or detector.framing
+        self.min_readable_face_px = min_readable_face_px
 
     @property
     def takes_gray(self) -> bool:
@@ -71,12 +87,12 @@ class Pipeline:
         """Analyse an RGB uint8 HxWx3 frame (as returned by decode_image), or a gray uint8 HxW
         frame when `takes_gray`."""
         started = time.perf_counter()
-        boxes = self.detector.detect(frame)
+        readable, unread = split_readable(self.detector.detect(frame), self.min_readable_face_px)
         detected = time.perf_counter()
-        detections = self._classify(frame, boxes)
+        detections = self._classify(frame, readable)
         classified = time.perf_counter()
         timings = {"detect": (detected - started) * 1e3, "classify": (classified - detected) * 1e3}
-        return summarize(detections, self.classifier.classes, timings)
+        return summarize(detections, self.classifier.classes, timings, unread)
 
     def crops(self, frame: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
         """The classifier's input for ``boxes``: cut with this pipeline's framing, gray, at its size."""
@@ -89,6 +105,13 @@ class Pipeline:
         crops = self.crops(frame, boxes)
         probabilities = np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
         return to_detections(boxes, probabilities, self.classifier.classes, self.classifier.decide(probabilities))
+
+
+def split_readable(boxes: list[FaceBox], min_readable_face_px: int) -> tuple[list[FaceBox], list[FaceBox]]:
+    """(readable, unread): a face is readable when its longer side reaches `min_readable_face_px`."""
+    readable = [box for box in boxes if max(box.width, box.height) >= min_readable_face_px]
+    unread = [box for box in boxes if max(box.width, box.height) < min_readable_face_px]
+    return readable, unread
 
 
 def to_detections(boxes: list[FaceBox], probabilities: np.ndarray, classes: tuple[str, ...],
@@ -104,7 +127,8 @@ def to_detections(boxes: list[FaceBox], probabilities: np.ndarray, classes: tupl
     ]
 
 
-def summarize(detections: list[Detection], classes: tuple[str, ...], timings_ms: Mapping[str, float]) -> FrameAnalysis:
+def summarize(detections: list[Detection], classes: tuple[str, ...], timings_ms: Mapping[str, float],
+              unread_boxes: list[FaceBox] | None = None) -> FrameAnalysis:
     """Count faces, happy (label == "happy"), not_happy (every other label) and per-class totals."""
     emotions = dict.fromkeys(classes, 0)
     for detection in detections:
@@ -117,4 +141,5 @@ def summarize(detections: list[Detection], classes: tuple[str, ...], timings_ms:
         not_happy=len(detections) - happy,
         emotions=emotions,
         timings_ms=dict(timings_ms),
+        unread_boxes=list(unread_boxes or []),
     )
