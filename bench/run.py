@@ -17,6 +17,11 @@ def run_suite(args) -> int:
         from bench import pipeline_compare
 
         return pipeline_compare.main(samples, args.repeat, args.quick)
+    if args.suite == "detect":
+        from bench import detect
+
+        return detect.main(samples, args.detectors if args.detectors != "hog,stub" else detect.DEFAULT_DETECTORS,
+                           args.repeat, args.quick)
     if args.suite == "agent":
         from bench import agent
 

@@ -329,14 +329,15 @@ def _add_calibrate(commands) -> None:
 def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks: pipeline vs the seed, ingestion, queries",
                                 description="Measurements, never tests; results go to BENCHMARKS.md. "
-                                "pipeline: seed vs service on the sample frames; ingest: concurrent "
+                                "pipeline: seed vs service on the sample frames; detect: each face detector's faces found and "
+                                "false boxes on the samples, a composed street and the shared footage, and its ms per frame; ingest: concurrent "
                                 "cameras posting to `happiness serve`; soak: 20,000 valid and hostile frames through two "
                                 "workers, their memory sampled; query: index endpoints on a "
                                 "synthetic year; agent: the edge agent's frames/s on one core and people "
                                 "vs sightings on composed video; statistics: interval coverage, trend false "
                                 "alarms and power by simulation, old method beside new.")
     bench.add_argument("suite", nargs="?", default="pipeline",
-                       choices=("pipeline", "ingest", "query", "soak", "agent", "statistics"))
+                       choices=("pipeline", "detect", "ingest", "query", "soak", "agent", "statistics"))
     bench.add_argument("--quick", action="store_true", help="a tiny run that only checks the harness works")
     bench.add_argument("--repeat", type=int, default=5, help="timed runs per frame or query")
     bench.add_argument("--samples", type=Path, help="folder of sample .jpg frames (default ../shared/samples)")
@@ -344,7 +345,9 @@ def _add_bench(commands) -> None:
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
     bench.add_argument("--frames", type=int, help="ingest: frames per run (400); soak: frames in all (20,000)")
     bench.add_argument("--detectors", default="hog,stub",
-                       help="ingest: hog (real frames, real detector), stub (API + database overhead) or both")
+                       help="ingest: hog (real frames, real detector), stub (API + database overhead) or both; "
+                       "detect: detectors to compare (default seed,hog,blazeface; options after a colon, "
+                       "separated by ';', e.g. 'blazeface;blazeface:min_score=0.7')")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
     bench.add_argument("--days", type=int, default=365, help="query: days of synthetic history")
     bench.add_argument("--out", type=Path, help="soak: folder for its plot and figures")

@@ -273,3 +273,18 @@ def add_location_with_camera(session) -> tuple[int, int]:
     session.add(camera)
     session.flush()
     return location.id, camera.id
+
+
+# Face heights from ../shared/samples/README.md (dlib HOG with one upsample).
+SAMPLE_FACE_HEIGHTS: dict[str, tuple[int, ...]] = {
+    "alex_lacamoire1.jpg": (321,),
+    "biden.jpg": (321,),
+    "johnsnow_test1.jpg": (186,),
+    "kit_with_rose.jpg": (74, 107),
+    "obama-1080p.jpg": (267,),
+    "obama-480p.jpg": (107,),
+    "obama-720p.jpg": (186,),
+    "obama_and_biden.jpg": (185, 223, 154),
+    "obama_small.jpg": (107,),
+    "two_people.jpg": (185, 155),
+}

@@ -14,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from service.vision.detectors.base import CropFraming, Detector, FaceBox
+from service.vision.boxes import FaceBox
+from service.vision.detectors.base import CropFraming, Detector
 from service.vision.preprocess import crop_faces
 
 HAPPY = "happy"
@@ -97,7 +98,8 @@ class Pipeline:
     def crops(self, frame: np.ndarray, boxes: list[FaceBox]) -> np.ndarray:
         """The classifier's input for ``boxes``: cut with this pipeline's framing, gray, at its size."""
         size = tuple(self.classifier.input_size)
-        return crop_faces(frame, boxes, size=size, margin=self.framing.margin, lift=self.framing.lift)
+        return crop_faces(frame, boxes, size=size, margin=self.framing.margin, lift=self.framing.lift,
+                          upright=self.framing.upright)
 
     def _classify(self, frame: np.ndarray, boxes: list[FaceBox]) -> list[Detection]:
         if not boxes:  # no model call at all: most frames of an empty street have no face

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 if TYPE_CHECKING:
-    from service.vision.detectors.base import FaceBox
+    from service.vision.boxes import FaceBox
 
 # The pipeline crops with its detector's measured framing (detectors/base.py CropFraming);
 # these defaults serve callers without a detector.
@@ -76,18 +76,44 @@ def crop_square(image: np.ndarray, top: int, left: int, side: int) -> np.ndarray
     return inner
 
 
+def eye_angle(eyes: tuple[tuple[float, float], tuple[float, float]]) -> float:
+    """Degrees the line from the first eye to the second (as the image shows them, left to right)
+    turns clockwise from the horizontal: positive when the face leans towards the image's right."""
+    (x0, y0), (x1, y1) = sorted(eyes)
+    return float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+
+
+def upright_square(image: np.ndarray, top: int, left: int, side: int, angle: float) -> np.ndarray:
+    """The side x side square at (top, left), turned by `angle` degrees about its centre so that a
+    face tilted by `angle` comes out upright; edge pixels repeat past the image (as crop_square)."""
+    centre = (left + side / 2.0, top + side / 2.0)
+    matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+    matrix[:, 2] -= (left, top)
+    return cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def face_square(image: np.ndarray, box: FaceBox, margin: float, lift: float, upright: bool) -> np.ndarray:
+    """The face's square region; turned upright by its eye keypoints when asked and known."""
+    top, left, side, _ = square_region(box, margin, lift)
+    if upright and box.eyes is not None:
+        return upright_square(image, top, left, side, eye_angle(box.eyes))
+    return crop_square(image, top, left, side)
+
+
 def crop_faces(
     image: np.ndarray,
     boxes: Sequence[FaceBox],
     size: tuple[int, int] = (48, 48),
     margin: float = DEFAULT_MARGIN,
     lift: float = DEFAULT_LIFT,
+    upright: bool = False,
 ) -> np.ndarray:
     """Crop every face of an RGB (or gray) frame into one gray uint8 batch [N, height, width].
 
     Each box is grown by `margin` (fraction of its side, on each side), made square around
-    its centre raised by `lift` (fraction of its side), edge-padded where it leaves the image, converted to gray, then resized to
-    `size` (height, width). No boxes gives an empty batch of shape (0, height, width).
+    its centre raised by `lift` (fraction of its side), edge-padded where it leaves the image,
+    turned upright by the eyes where `upright` and the box has them, converted to gray, then
+    resized to `size` (height, width). No boxes gives an empty batch of shape (0, height, width).
 
     Only the crops are converted to gray, never the whole frame: gray is computed pixel by
     pixel, so the gray of a crop equals the crop of the gray frame, and a face costs a few
@@ -96,6 +122,5 @@ def crop_faces(
     height, width = size
     batch = np.empty((len(boxes), height, width), dtype=np.uint8)
     for index, box in enumerate(boxes):
-        top, left, side, _ = square_region(box, margin, lift)
-        batch[index] = resize(to_gray(crop_square(image, top, left, side)), width, height)
+        batch[index] = resize(to_gray(face_square(image, box, margin, lift, upright)), width, height)
     return batch

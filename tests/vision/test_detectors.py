@@ -12,23 +12,9 @@ from PIL import Image
 from service.vision.decode import decode_image
 from service.vision.detectors import DETECTORS, FaceBox, build_detector, smallest_findable_face_px, working_scale
 from service.vision.detectors.base import to_original_boxes
+from support import SAMPLE_FACE_HEIGHTS
 
 HOG_NATIVE_PX = 80
-
-# Face heights from ../shared/samples/README.md (dlib HOG with one upsample).
-SAMPLE_FACE_HEIGHTS: dict[str, tuple[int, ...]] = {
-    "alex_lacamoire1.jpg": (321,),
-    "biden.jpg": (321,),
-    "johnsnow_test1.jpg": (186,),
-    "kit_with_rose.jpg": (74, 107),
-    "obama-1080p.jpg": (267,),
-    "obama-480p.jpg": (107,),
-    "obama-720p.jpg": (186,),
-    "obama_and_biden.jpg": (185, 223, 154),
-    "obama_small.jpg": (107,),
-    "two_people.jpg": (185, 155),
-}
-
 
 # --- the scale rule and box mapping (pure) -------------------------------------------
 
@@ -70,7 +56,7 @@ def test_iou():
 
 
 def test_registry_names_every_detector():
-    assert set(DETECTORS) == {"hog", "cnn", "stub"}
+    assert set(DETECTORS) == {"blazeface", "hog", "stub"}
     for name, detector_class in DETECTORS.items():
         assert detector_class.type == name
         assert detector_class.config_class().type == name
@@ -79,6 +65,12 @@ def test_registry_names_every_detector():
 def test_build_detector_passes_settings():
     detector = build_detector("hog", min_face_px=60, max_width=960)
     assert (detector.config.min_face_px, detector.config.max_width) == (60, 960)
+
+
+def test_each_detector_keeps_its_own_defaults_when_none_are_given():
+    assert (build_detector("hog").config.min_face_px, build_detector("hog").config.max_width) == (48, 1280)
+    blazeface = build_detector("blazeface", min_face_px=None, max_width=None)
+    assert (blazeface.config.min_face_px, blazeface.config.max_width) == (12, 576)
 
 
 @pytest.mark.parametrize(
@@ -180,10 +172,3 @@ def test_hog_is_safe_from_several_threads(hog, load_sample):
     with ThreadPoolExecutor(max_workers=3) as pool:
         concurrent = list(pool.map(hog.detect, frames))
     assert concurrent == sequential
-
-
-def test_cnn_finds_the_astronaut(face_recognition, astronaut):
-    cnn = build_detector("cnn", min_face_px=80, max_width=640)  # small scale: CNN is slow on CPU
-    found = cnn.detect(astronaut)
-    assert len(found) == 1
-    assert_finds(reference_boxes(face_recognition, astronaut), found, min_iou=0.5)

@@ -112,7 +112,7 @@ def test_a_gray_frame_gives_what_its_rgb_frame_gives_with_a_gray_detector():
 
     rgb = frame()
     pipeline = Pipeline(build_detector("stub", faces=2), FakeClassifier(["happy", "sad"] * 2))
-    assert pipeline.takes_gray and not Pipeline(build_detector("cnn"), FakeClassifier([])).takes_gray
+    assert pipeline.takes_gray and not Pipeline(build_detector("blazeface"), FakeClassifier([])).takes_gray
     from_rgb, from_gray = pipeline.analyze(rgb), pipeline.analyze(to_gray(rgb))
     assert [d.box for d in from_gray.detections] == [d.box for d in from_rgb.detections]
     first, second = pipeline.classifier.batches

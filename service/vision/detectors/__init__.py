@@ -9,21 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from service.vision.detectors.base import Detector, DetectorConfig, FaceBox, smallest_findable_face_px, working_scale
-from service.vision.detectors.cnn import CnnConfig, CnnDetector
+from service.vision.detectors.blazeface import BlazeFaceConfig, BlazeFaceDetector
 from service.vision.detectors.hog import HogConfig, HogDetector
 from service.vision.detectors.stub import StubConfig, StubDetector
 
 DETECTORS: dict[str, type[Detector[Any]]] = {
+    "blazeface": BlazeFaceDetector,
     "hog": HogDetector,
-    "cnn": CnnDetector,
     "stub": StubDetector,  # benchmarks and API tests only: boxes without faces
 }
 
 
-def build_detector(type: str, min_face_px: int = 48, max_width: int = 1280, **options: Any) -> Detector[Any]:
-    """Instantiate the detector registered under `type` with its config class.
+def build_detector(type: str, min_face_px: int | None = None, max_width: int | None = None,
+                   **options: Any) -> Detector[Any]:
+    """Instantiate the detector registered under `type` with its config class; `min_face_px` and
+    `max_width` left as None take that detector's own defaults.
 
-    `options` are that detector's own fields (e.g. `faces` for "stub", `model_path` for "cnn").
+    `options` are that detector's own fields (e.g. `faces` for "stub", `min_score` for "blazeface").
     Raises ValueError for an unknown type or an invalid setting.
     """
     try:
@@ -31,7 +33,9 @@ def build_detector(type: str, min_face_px: int = 48, max_width: int = 1280, **op
     except KeyError:
         raise ValueError(f"unknown detector type {type!r}; choose one of {sorted(DETECTORS)}") from None
     try:
-        config = detector_class.config_class(min_face_px=min_face_px, max_width=max_width, **options)
+        sizes = {name: value for name, value in (("min_face_px", min_face_px), ("max_width", max_width))
+                 if value is not None}
+        config = detector_class.config_class(**sizes, **options)
     except TypeError as exc:  # an option this detector does not have
         raise ValueError(f"invalid option for detector {type!r}: {exc}") from None
     return detector_class(config)
@@ -39,8 +43,8 @@ def build_detector(type: str, min_face_px: int = 48, max_width: int = 1280, **op
 
 __all__ = [
     "DETECTORS",
-    "CnnConfig",
-    "CnnDetector",
+    "BlazeFaceConfig",
+    "BlazeFaceDetector",
     "Detector",
     "DetectorConfig",
     "FaceBox",

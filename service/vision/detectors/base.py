@@ -27,34 +27,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from service.vision.boxes import FaceBox
 from service.vision.preprocess import DEFAULT_LIFT, DEFAULT_MARGIN, resize, to_gray
-
-
-@dataclass(frozen=True, slots=True)
-class FaceBox:
-    """A face in original image pixels; right and bottom are exclusive, so
-    image[top:bottom, left:right] is the face (the face_recognition convention)."""
-
-    top: int
-    right: int
-    bottom: int
-    left: int
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
-
-    def iou(self, other: FaceBox) -> float:
-        """Intersection over union of the two boxes, 0.0 when disjoint."""
-        overlap_w = max(0, min(self.right, other.right) - max(self.left, other.left))
-        overlap_h = max(0, min(self.bottom, other.bottom) - max(self.top, other.top))
-        overlap = overlap_w * overlap_h
-        union = self.width * self.height + other.width * other.height - overlap
-        return overlap / union if union > 0 else 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,10 +55,13 @@ class CropFraming:
 
     The models learnt from FER2013's framing, and each detector draws its boxes its own way
     (dlib's HOG box runs from the brows to the chin, lower than FER2013's faces sit), so each
-    detector carries the framing measured for it by bench/crop_framing.py."""
+    detector carries the framing measured for it by bench/crop_framing.py. `upright`: turn the
+    square by the box's eye keypoints so that a tilted head is read upright (detectors that find
+    eyes only)."""
 
     margin: float
     lift: float = DEFAULT_LIFT
+    upright: bool = False
 
 
 class Detector(ABC, Generic[ConfigT]):
