@@ -99,9 +99,8 @@ def run_people(config: AgentConfig, stop: Stopper) -> int:
         batch_id = f"agent-{uuid.uuid4().hex}"  # new per flush: a restarted agent's counts are new counts
         queue.add(batch_id, {"batch_id": batch_id, "observations": [tally.observation(interval)]})
         log.info("queued %s: %d people (%d happy), %d unread (too small to read), %d sightings, %d frames in "
-                 "the bucket from %s", batch_id, tally.people, tally.emotions["happy"], tally.unread, tally.sightings,
-                 tally.frames,
-                 tally.start.strftime("%Y-%m-%d %H:%M"))
+                 "the bucket from %s", batch_id, tally.people, tally.emotions["happy"], tally.unread,
+                 tally.sightings, tally.frames, tally.start.strftime("%Y-%m-%d %H:%M"))
         sender.wake()
 
     tracker = FaceTracker(pipeline.classifier.classes, config.fps, config.track_patience, config.min_track_frames,

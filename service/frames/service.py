@@ -160,4 +160,5 @@ def to_result(meta: FrameMeta, analysis, bucket_start: datetime) -> FrameResult:
 
 
 def box_out(box) -> Box:
+    """A detector's FaceBox as the API's Box."""
     return Box(top=box.top, right=box.right, bottom=box.bottom, left=box.left)

@@ -411,9 +411,8 @@ def points_of(spans: list[tuple[datetime, datetime]], sums: np.ndarray, rates: R
     points = []
     for (start, end), row, emotions, low_count, index, low, high, adjusted, adjusted_low, adjusted_high in values:
         point = {"start": start, "end": end, "frames": row[FRAMES], "faces": row[FACES], "sightings": row[SIGHTINGS],
-                 "unread": row[UNREAD],
-                 "low_count": low_count, "happy": None, "not_happy": None, "index": None, "ci95": None,
-                 "adjusted_index": None, "adjusted_ci95": None, "design_effect": None, "emotions": None}
+                 "unread": row[UNREAD], "low_count": low_count, "happy": None, "not_happy": None, "index": None,
+                 "ci95": None, "adjusted_index": None, "adjusted_ci95": None, "design_effect": None, "emotions": None}
         points.append(point)
         if low_count and query.public:
             continue

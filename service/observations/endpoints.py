@@ -25,9 +25,9 @@ observations may fall in one bucket; each adds.
 
 The whole batch is checked first and stored in one transaction, or not at all: any
 inconsistent observation (happy > people, emotions not adding up to people or naming an unknown
-class, negative counts, sightings < people + unread, end not after start, a span across buckets, a time
-in the future, or starting before the deduplication window, 48 hours by default) answers 422
-naming each `observations.INDEX.FIELD` at fault. At most {MAX_OBSERVATIONS} observations per batch.
+class, negative counts, sightings < people + unread, end not after start, a span across
+buckets, a time in the future, or starting before the deduplication window, 48 hours by
+default) answers 422 naming each `observations.INDEX.FIELD` at fault. At most {MAX_OBSERVATIONS} observations per batch.
 A paused location or camera, or an observation that overlaps an earlier pause, answers 423; a
 location whose setting the law prohibits (workplace, education) 403.
 
