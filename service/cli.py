@@ -293,10 +293,11 @@ def _describe(path: Path, analysis, *, as_json: bool) -> str:
               "scores": {k: round(v, 4) for k, v in d.scores.items()}} for d in analysis.detections]
     if as_json:
         return json.dumps({"image": str(path), "faces": analysis.faces, "happy": analysis.happy,
-                           "not_happy": analysis.not_happy, "emotions": analysis.emotions,
+                           "not_happy": analysis.not_happy, "unread": analysis.unread, "emotions": analysis.emotions,
                            "detections": faces})
     labels = ", ".join(d["label"] for d in faces) or "no faces"
-    return f"{path}: {analysis.faces} face(s), {analysis.happy} happy: {labels}"
+    unread = f", {analysis.unread} too small to read" if analysis.unread else ""
+    return f"{path}: {analysis.faces} face(s), {analysis.happy} happy{unread}: {labels}"
 
 
 # --- agent ---------------------------------------------------------------------------------

@@ -33,10 +33,12 @@ class ScriptedClassifier:
 
 class ScriptedPipeline:
     """Stands in for detection + classification in API tests: every frame yields one face per
-    label in `labels`. Tests about HTTP and storage need no TensorFlow or dlib."""
+    label in `labels`, and `unread` faces too small to read (10 px boxes, as the pipeline
+    leaves below its readable size). Tests about HTTP and storage need no TensorFlow or dlib."""
 
-    def __init__(self, labels: tuple[str, ...] = ("happy", "sad")) -> None:
+    def __init__(self, labels: tuple[str, ...] = ("happy", "sad"), unread: int = 0) -> None:
         self.labels = labels
+        self.unread = unread
         self.classifier = ScriptedClassifier()
         self.calls = 0
 
@@ -48,7 +50,8 @@ class ScriptedPipeline:
         detections = [Detection(FaceBox(10, 60, 60, 10), label,
                                 {c: float(c == label) for c in self.classifier.classes})
                       for label in self.labels]
-        return summarize(detections, self.classifier.classes, {"detect": 0.0, "classify": 0.0})
+        small = [FaceBox(5, 20 * n + 80, 15, 20 * n + 70) for n in range(self.unread)]
+        return summarize(detections, self.classifier.classes, {"detect": 0.0, "classify": 0.0}, small)
 
 
 def empty_database(url: str) -> None:

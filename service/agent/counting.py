@@ -27,6 +27,7 @@ class Minute:
     sightings: int = 0
     people: int = 0
     happy: int = 0
+    unread: int = 0
     batches: int = 0
     detect_ms: float = 0.0
     classify_ms: float = 0.0
@@ -44,17 +45,20 @@ class PeopleCounter:
 
         conversion = cv2.COLOR_BGR2GRAY if self.pipeline.takes_gray else cv2.COLOR_BGR2RGB
         analysis = self.pipeline.analyze(cv2.cvtColor(sample.frame, conversion))
-        self.book.add_frame(sample.moment, analysis.faces)
-        self._count(self.tracker.update(sample.moment, analysis.detections))
+        self.book.add_frame(sample.moment, analysis.sightings)
+        self._count(self.tracker.update(sample.moment, analysis.detections, analysis.unread_boxes))
         minute = self.minute
         minute.frames += 1
-        minute.sightings += analysis.faces
+        minute.sightings += analysis.sightings
         minute.detect_ms += analysis.timings_ms.get("detect", 0.0)
         minute.classify_ms += analysis.timings_ms.get("classify", 0.0)
 
     def _count(self, people: list[Person]) -> None:
         for person in people:
             self.book.add_person(person)
+            if person.unread:
+                self.minute.unread += 1
+                continue
             self.minute.people += 1
             self.minute.happy += person.label == "happy"
 
@@ -94,9 +98,9 @@ def run_people(config: AgentConfig, stop: Stopper) -> int:
     def enqueue(tally: BucketTally) -> None:
         batch_id = f"agent-{uuid.uuid4().hex}"  # new per flush: a restarted agent's counts are new counts
         queue.add(batch_id, {"batch_id": batch_id, "observations": [tally.observation(interval)]})
-        log.info("queued %s: %d people (%d happy), %d sightings, %d frames in the bucket from %s",
-                 batch_id, tally.people, tally.emotions["happy"], tally.sightings, tally.frames,
-                 tally.start.strftime("%Y-%m-%d %H:%M"))
+        log.info("queued %s: %d people (%d happy), %d unread (too small to read), %d sightings, %d frames in "
+                 "the bucket from %s", batch_id, tally.people, tally.emotions["happy"], tally.unread,
+                 tally.sightings, tally.frames, tally.start.strftime("%Y-%m-%d %H:%M"))
         sender.wake()
 
     tracker = FaceTracker(pipeline.classifier.classes, config.fps, config.track_patience, config.min_track_frames,
@@ -147,9 +151,10 @@ def _summarise(counter: PeopleCounter, source, delivery: Delivery, live: bool, f
     per_frame = (f"{minute.detect_ms / minute.frames:.0f} ms detect + {minute.classify_ms / minute.frames:.0f} ms "
                  "classify a frame") if minute.frames else "no frames"
     progress = f"; {source.progress:.0%} of the video read" if source.progress is not None else ""
-    log.info("last minute: %d frames analysed (%s), %d sightings, %d people decided (%d happy), %d tracks live, "
-             "%d short tracks dropped as noise so far; %d batches queued, %d delivered, %d retries, %d refused%s",
-             minute.frames, per_frame, minute.sightings, minute.people, minute.happy, len(tracker.live),
+    log.info("last minute: %d frames analysed (%s), %d sightings, %d people decided (%d happy), %d people unread "
+             "(too small to read), %d tracks live, %d short tracks dropped as noise so far; %d batches queued, "
+             "%d delivered, %d retries, %d refused%s",
+             minute.frames, per_frame, minute.sightings, minute.people, minute.happy, minute.unread, len(tracker.live),
              tracker.noise, minute.batches, stats.delivered, stats.retries, stats.refused, progress)
 
 

@@ -22,11 +22,16 @@ from service.vision.classifier import decide
 
 @dataclass(frozen=True)
 class Person:
-    """A finished track, all that is kept of it: when it was last seen and its expression."""
+    """A finished track, all that is kept of it: when it was last seen and its expression;
+    `label` None when no frame showed the face large enough to read (an unread person)."""
 
     last_seen: datetime
     frames: int
-    label: str
+    label: str | None
+
+    @property
+    def unread(self) -> bool:
+        return self.label is None
 
 
 def expression(probability_sum: np.ndarray, classes: tuple[str, ...], frames: int = 1,
@@ -46,6 +51,7 @@ class BucketTally:
     width: timedelta
     frames: int = 0
     sightings: int = 0
+    unread: int = 0  # people seen whose face was never readable: not in `people`
     emotions: Counter = field(default_factory=Counter)
     first_frame: datetime | None = None
     last_frame: datetime | None = None
@@ -56,11 +62,13 @@ class BucketTally:
 
     @property
     def people(self) -> int:
+        """The people read (the index's faces)."""
         return sum(self.emotions.values())
 
-    def add_frame(self, moment: datetime, faces: int) -> None:
+    def add_frame(self, moment: datetime, sightings: int) -> None:
+        """One analysed frame and the faces found in it, read or not."""
         self.frames += 1
-        self.sightings += faces
+        self.sightings += sightings
         self.first_frame = min(self.first_frame or moment, moment)
         self.last_frame = max(self.last_frame or moment, moment)
 
@@ -69,7 +77,7 @@ class BucketTally:
         end = min(self.end, self.last_frame + frame_interval)
         return {"start": _iso(self.first_frame), "end": _iso(end), "people": self.people,
                 "happy": self.emotions["happy"], "emotions": {e: self.emotions[e] for e in EMOTIONS},
-                "sightings": self.sightings, "frames": self.frames}
+                "unread": self.unread, "sightings": self.sightings, "frames": self.frames}
 
 
 class BucketBook:
@@ -84,11 +92,16 @@ class BucketBook:
         start = bucket_start_of(moment, self.minutes)
         return self.open.setdefault(start, BucketTally(start, self.width))
 
-    def add_frame(self, moment: datetime, faces: int) -> None:
-        self._bucket(moment).add_frame(moment, faces)
+    def add_frame(self, moment: datetime, sightings: int) -> None:
+        self._bucket(moment).add_frame(moment, sightings)
 
     def add_person(self, person: Person) -> None:
-        self._bucket(person.last_seen).emotions[person.label] += 1
+        """A read person counts under their expression, an unread one as unread."""
+        tally = self._bucket(person.last_seen)
+        if person.unread:
+            tally.unread += 1
+        else:
+            tally.emotions[person.label] += 1
 
     def closed(self, now: datetime, oldest_live: datetime | None) -> list[BucketTally]:
         """Remove and answer the buckets that ended by `now` and in which no live track was

@@ -4,6 +4,10 @@ a frame count, the sum of its class probabilities and when it was last seen: no 
 box history or embedding. A track the tracker has given up on (unseen for `patience_s`) is
 finished: it becomes a Person, or noise when it has fewer than `min_frames` frames.
 
+Faces too small to read (a frame's unread boxes) are tracked like the others, so a person far
+away is still followed and counted as seen; only the readable frames add probabilities, and a
+person with none is an unread Person (label None): counted as seen, never as read.
+
 Why ByteTrack from supervision 0.30: on the composed videos of bench/agent_trackers.py it counted
 the people right from 2 analysed frames/s up, as the `trackers` package's trackers did and
 norfair did not (BENCHMARKS.md, section 4), and it is the one of them that installs beside our
@@ -14,6 +18,7 @@ from 0.28 and drops it in 0.31, hence the pin."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,8 +29,9 @@ from service.agent.decisions import Person, expression
 
 @dataclass
 class Track:
-    frames: int
-    probability_sum: np.ndarray
+    frames: int              # every frame the face was tracked in, read or not
+    read_frames: int         # of them, those whose face was large enough to read
+    probability_sum: np.ndarray  # over the read frames only
     last_seen: datetime
     last_update: int
 
@@ -49,13 +55,16 @@ class FaceTracker:
         self.live: dict[int, Track] = {}
         self.noise = 0  # tracks dropped for being shorter than min_frames
 
-    def update(self, moment: datetime, detections: list) -> list[Person]:
-        """Associate one frame's detections (service.vision.pipeline.Detection) and answer the
-        people whose tracks have now ended."""
+    def update(self, moment: datetime, detections: list, unread_boxes: Sequence = ()) -> list[Person]:
+        """Associate one frame's faces, its detections (service.vision.pipeline.Detection, read)
+        and its `unread_boxes` (FaceBox, too small to read), all in one association, and answer
+        the people whose tracks have now ended."""
         self.updates += 1
-        for detection, track_id in zip(detections, self._track_ids(detections)):
+        boxes = [detection.box for detection in detections] + list(unread_boxes)
+        scores = [self._scores(detection) for detection in detections] + [None] * len(unread_boxes)
+        for track_scores, track_id in zip(scores, self._track_ids(boxes)):
             if track_id is not None:
-                self._extend(track_id, detection, moment)
+                self._extend(track_id, track_scores, moment)
         lost_after = self._tracker.max_time_lost
         return self._finish([i for i, track in self.live.items() if self.updates - track.last_update > lost_after])
 
@@ -68,14 +77,14 @@ class FaceTracker:
         """The earliest last sighting of a live track: no bucket after it can close yet."""
         return min((track.last_seen for track in self.live.values()), default=None)
 
-    def _track_ids(self, detections: list) -> list[int | None]:
-        """ByteTrack's id for each detection; None for one it holds back (a new face is given an
+    def _track_ids(self, face_boxes: list) -> list[int | None]:
+        """ByteTrack's id for each face box; None for one it holds back (a new face is given an
         id at its second sighting) or drops."""
-        ids: list[int | None] = [None] * len(detections)
-        if not detections:
+        ids: list[int | None] = [None] * len(face_boxes)
+        if not face_boxes:
             self._tracker.update_with_detections(self._sv.Detections.empty())
             return ids
-        boxes = np.array([[d.box.left, d.box.top, d.box.right, d.box.bottom] for d in detections], np.float32)
+        boxes = np.array([[b.left, b.top, b.right, b.bottom] for b in face_boxes], np.float32)
         tracked = self._tracker.update_with_detections(self._sv.Detections(
             xyxy=boxes, confidence=np.ones(len(boxes), np.float32),  # HOG gives no score: all alike
             class_id=np.zeros(len(boxes), int), data={"row": np.arange(len(boxes))}))
@@ -83,14 +92,18 @@ class FaceTracker:
             ids[int(row)] = int(track_id)
         return ids
 
-    def _extend(self, track_id: int, detection, moment: datetime) -> None:
-        scores = np.array([detection.scores[c] for c in self.classes], np.float64)
+    def _scores(self, detection) -> np.ndarray:
+        return np.array([detection.scores[c] for c in self.classes], np.float64)
+
+    def _extend(self, track_id: int, scores: np.ndarray | None, moment: datetime) -> None:
+        """Add one frame to the track; `scores` None: the face was unread in this frame."""
         track = self.live.get(track_id)
         if track is None:
-            self.live[track_id] = Track(1, scores, moment, self.updates)
-            return
+            track = self.live[track_id] = Track(0, 0, np.zeros(len(self.classes)), moment, self.updates)
         track.frames += 1
-        track.probability_sum += scores
+        if scores is not None:
+            track.read_frames += 1
+            track.probability_sum += scores
         track.last_seen, track.last_update = moment, self.updates
 
     def _finish(self, track_ids: list[int]) -> list[Person]:
@@ -100,6 +113,12 @@ class FaceTracker:
             if track.frames < self.min_frames:
                 self.noise += 1
                 continue
-            people.append(Person(track.last_seen, track.frames, expression(track.probability_sum, self.classes, track.frames,
-                                                                          self.happy_threshold)))
+            people.append(self._person(track))
         return people
+
+    def _person(self, track: Track) -> Person:
+        """The finished track decided from its read frames; unread (label None) without any."""
+        label = None
+        if track.read_frames:
+            label = expression(track.probability_sum, self.classes, track.read_frames, self.happy_threshold)
+        return Person(track.last_seen, track.frames, label)

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from service.analyze.schemas import AnalysisOut
 from service.config import Settings
 from service.frames.schemas import Box, DetectionOut
-from service.frames.service import analyze_image
+from service.frames.service import analyze_image, box_out
 
 HAPPY_COLOUR, OTHER_COLOUR = (46, 204, 64), (255, 133, 27)
 JPEG_QUALITY = 85
@@ -45,8 +45,9 @@ def to_output(analysis: Analysis) -> AnalysisOut:
     result = analysis.result
     height, width = analysis.rgb.shape[:2]
     return AnalysisOut(width=width, height=height, faces=result.faces, happy=result.happy,
-                       not_happy=result.not_happy, emotions=dict(result.emotions),
+                       not_happy=result.not_happy, unread=result.unread, emotions=dict(result.emotions),
                        detections=[_detection_out(d) for d in result.detections],
+                       unread_boxes=[box_out(box) for box in result.unread_boxes],
                        timings_ms={k: round(v, 2) for k, v in result.timings_ms.items()})
 
 

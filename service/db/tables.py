@@ -20,8 +20,10 @@ def utc_now() -> datetime:
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 # the count columns of bucket_counts and daily_counts (`happy` is also the happy emotion's count);
 # `faces` are the faces counted (a posted frame's faces, an agent's people), `sightings` every face
-# detected in every analysed frame (equal to faces for posted frames)
-COUNT_COLUMNS = ("frames", "faces", "happy", "not_happy", *(e for e in EMOTIONS if e != "happy"), "sightings")
+# detected in every analysed frame (faces + unread for posted frames), `unread` the faces (an agent's
+# people) seen but too small to read: never in faces, the index's denominator
+COUNT_COLUMNS = ("frames", "faces", "happy", "not_happy", *(e for e in EMOTIONS if e != "happy"), "sightings",
+                 "unread")
 
 
 class Location(Base):
@@ -71,6 +73,7 @@ class CountColumns:
     sad: Mapped[int] = mapped_column(Integer, default=0)
     surprise: Mapped[int] = mapped_column(Integer, default=0)
     sightings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unread: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BucketCount(CountColumns, Base):

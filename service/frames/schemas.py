@@ -24,11 +24,14 @@ class FrameResult(BaseModel):
     frame_id: str | None
     captured_at: datetime
     bucket_start: datetime = Field(description="Start (UTC) of the time bucket the counts went to.")
-    faces: int
+    faces: int = Field(description="Faces read and classified: happy + not_happy, the index's denominator.")
     happy: int
     not_happy: int
+    unread: int = Field(0, description="Faces found but too small to read their expression: seen (they count "
+                        "as sightings), never classified, never in faces.")
     emotions: dict[str, int]
-    detections: list[DetectionOut] = Field(description="Boxes and scores of this frame (never stored).")
+    detections: list[DetectionOut] = Field(description="Boxes and scores of the read faces (never stored).")
+    unread_boxes: list[Box] = Field(default_factory=list, description="Boxes of the unread faces (never stored).")
     duplicate: bool = Field(False, description="Always false here; a repeat is answered by DuplicateFrame.")
 
 

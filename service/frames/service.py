@@ -118,8 +118,8 @@ def record_frame(session: Session, meta: FrameMeta, analysis, settings: Settings
     if meta.frame_id is not None:
         expires_at = max(now, meta.captured_at) + timedelta(hours=settings.dedup_window_hours)
         receipt = repository.Receipt(meta.frame_id, now, expires_at)
-    counts = {"frames": 1, "faces": result.faces, "sightings": result.faces, "happy": result.happy,
-              "not_happy": result.not_happy, **result.emotions}
+    counts = {"frames": 1, "faces": result.faces, "unread": result.unread, "sightings": result.faces + result.unread,
+              "happy": result.happy, "not_happy": result.not_happy, **result.emotions}
     written = repository.count_frame(session, meta.location_id, meta.camera_id, result.bucket_start, counts,
                                      receipt, meta.key_hash, meta.captured_at)
     if written is repository.Written.KEY_REFUSED:
@@ -147,14 +147,18 @@ def _duplicate(meta: FrameMeta, first_received_at: datetime) -> DuplicateFrame:
 
 
 def to_result(meta: FrameMeta, analysis, bucket_start: datetime) -> FrameResult:
-    detections = [
-        DetectionOut(box=Box(top=d.box.top, right=d.box.right, bottom=d.box.bottom, left=d.box.left),
-                     label=d.label, scores={k: round(v, 4) for k, v in d.scores.items()})
-        for d in analysis.detections
-    ]
+    """The answer: counts, and the boxes of read and of unread faces (in memory, never stored)."""
+    detections = [DetectionOut(box=box_out(d.box), label=d.label, scores={k: round(v, 4) for k, v in d.scores.items()})
+                  for d in analysis.detections]
+    unread_boxes = [box_out(box) for box in analysis.unread_boxes]
     return FrameResult(
         location_id=meta.location_id, camera_id=meta.camera_id, frame_id=meta.frame_id,
         captured_at=meta.captured_at, bucket_start=bucket_start, faces=analysis.faces,
-        happy=analysis.happy, not_happy=analysis.not_happy, emotions=dict(analysis.emotions),
-        detections=detections,
+        happy=analysis.happy, not_happy=analysis.not_happy, unread=len(unread_boxes),
+        emotions=dict(analysis.emotions), detections=detections, unread_boxes=unread_boxes,
     )
+
+
+def box_out(box) -> Box:
+    """A detector's FaceBox as the API's Box."""
+    return Box(top=box.top, right=box.right, bottom=box.bottom, left=box.left)

@@ -74,16 +74,16 @@ def city_happiness_index(_: ReaderDep, query: QueryDep, session: ReadSessionDep,
 # Flat columns (ci95 split in two, one column per emotion) so that spreadsheets need no parsing;
 # empty cells where JSON has null.
 
-SUMMARY_COLUMNS = ("frames", "faces", "sightings", "happy", "not_happy", "index", "ci95_low", "ci95_high",
-                   "adjusted_index", "adjusted_ci95_low", "adjusted_ci95_high", "design_effect", "low_count")
+SUMMARY_COLUMNS = ("frames", "faces", "sightings", "unread", "happy", "not_happy", "index", "ci95_low",
+                   "ci95_high", "adjusted_index", "adjusted_ci95_low", "adjusted_ci95_high", "design_effect", "low_count")
 
 
 def _summary_cells(summary: Summary | None) -> list:
     if summary is None:
         return [""] * len(SUMMARY_COLUMNS)
-    return [summary.frames, summary.faces, summary.sightings, _cell(summary.happy), _cell(summary.not_happy),
-            _cell(summary.index), *_pair(summary.ci95), _cell(summary.adjusted_index), *_pair(summary.adjusted_ci95),
-            _cell(summary.design_effect), str(summary.low_count).lower()]
+    return [summary.frames, summary.faces, summary.sightings, summary.unread, _cell(summary.happy),
+            _cell(summary.not_happy), _cell(summary.index), *_pair(summary.ci95), _cell(summary.adjusted_index),
+            *_pair(summary.adjusted_ci95), _cell(summary.design_effect), str(summary.low_count).lower()]
 
 
 def _pair(interval) -> tuple:

@@ -32,8 +32,10 @@ class Summary(BaseModel):
     frames: int
     faces: int = Field(description="Faces counted, the index's denominator: each face of a posted "
                        "frame once, each person tracked by an edge agent once.")
-    sightings: int = Field(description="Faces detected in all analysed frames: equal to faces for "
-                           "posted frames, more for agents (one person, many frames).")
+    sightings: int = Field(description="Faces detected in all analysed frames, read or not: faces + unread "
+                           "for posted frames, more for agents (one person, many frames).")
+    unread: int = Field(0, description="Faces found but too small to read their expression (an agent's people "
+                        "seen only so): counted as seen, never in faces, the index or its intervals.")
     happy: int | None = Field(description="Null when withheld (low_count in a public answer).")
     not_happy: int | None
     index: float | None = Field(description="happy / faces; null without faces or when withheld.")

@@ -40,7 +40,7 @@ from service.pauses.service import mark_paused
 DEFAULT_RANGE = timedelta(days=30)
 DISPERSION_WINDOW = timedelta(days=28)
 TREND_WEEKS_AFTER_DAYS = 400
-COUNT_KEYS = ("frames", "faces", "happy", "not_happy", "sightings")
+COUNT_KEYS = ("frames", "faces", "happy", "not_happy", "sightings", "unread")
 CLUSTER_MINUTES = {"hour": 60, "15min": 15}
 
 
@@ -299,7 +299,7 @@ def _sum_days_by_location(session: Session, locations: list[Location],
             for location_id, group in groupby(rows, key=itemgetter(0))}
 
 
-DAY_COLUMNS = ("frames", "faces", "happy", "sightings")
+DAY_COLUMNS = ("frames", "faces", "happy", "sightings", "unread")
 
 
 def _sum_days(rows: list[Row], days: DayCalendar) -> DaySums:
@@ -307,14 +307,15 @@ def _sum_days(rows: list[Row], days: DayCalendar) -> DaySums:
     numpy: totals and latest day of the range, daily counts of the range and of the window."""
     _, day_column, *columns = zip(*rows)  # transposed in C
     ordinals = np.fromiter((day.toordinal() for day in day_column), np.int64, len(day_column))
-    frames, faces, happy, sightings = (np.array(column, np.int64) for column in columns)
+    frames, faces, happy, sightings, unread = (np.array(column, np.int64) for column in columns)
     in_range = (ordinals >= days.first.toordinal()) & (ordinals < days.end.toordinal())
     counted = faces > 0
     window = counted & (ordinals >= days.window_first.toordinal()) & (ordinals < days.end.toordinal())
     daily = DailyCounts(ordinals[in_range & counted], happy[in_range & counted], faces[in_range & counted])
     range_faces, range_happy = int(daily.faces.sum()), int(daily.happy.sum())
     totals = {"frames": int(frames[in_range].sum()), "faces": range_faces, "happy": range_happy,
-              "not_happy": range_faces - range_happy, "sightings": int(sightings[in_range].sum())}
+              "not_happy": range_faces - range_happy, "sightings": int(sightings[in_range].sum()),
+              "unread": int(unread[in_range].sum())}
     latest = date.fromordinal(int(daily.days[-1])) if len(daily.days) else None
     return DaySums(totals, latest, daily, DailyCounts(ordinals[window], happy[window], faces[window]))
 
@@ -391,8 +392,8 @@ def totals_of(sums: np.ndarray) -> dict[str, int]:
     return dict(zip(repository.SUMMED, sums.sum(axis=0).tolist()))
 
 
-FRAMES, FACES, HAPPY, NOT_HAPPY, SIGHTINGS = (repository.SUMMED.index(name) for name in
-                                                ("frames", "faces", "happy", "not_happy", "sightings"))
+FRAMES, FACES, HAPPY, NOT_HAPPY, SIGHTINGS, UNREAD = (
+    repository.SUMMED.index(name) for name in ("frames", "faces", "happy", "not_happy", "sightings", "unread"))
 EMOTION_COLUMNS = [repository.SUMMED.index(emotion) for emotion in EMOTIONS]  # `happy` is an emotion too
 
 
@@ -410,8 +411,8 @@ def points_of(spans: list[tuple[datetime, datetime]], sums: np.ndarray, rates: R
     points = []
     for (start, end), row, emotions, low_count, index, low, high, adjusted, adjusted_low, adjusted_high in values:
         point = {"start": start, "end": end, "frames": row[FRAMES], "faces": row[FACES], "sightings": row[SIGHTINGS],
-                 "low_count": low_count, "happy": None, "not_happy": None, "index": None, "ci95": None,
-                 "adjusted_index": None, "adjusted_ci95": None, "design_effect": None, "emotions": None}
+                 "unread": row[UNREAD], "low_count": low_count, "happy": None, "not_happy": None, "index": None,
+                 "ci95": None, "adjusted_index": None, "adjusted_ci95": None, "design_effect": None, "emotions": None}
         points.append(point)
         if low_count and query.public:
             continue
@@ -425,15 +426,17 @@ def points_of(spans: list[tuple[datetime, datetime]], sums: np.ndarray, rates: R
 
 def summary_of(counts: dict[str, int], rates: Rates, spread: Spread, query: Query) -> Summary:
     """The Summary of a whole range: a low-count range in a public answer keeps its counts of
-    frames and faces only."""
+    frames and faces (sightings and unread beside them) only. Unread faces never enter the
+    statistics: faces is their denominator."""
     faces = counts["faces"]
     low_count = faces < query.min_published_faces
+    seen = {"frames": counts["frames"], "faces": faces, "sightings": counts["sightings"], "unread": counts["unread"]}
     if low_count and query.public:
-        return Summary(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=None,
+        return Summary(**seen, happy=None,
                        not_happy=None, index=None, ci95=None, adjusted_index=None, adjusted_ci95=None,
                        design_effect=None, low_count=True)
     core = statistics.summarize(counts["happy"], faces, rates, spread, whole_range=True)
-    return Summary(frames=counts["frames"], faces=faces, sightings=counts["sightings"], happy=core.happy,
+    return Summary(**seen, happy=core.happy,
                    not_happy=core.not_happy, index=core.index, ci95=core.ci95, adjusted_index=core.adjusted_index,
                    adjusted_ci95=core.adjusted_ci95, design_effect=core.design_effect if faces else None,
                    low_count=low_count)

@@ -43,6 +43,8 @@ class ServiceMetrics:
                                  ["location_id"], registry=registry)
         self.sightings = Counter(f"{PREFIX}_sightings", "Faces detected in all analysed frames (posted frames "
                                  "and agents)", ["location_id"], registry=registry)
+        self.unread = Counter(f"{PREFIX}_unread_faces", "Faces found but too small to read (posted frames) and "
+                              "people seen only so (agents): never in faces", ["location_id"], registry=registry)
         self.stage_seconds = Histogram(f"{PREFIX}_pipeline_stage_seconds", "Time per pipeline stage of one image",
                                        ["stage"], buckets=LATENCY_BUCKETS, registry=registry)
         self.request_seconds = Histogram(f"{PREFIX}_http_request_duration_seconds", "HTTP request latency",
@@ -55,13 +57,13 @@ class ServiceMetrics:
         self.observe_stage_timings(timings_ms)
         if not result.duplicate:
             self._count(location_id, frames=1, faces=result.faces, happy=result.happy,
-                        not_happy=result.not_happy, sightings=result.faces)
+                        not_happy=result.not_happy, sightings=result.faces + result.unread, unread=result.unread)
 
     def record_observations(self, location_id: int, result) -> None:
         """Count an accepted batch of observations (after its commit): its people are faces."""
         if not result.duplicate:
             self._count(location_id, frames=result.frames, faces=result.people, happy=result.happy,
-                        not_happy=result.not_happy, sightings=result.sightings)
+                        not_happy=result.not_happy, sightings=result.sightings, unread=result.unread)
 
     def _count(self, location_id: int, **counts: int) -> None:
         label = str(location_id)

@@ -19,8 +19,8 @@ CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld
 SDM_CONTEXT = "https://raw.githubusercontent.com/smart-data-models/dataModel.Transportation/master/context.jsonld"
 VOCABULARY = "https://happiness-index.invalid/ngsi-ld/vocab#"  # .invalid: a name, never fetched
 HAPPINESS_TERMS = ("happinessIndex", "happinessIndexCi95", "adjustedHappinessIndex", "adjustedHappinessIndexCi95",
-                   "happyCount", "notHappyCount", "emotionCounts", "sightingsCount", "happinessTrend", "lowCount",
-                   "happinessRatesSource", "modelName", "modelVersion")
+                   "happyCount", "notHappyCount", "emotionCounts", "sightingsCount", "unreadCount",
+                   "happinessTrend", "lowCount", "happinessRatesSource", "modelName", "modelVersion")
 UNITLESS = "C62"  # UN/CEFACT code for a plain number (the index is a fraction)
 
 
@@ -61,10 +61,12 @@ def to_entity(row: CityLocation, start: datetime, end: datetime, model) -> dict:
 
 def _happiness_properties(observed: Summary, at: datetime) -> dict:
     """Index, interval and counts of the observed day (peopleCount is its faces; sightingsCount
-    the faces detected in all analysed frames). observedAt is the period's end: the moment the
+    the faces detected in all analysed frames; unreadCount the faces seen but too small to read,
+    never in peopleCount or the index). observedAt is the period's end: the moment the
     value describes up to."""
     properties = {"happyCount": _property(observed.happy, at), "notHappyCount": _property(observed.not_happy, at),
                   "sightingsCount": _property(observed.sightings, at),
+                  "unreadCount": _property(observed.unread, at),
                   "happinessIndex": _property(observed.index, at, UNITLESS),
                   "happinessIndexCi95": _property(list(observed.ci95), at, UNITLESS),
                   "emotionCounts": _property(dict(getattr(observed, "emotions", {})), at)}

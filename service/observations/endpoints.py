@@ -19,14 +19,15 @@ many frames showed them, and no image ever leaves the device.
 Each observation covers a span `[start, end)` inside ONE of the server's buckets (their width
 in minutes is `bucket_minutes` in `GET /health`; buckets start at whole multiples of it in UTC)
 and adds its counts to that bucket: `people` as the index's faces, `happy`, `not_happy` =
-people - happy, `emotions`, `sightings` and `frames`. Several observations may fall in one
-bucket; each adds.
+people - happy, `emotions`, `unread` (people seen whose face was never large enough to read:
+counted as seen, never in the index; optional, default 0), `sightings` and `frames`. Several
+observations may fall in one bucket; each adds.
 
 The whole batch is checked first and stored in one transaction, or not at all: any
 inconsistent observation (happy > people, emotions not adding up to people or naming an unknown
-class, negative counts, sightings < people, end not after start, a span across buckets, a time
-in the future, or starting before the deduplication window, 48 hours by default) answers 422
-naming each `observations.INDEX.FIELD` at fault. At most {MAX_OBSERVATIONS} observations per batch.
+class, negative counts, sightings < people + unread, end not after start, a span across
+buckets, a time in the future, or starting before the deduplication window, 48 hours by
+default) answers 422 naming each `observations.INDEX.FIELD` at fault. At most {MAX_OBSERVATIONS} observations per batch.
 A paused location or camera, or an observation that overlaps an earlier pause, answers 423; a
 location whose setting the law prohibits (workplace, education) 403.
 

@@ -20,7 +20,7 @@ Count = Field(0, ge=0, le=MAX_COUNT)
 EXAMPLE_OBSERVATION = {
     "start": "2026-12-03T09:15:00Z", "end": "2026-12-03T09:30:00Z", "people": 12, "happy": 5,
     "emotions": {"angry": 0, "disgust": 0, "fear": 1, "happy": 5, "neutral": 4, "sad": 2, "surprise": 0},
-    "sightings": 214, "frames": 4500,
+    "unread": 3, "sightings": 214, "frames": 4500,
 }
 
 
@@ -55,8 +55,11 @@ class Observation(BaseModel):
     happy: int = Field(ge=0, le=MAX_COUNT, description="People whose expression was happy; at "
                        "most `people`, and equal to `emotions.happy`.")
     emotions: EmotionCounts = Field(description="People per expression; they add up to `people`.")
+    unread: int = Field(0, ge=0, le=MAX_COUNT, description="People seen whose every face was too small to "
+                        "read their expression: counted as seen, never in `people` (the index's faces). "
+                        "Default 0.")
     sightings: int = Field(ge=0, le=MAX_COUNT, description="Faces detected in all analysed frames of "
-                           "the span; at least `people`.")
+                           "the span, read or not; at least `people` + `unread`.")
     frames: int = Field(ge=0, le=MAX_COUNT, description="Frames analysed in the span; at least 1 "
                         "when there were sightings.")
 
@@ -77,6 +80,7 @@ class BucketAccepted(BaseModel):
     people: int
     happy: int
     not_happy: int
+    unread: int = 0
     sightings: int
     frames: int
 
@@ -89,6 +93,7 @@ class BatchResult(BaseModel):
     people: int
     happy: int
     not_happy: int
+    unread: int = Field(0, description="People seen but never readable (not in people).")
     sightings: int
     frames: int
     buckets: list[BucketAccepted] = Field(description="What each server bucket received.")

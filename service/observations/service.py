@@ -27,7 +27,7 @@ from service.observations.schemas import BatchResult, BucketAccepted, Observatio
 from service.pauses.service import ensure_counting_allowed, lock_for_counting
 
 MAX_REPORTED_PROBLEMS = 20  # a batch of 1,000 bad observations needs no 1,000-line answer
-BUCKET_FIELDS = ("people", "happy", "not_happy", "sightings", "frames")
+BUCKET_FIELDS = ("people", "happy", "not_happy", "unread", "sightings", "frames")
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,10 @@ def count_problems(observation: Observation) -> Iterator[str]:
         yield f"emotions.happy: {emotions['happy']}, but happy is {observation.happy}"
     if sum(emotions.values()) != observation.people:
         yield f"emotions: they add up to {sum(emotions.values())}, not to people ({observation.people})"
-    if observation.sightings < observation.people:
-        yield f"sightings: {observation.sightings} is fewer than people ({observation.people})"
+    seen = observation.people + observation.unread
+    if observation.sightings < seen:
+        yield (f"sightings: {observation.sightings} is fewer than the people seen ({observation.people} people "
+               f"+ {observation.unread} unread)")
     if observation.sightings > 0 and observation.frames == 0:
         yield f"frames: 0 frames cannot hold {observation.sightings} sightings"
 
@@ -91,9 +93,11 @@ def refuse(problems: list[str]) -> InvalidInput:
 
 
 def bucket_counts(observation: Observation) -> dict[str, int]:
-    """The count columns an observation adds: its people are the bucket's faces."""
+    """The count columns an observation adds: its people are the bucket's faces; its unread
+    people stay outside them."""
     emotions = observation.emotions.model_dump()
-    return {"frames": observation.frames, "faces": observation.people, "sightings": observation.sightings,
+    return {"frames": observation.frames, "faces": observation.people, "unread": observation.unread,
+            "sightings": observation.sightings,
             "happy": observation.happy, "not_happy": observation.people - observation.happy,
             **{emotion: emotions[emotion] for emotion in EMOTIONS if emotion != "happy"}}
 
@@ -113,7 +117,7 @@ class BucketSum:
     def accepted(self, start: datetime) -> BucketAccepted:
         counts = self.counts
         return BucketAccepted(bucket_start=start, observations=self.observations, people=counts["faces"],
-                              happy=counts["happy"], not_happy=counts["not_happy"],
+                              happy=counts["happy"], not_happy=counts["not_happy"], unread=counts["unread"],
                               sightings=counts["sightings"], frames=counts["frames"])
 
 

@@ -1,6 +1,7 @@
 """Tracking and the per-bucket decisions on constructed detections with known answers: a face
-followed across frames is one person, decided by the mean of its class probabilities, counted
-in the bucket where it was last seen; short tracks are noise; a bucket waits for its people."""
+followed across frames is one person, decided by the mean of its class probabilities over its
+readable frames, counted in the bucket where it was last seen; a face never large enough to
+read is one unread person; short tracks are noise; a bucket waits for its people."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -24,10 +25,18 @@ def face(left: int, top: int = 100, size: int = 80, **scores: float) -> Detectio
     return Detection(FaceBox(top, left + size, top + size, left), label, probabilities)
 
 
-def run(tracker: FaceTracker, frames: list[list[Detection]], start: datetime = T0) -> list[Person]:
+def small(left: int, top: int = 100, size: int = 16) -> FaceBox:
+    """A face box too small to read: the pipeline's unread boxes."""
+    return FaceBox(top, left + size, top + size, left)
+
+
+def run(tracker: FaceTracker, frames: list[list[Detection]], start: datetime = T0,
+        unread: list[list[FaceBox]] | None = None) -> list[Person]:
+    """Feed the frames' read detections (and, per frame, `unread` boxes); every person found."""
     people = []
-    for number, detections in enumerate(frames):
-        people += tracker.update(start + number * STEP, detections)
+    unread = unread or [[] for _ in frames]
+    for number, (detections, boxes) in enumerate(zip(frames, unread, strict=True)):
+        people += tracker.update(start + number * STEP, detections, boxes)
     return people + tracker.finish_all()
 
 
@@ -82,7 +91,7 @@ def test_a_person_counts_in_the_bucket_where_last_seen_and_sightings_where_seen(
     book = BucketBook(15)
     first_bucket = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
     for number in range(100):  # 20 s across 09:15
-        book.add_frame(T0 + number * STEP, faces=1)
+        book.add_frame(T0 + number * STEP, sightings=1)
     book.add_person(Person(last_seen=T0 + 99 * STEP, frames=100, label="happy"))
     early, late = book.all()
     assert (early.start, early.people, early.sightings, early.frames) == (first_bucket, 0, 50, 50)
@@ -94,7 +103,7 @@ def test_a_person_counts_in_the_bucket_where_last_seen_and_sightings_where_seen(
 
 def test_a_bucket_closes_only_when_no_live_track_was_last_seen_in_it():
     book = BucketBook(15)
-    book.add_frame(T0, faces=1)
+    book.add_frame(T0, sightings=1)
     after_end = T0 + timedelta(seconds=20)
     assert book.closed(after_end, oldest_live=T0) == []  # someone seen at 09:14:50 is still undecided
     [closed] = book.closed(after_end, oldest_live=None)
@@ -106,5 +115,78 @@ def test_a_tracker_keeps_counts_and_sums_only():
     for number in range(3):
         tracker.update(T0 + number * STEP, [face(100)])
     [track] = tracker.live.values()
-    assert set(vars(track)) == {"frames", "probability_sum", "last_seen", "last_update"}
+    assert set(vars(track)) == {"frames", "read_frames", "probability_sum", "last_seen", "last_update"}
     assert track.probability_sum.shape == (len(CLASSES),)
+
+
+def test_a_face_too_small_in_every_frame_is_one_unread_person():
+    # a face far away walks across 20 frames, never large enough to read: seen, never read
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    people = run(tracker, [[] for _ in range(20)], unread=[[small(20 + 6 * n)] for n in range(20)])
+    assert len(people) == 1 and people[0].unread and people[0].label is None
+    assert people[0].frames >= 18 and people[0].last_seen == T0 + 19 * STEP
+
+
+def test_a_face_that_grows_readable_is_read_from_its_readable_frames_only():
+    # the same face: unread while far (10 frames), then near and readable, leaning happy (10 frames)
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    far = [[small(100 + 2 * n, size=20 + n)] for n in range(10)]
+    near = [[face(100 + 2 * n, size=30 + n, happy=0.7, sad=0.3)] for n in range(10, 20)]
+    people = run(tracker, [[]] * 10 + near, unread=far + [[]] * 10)
+    assert [(p.label, p.unread) for p in people] == [("happy", False)]
+    assert people[0].frames >= 18  # one track: its unread frames belong to the same person
+
+
+def test_read_and_unread_faces_of_one_frame_are_separate_people():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    people = run(tracker, [[face(100, sad=1.0)]] * 8, unread=[[small(500, top=300)]] * 8)
+    assert sorted((p.label or "unread") for p in people) == ["sad", "unread"]
+
+
+def test_unread_people_count_as_unread_not_as_people():
+    book = BucketBook(15)
+    for number in range(10):
+        book.add_frame(T0 + number * STEP, sightings=2)
+    book.add_person(Person(last_seen=T0 + 9 * STEP, frames=10, label="sad"))
+    book.add_person(Person(last_seen=T0 + 9 * STEP, frames=10, label=None))
+    [tally] = book.all()
+    observation = tally.observation(STEP)
+    assert (observation["people"], observation["unread"], observation["sightings"]) == (1, 1, 20)
+    assert sum(observation["emotions"].values()) == 1 and observation["happy"] == 0
+
+
+class FarAndNearPipeline:
+    """Stands in for detection + classification: each frame has one face too small to read at the
+    left and one readable, sad face at the right, both standing still."""
+
+    takes_gray = True
+
+    def analyze(self, gray: np.ndarray):
+        from service.vision.pipeline import summarize
+
+        return summarize([face(400, sad=1.0)], CLASSES, {"detect": 1.0, "classify": 1.0}, [small(40)])
+
+
+def test_the_counter_tracks_unread_faces_and_queues_them_as_unread(caplog):
+    import logging
+    from types import SimpleNamespace
+
+    from service.agent.counting import PeopleCounter, _summarise
+    from service.agent.source import Sample
+
+    queued = []
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    counter = PeopleCounter(FarAndNearPipeline(), tracker, BucketBook(15), queued.append)
+    for number in range(10):
+        counter.analyse(Sample(T0 + number * STEP, np.zeros((480, 640, 3), np.uint8)))
+    counter.finish()
+    [observation] = [tally.observation(STEP) for tally in queued]
+    assert (observation["people"], observation["unread"]) == (1, 1)
+    assert (observation["emotions"]["sad"], observation["sightings"], observation["frames"]) == (1, 20, 10)
+    # the minute's summary line: a file source without progress, a delivery that sent nothing
+    source = SimpleNamespace(progress=None)
+    nothing_sent = SimpleNamespace(delivered=0, retries=0, refused=0)
+    delivery = SimpleNamespace(stats=SimpleNamespace(take=lambda: nothing_sent))
+    with caplog.at_level(logging.INFO, logger="happiness.agent"):
+        _summarise(counter, source, delivery, live=False, fps=5)
+    assert "20 sightings, 1 people decided (0 happy), 1 people unread (too small to read)" in caplog.text

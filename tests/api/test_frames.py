@@ -182,3 +182,31 @@ def test_frames_are_analysed_at_most_analysis_threads_at_once(database_url, tmp_
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(post, range(16)))
     assert statuses == [201] * 16 and pipeline.most == 2
+
+
+def test_faces_too_small_to_read_are_counted_as_unread_and_never_in_the_index(client, camera, pipeline):
+    pipeline.labels, pipeline.unread = ("happy", "happy", "sad"), 2
+    response = client.post(frames_url(camera), headers=bearer(camera["api_key"]),
+                           files={"image": ("f.jpg", jpeg_bytes(), "image/jpeg")})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["faces"], body["happy"], body["not_happy"], body["unread"]) == (3, 2, 1, 2)
+    assert len(body["detections"]) == 3  # read faces only
+    assert [box["left"] for box in body["unread_boxes"]] == [70, 90] and body["unread_boxes"][0]["top"] == 5
+    overall = index_of(client, camera)["overall"]
+    assert (overall["faces"], overall["unread"], overall["sightings"]) == (3, 2, 5)
+    assert (overall["happy"], overall["not_happy"]) == (2, 1)
+    assert overall["index"] == pytest.approx(2 / 3)  # the two unread faces are not in its denominator
+    [point] = [p for p in index_of(client, camera, bucket="15min")["series"] if p["frames"]]
+    assert (point["faces"], point["unread"], point["sightings"], point["index"]) == (3, 2, 5, pytest.approx(2 / 3))
+
+
+def test_a_frame_with_only_unread_faces_counts_them_and_leaves_the_index_empty(client, camera, pipeline):
+    pipeline.labels, pipeline.unread = (), 3
+    response = client.post(frames_url(camera), headers=bearer(camera["api_key"]),
+                           files={"image": ("f.jpg", jpeg_bytes(), "image/jpeg")})
+    assert response.status_code == 201, response.text
+    assert (response.json()["faces"], response.json()["unread"], response.json()["detections"]) == (0, 3, [])
+    overall = index_of(client, camera)["overall"]
+    assert (overall["frames"], overall["faces"], overall["unread"], overall["sightings"]) == (1, 0, 3, 3)
+    assert overall["index"] is None and overall["ci95"] is None

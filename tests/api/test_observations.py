@@ -112,6 +112,9 @@ INVALID = {
     "negative sightings": (lambda: wrong(sightings=-3), "observations.1.sightings"),
     "sightings below people": (lambda: wrong(sightings=3), "observations.1.sightings"),
     "frames missing for sightings": (lambda: wrong(frames=0), "observations.1.frames"),
+    "negative unread": (lambda: wrong(unread=-1), "observations.1.unread"),
+    "unread not a count": (lambda: wrong(unread="some"), "observations.1.unread"),
+    "sightings below people + unread": (lambda: wrong(people=4, unread=37, sightings=40), "observations.1.sightings"),
     "end before start": (lambda: wrong(end=observation()["start"]), "observations.1.end"),
     "span across buckets": (lambda: observation(bucket_ago(3) + timedelta(minutes=10), minutes=10), "observations.1.end"),
     "in the future": (future_span, "observations.1.end"),
@@ -236,3 +239,68 @@ def test_every_read_gives_people_as_faces_beside_their_sightings(client, camera)
     entity = client.get("/ngsi-ld/v1/entities", headers=VIEWER).json()[0]
     assert (entity["peopleCount"]["value"], entity["sightingsCount"]["value"]) == (4, 40)
     assert "sightingsCount" in entity["@context"][1]
+
+
+def test_unread_people_are_stored_beside_people_and_never_in_the_index(client, camera):
+    first, second = bucket_ago(3), bucket_ago(1)
+    observations = [{**observation(first, people=4, happy=3, sightings=40), "unread": 2},
+                    {**observation(first + timedelta(minutes=5), minutes=10, people=0, happy=0, sightings=5), "unread": 5},
+                    observation(second, people=2, happy=1, sightings=8)]  # without unread: 0, as older agents send
+    response = post(client, camera, observations)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["people"], body["happy"], body["unread"], body["sightings"]) == (6, 4, 7, 53)
+    assert [(b["people"], b["unread"]) for b in body["buckets"]] == [(4, 7), (2, 0)]
+    summary = overall(client, camera)
+    assert (summary["faces"], summary["unread"], summary["sightings"]) == (6, 7, 53)
+    assert summary["index"] == pytest.approx(4 / 6)  # 4 happy of 6 people read: the 7 unread are not in it
+    series = client.get(f"/locations/{camera['location_id']}/happiness-index", headers=ADMIN,
+                        params={"bucket": "15min", "from": first.isoformat(),
+                                "to": (second + BUCKET).isoformat()}).json()["series"]
+    assert [(p["faces"], p["unread"], p["index"]) for p in series] == [(4, 7, 0.75), (0, 0, None), (2, 0, 0.5)]
+    again = post(client, camera, observations)  # the repeat's answer carries unread too; nothing added
+    assert (again.status_code, again.json()["unread"]) == (200, 7)
+    assert overall(client, camera)["unread"] == 7
+
+
+def test_unread_reaches_the_city_overview_csv_and_ngsi(client, camera):
+    import csv
+    import io
+
+    from support import VIEWER
+
+    sent = {**observation(bucket_ago(2), people=12, happy=6, sightings=60, frames=100), "unread": 3}
+    assert post(client, camera, [sent]).status_code == 201
+    city = client.get("/happiness-index", headers=VIEWER).json()
+    row = city["locations"][0]
+    assert (row["range"]["unread"], row["latest_day"]["unread"], city["overall"]["unread"]) == (3, 3, 3)
+    assert (row["range"]["faces"], row["range"]["index"]) == (12, 0.5)
+    text = client.get("/happiness-index", headers=VIEWER, params={"format": "csv"}).text
+    csv_row = next(csv.DictReader(io.StringIO(text)))
+    assert (csv_row["faces"], csv_row["unread"], csv_row["latest_day_unread"]) == ("12", "3", "3")
+    series_text = client.get(f"/locations/{camera['location_id']}/happiness-index", headers=VIEWER,
+                             params={"format": "csv"}).text
+    assert [r["unread"] for r in csv.DictReader(io.StringIO(series_text)) if r["faces"] != "0"] == ["3"]
+    entity = client.get("/ngsi-ld/v1/entities", headers=VIEWER).json()[0]
+    assert (entity["peopleCount"]["value"], entity["unreadCount"]["value"]) == (12, 3)
+    assert entity["unreadCount"]["observedAt"] == entity["sightingsCount"]["observedAt"]
+    assert "unreadCount" in entity["@context"][1]
+
+
+def test_a_receipt_written_before_unread_existed_still_answers_its_repeat(client, camera):
+    from sqlalchemy import update
+
+    from service.db.tables import ObservationReceipt
+
+    first = post(client, camera, [observation(people=4, happy=1)])
+    assert first.status_code == 201
+    old_answer = first.json()
+    del old_answer["unread"]
+    for bucket in old_answer["buckets"]:
+        del bucket["unread"]
+    old_answer.pop("duplicate")
+    with client.app.state.session_factory.begin() as session:  # as the server stored it before 0006
+        session.execute(update(ObservationReceipt).values(result=old_answer))
+    again = post(client, camera, [observation(people=4, happy=1)])
+    assert again.status_code == 200, again.text
+    assert (again.json()["people"], again.json()["unread"], again.json()["duplicate"]) == (4, 0, True)

@@ -65,3 +65,13 @@ def test_undecodable_image_is_a_readable_422(client):
     response = client.post("/analyze", content=b"not an image at all", headers={**ADMIN, **IMAGE})
     assert response.status_code == 422
     assert "decoded" in response.json()["detail"]
+
+
+def test_faces_too_small_to_read_are_answered_apart_and_nothing_is_stored(client, pipeline):
+    pipeline.unread = 2
+    response = client.post("/analyze", content=jpeg_bytes(160, 120), headers={**ADMIN, **IMAGE})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["faces"], body["unread"], len(body["detections"])) == (2, 2, 2)
+    assert body["unread_boxes"][1] == {"top": 5, "right": 100, "bottom": 15, "left": 90}
+    assert client.get("/happiness-index", headers=ADMIN).json()["overall"]["unread"] == 0

@@ -36,14 +36,14 @@ def test_location_csv_has_a_row_per_bucket_with_the_json_values(client):
     as_json = client.get(f"/locations/{location['id']}/happiness-index", headers=VIEWER, params=params).json()
     assert len(rows) == len(as_json["series"]) == 3
     assert list(rows[0]) == ["location_id", "location", "bucket", "start", "end", "frames", "faces", "sightings",
-                             "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index",
+                             "unread", "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index",
                              "adjusted_ci95_low", "adjusted_ci95_high", "design_effect", "low_count",
                              *(f"emotion_{e}" for e in EMOTIONS), "rates_source", "paused"]
     empty, counted = rows[0], rows[1]
     assert empty["paused"] == counted["paused"] == "false"
     assert (empty["faces"], empty["index"], empty["ci95_low"]) == ("0", "", "")
     assert (counted["frames"], counted["faces"], counted["happy"], counted["not_happy"]) == ("2", "4", "2", "2")
-    assert counted["sightings"] == "4"  # a posted frame's faces are its sightings
+    assert (counted["sightings"], counted["unread"]) == ("4", "0")  # every face read: its faces are its sightings
     assert float(counted["index"]) == as_json["series"][1]["index"] == 0.5
     assert [float(counted["ci95_low"]), float(counted["ci95_high"])] == as_json["series"][1]["ci95"]
     assert (counted["emotion_happy"], counted["emotion_sad"], counted["emotion_neutral"]) == ("2", "2", "0")

@@ -118,7 +118,7 @@ def test_metrics_need_read_access(client):
 WORKER = """
 from types import SimpleNamespace
 from service.metrics import ServiceMetrics
-ServiceMetrics().record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1),
+ServiceMetrics().record_frame(7, SimpleNamespace(duplicate=False, faces=3, happy=2, not_happy=1, unread=0),
                               {"detect": 5.0, "classify": 2.0})
 """
 SCRAPE = """
@@ -159,3 +159,23 @@ def test_counters_move_for_an_observation_batch_once(client):
     after = scrape(client)
     moved = [value(after, name, location_id=label) - value(before, name, location_id=label) for name in names]
     assert moved == [90, 3, 2, 1, 30]
+
+
+def test_unread_faces_move_the_unread_and_sightings_counters_not_faces(client, pipeline):
+    from datetime import UTC, datetime, timedelta
+
+    location = add_location(client)
+    key = add_camera(client, location["id"])["api_key"]
+    label = str(location["id"])
+    names = ("happiness_faces_total", "happiness_unread_faces_total", "happiness_sightings_total")
+    before = scrape(client)
+    pipeline.unread = 3  # two faces read, three too small to read
+    assert post_frame(client, location["id"], key, "f-1").status_code == 201
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    batch = {"batch_id": "b-1", "observations": [
+        {"start": start.isoformat(), "end": (start + timedelta(minutes=15)).isoformat(), "people": 3, "happy": 2,
+         "emotions": {"happy": 2, "neutral": 1}, "unread": 4, "sightings": 30, "frames": 90}]}
+    assert client.post(f"/locations/{location['id']}/observations", json=batch, headers=bearer(key)).status_code == 201
+    after = scrape(client)
+    moved = [value(after, name, location_id=label) - value(before, name, location_id=label) for name in names]
+    assert moved == [2 + 3, 3 + 4, 5 + 30]

@@ -125,3 +125,14 @@ def test_limits_renders_docs_limits(public_client):
     page = public_client.get("/limits")
     assert "<h1>What the happiness index can and cannot tell</h1>" in page.text
     assert "<table>" in page.text and "still calls some faces happy that are not" in visible_text(page.text)
+
+
+def test_the_public_page_shows_faces_too_small_to_read_apart_from_the_share(public_client, pipeline):
+    location = add_location(public_client)
+    camera = {"location_id": location["id"], **add_camera(public_client, location["id"])}
+    assert "too small to read" not in visible_text(public_client.get(f"/locations/{location['id']}/public").text)
+    pipeline.labels, pipeline.unread = ("happy",) * 6 + ("sad",) * 6, 4
+    assert post_frame(public_client, camera).status_code == 201
+    text = visible_text(public_client.get(f"/locations/{location['id']}/public").text)
+    assert "faces counted 12 too small to read (not in the share) 4" in text
+    assert "share of happy-classified faces 50.0%" in text  # 6 of 12: the 4 unread are not in it

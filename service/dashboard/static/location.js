@@ -50,10 +50,22 @@ function render(body) {
   renderSummary(body);
   $("content").hidden = false;
   const empty = body.overall.faces === 0;
-  if (empty) showMessage($("status"), "No faces yet in this range: try a longer range or check the cameras.", "empty");
+  if (empty) showMessage($("status"), emptyMessage(body.overall), "empty");
   ["index-chart", "emotions-chart", "faces-chart"].forEach((id) => { $(id).closest("section").hidden = empty; });
   if (!empty) renderCharts(body);
   renderTable(body);
+}
+
+function emptyMessage(overall) {
+  if (!overall.unread) return "No faces yet in this range: try a longer range or check the cameras.";
+  return `No faces read yet in this range: ${count(overall.unread)} seen were too small to read. `
+    + "Try a longer range, or move the camera closer to where people pass.";
+}
+
+// faces read and faces seen too small to read, side by side: the share counts the read ones only
+function readNote(overall) {
+  return `${count(overall.faces)} faces read, ${count(overall.unread)} too small to read `
+    + "(seen and counted as sightings, never in the share of happy-classified faces).";
 }
 
 function renderSummary(body) {
@@ -63,14 +75,17 @@ function renderSummary(body) {
   $("summary").replaceChildren(
     item("share of happy-classified faces", percent(o.index, 1), "index"), item("95% interval", interval(o.ci95), "ci95"),
     item("adjusted for the model's errors", `${percent(o.adjusted_index, 1)} (${interval(o.adjusted_ci95)})`, "adjusted"),
-    item("faces", count(o.faces), "faces"), item("sightings", count(o.sightings), "sightings"),
+    item("faces read", count(o.faces), "faces"), item("too small to read", count(o.unread), "unread"),
+    item("sightings", count(o.sightings), "sightings"),
     item("frames", count(o.frames), "frames"),
     el("div", {}, el("dt", {}, "trend"), el("dd", {}, trendBadge(body.trend), ` ${TREND_ARROWS[body.trend.direction]?.[1] ?? ""}`,
        slope === null ? "" : `, ${(slope * 100).toFixed(2)} points/day`)));
   $("summary").classList.toggle("low-count", o.low_count);
-  const notes = [ratesNote(body.rates)];
-  if (o.low_count) notes.unshift("Fewer faces in this range than the publishing minimum: read it as a rough sign.");
-  $("notes").replaceChildren(...notes.map((text, i) => el("p", { class: "rates-note", "data-field": i === notes.length - 1 ? "rates" : "low-count" }, text)));
+  const notes = [  // [field, text]
+    ...(o.low_count ? [["low-count", "Fewer faces in this range than the publishing minimum: read it as a rough sign."]] : []),
+    ...(o.unread ? [["unread-note", readNote(o)]] : []),
+    ["rates", ratesNote(body.rates)]];
+  $("notes").replaceChildren(...notes.map(([field, text]) => el("p", { class: "rates-note", "data-field": field }, text)));
 }
 
 function labelsOf(body) {
@@ -93,10 +108,10 @@ function renderCharts(body) {
 
 function renderTable(body) {
   const labels = labelsOf(body);
-  const head = el("tr", {}, ...["start", "faces", "sightings", "happy", "happy share", "95% interval", "adjusted", "note"].map((h) => el("th", { scope: "col" }, h)));
+  const head = el("tr", {}, ...["start", "faces read", "too small to read", "sightings", "happy", "happy share", "95% interval", "adjusted", "note"].map((h) => el("th", { scope: "col" }, h)));
   const rowClass = (p) => [p.low_count && p.faces ? "low-count" : "", p.paused ? "paused" : ""].join(" ").trim() || null;
   const rows = body.series.map((p, i) => el("tr", { class: rowClass(p) },
-    el("td", {}, labels[i]), el("td", {}, count(p.faces)), el("td", {}, count(p.sightings)),
+    el("td", {}, labels[i]), el("td", {}, count(p.faces)), el("td", {}, count(p.unread)), el("td", {}, count(p.sightings)),
     el("td", {}, p.happy === null ? "–" : count(p.happy)), el("td", {}, percent(p.index, 1)), el("td", {}, interval(p.ci95)),
     el("td", {}, percent(p.adjusted_index, 1)), el("td", {}, p.paused ? "paused" : "")));
   $("table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));

@@ -79,7 +79,8 @@ function facts(location) {
        el("span", { class: "muted" }, `happy-classified faces, latest day${day ? `, ${day}` : ""}`), trendBadge(location.trend)),
     el("dl", {},
        el("dt", {}, "range share"), el("dd", { "data-field": "range-index" }, `${percent(location.range.index)} (${interval(location.range.ci95)})`),
-       el("dt", {}, "faces"), el("dd", { "data-field": "faces" }, count(location.range.faces)),
+       el("dt", {}, "faces read"), el("dd", { "data-field": "faces" }, count(location.range.faces)),
+       el("dt", {}, "too small to read"), el("dd", { "data-field": "unread" }, count(location.range.unread)),
        el("dt", {}, "sightings"), el("dd", { "data-field": "sightings" }, count(location.range.sightings))),
     sparkline(values, `daily index of ${location.name}`),
   ];
