@@ -49,6 +49,16 @@ def frame_of(face: np.ndarray, side: int) -> np.ndarray:
     return cv2.copyMakeBorder(big, before, after, before, after, cv2.BORDER_REPLICATE)
 
 
+def tilted(frame: np.ndarray, angle: float) -> np.ndarray:
+    """The frame turned by `angle` degrees about its centre, edges replicated."""
+    import cv2
+
+    if angle == 0:
+        return frame
+    matrix = cv2.getRotationMatrix2D((CANVAS / 2, CANVAS / 2), angle, 1.0)
+    return cv2.warpAffine(frame, matrix, (CANVAS, CANVAS), borderMode=cv2.BORDER_REPLICATE)
+
+
 def central_box(boxes):
     """The found box nearest the frame's centre (the FER face), or None."""
     if not boxes:
@@ -75,10 +85,12 @@ def detect_all(detector, faces: np.ndarray, rgb: bool, seed: int = 0) -> tuple[l
     import cv2
     from tqdm import tqdm
 
-    sides = np.rint(np.random.default_rng(seed).uniform(*ENLARGE, len(faces)) * faces.shape[1]).astype(int)
+    rng = np.random.default_rng(seed)
+    sides = np.rint(rng.uniform(*ENLARGE, len(faces)) * faces.shape[1]).astype(int)
+    angles = rng.uniform(-TILT, TILT, len(faces))
     found, indices = [], []
     for i, face in enumerate(tqdm(faces, desc="detecting", unit="face", file=sys.stderr)):
-        frame = frame_of(face, sides[i])
+        frame = tilted(frame_of(face, sides[i]), angles[i])
         box = central_box(detector.detect(cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB) if rgb else frame))
         if box is not None:
             found.append((frame, box, sides[i]))
@@ -113,6 +125,7 @@ def found_per_class(labels: np.ndarray, found: np.ndarray, classes: tuple[str, .
 
 
 UPRIGHT = False  # --upright: crops turned upright by the detector's eye keypoints
+TILT = 0.0  # --tilt: each face turned by a random angle within +-TILT degrees, as heads lean
 
 
 def crops_at(found: list, margin: float, lift: float) -> np.ndarray:
@@ -190,7 +203,7 @@ def measure(args: argparse.Namespace) -> dict:
     framings = [(float(m), float(x)) for m in args.margins.split(",") for x in args.lifts.split(",")]
     baseline = tuple(float(v) for v in args.baseline_framing.split(","))
     report = {"data": args.data, "model": args.model, "version": classifier.version, "detector": args.detector,
-            "min_face_px": args.min_face_px, "upright": UPRIGHT, "faces": len(picked), "found": len(found),
+            "min_face_px": args.min_face_px, "upright": UPRIGHT, "tilt": TILT, "faces": len(picked), "found": len(found),
             "fitted_margin": {"q25": fitted[0], "median": fitted[1], "q75": fitted[2]},
             "centre_offset": {"down": offsets[0], "right": offsets[1]},
             "fer_framing": scores(predict_in_batches(classifier, originals), labels, classifier.classes,
@@ -225,14 +238,16 @@ def main() -> int:
                         "framing's scores (2,000 resamples of the found faces), and with --compare-model the "
                         "paired differences between the two models")
     parser.add_argument("--detector", default="hog", help="hog or blazeface")
+    parser.add_argument("--tilt", type=float, default=0.0, help="turn each face by a random angle within "
+                        "+-TILT degrees before detection (heads that lean)")
     parser.add_argument("--upright", action="store_true", help="turn each crop upright by the detector's eye "
                         "keypoints, as the service does for a detector whose framing says so")
     parser.add_argument("--min-face-px", type=int, default=48,
                         help="the detector's minimum face size (as the service's HAPPINESS_MIN_FACE_PX); "
                         "80 runs the dlib detectors at scale 1, 2.8x fewer pixels than 48")
     args = parser.parse_args()
-    global UPRIGHT
-    UPRIGHT = args.upright
+    global UPRIGHT, TILT
+    UPRIGHT, TILT = args.upright, args.tilt
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     print(json.dumps(measure(args)))
     return 0

@@ -63,7 +63,8 @@ def model_info(schemas=None):
     metadata = json.loads(MODEL_METADATA.read_text())
     rates = metadata.get("happy_vs_rest", {})
     fields = dict(name=metadata["name"], version=str(metadata["version"]), tpr=float(rates.get("tpr", 1.0)),
-                  fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"))
+                  fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"),
+                  detector="stub")
     model_class = getattr(schemas, "ModelInfo", ModelInfo)
     return model_class(**{key: value for key, value in fields.items() if key in model_class.model_fields})
 

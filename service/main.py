@@ -68,8 +68,9 @@ def build_pipeline(settings: Settings):
     return Pipeline(detector, classifier, min_readable_face_px=settings.min_readable_face_px)
 
 
-def model_info_of(classifier) -> ModelInfo:
-    return model_info(classifier.name, classifier.version, classifier.metadata)
+def model_info_of(pipeline) -> ModelInfo:
+    classifier = pipeline.classifier
+    return model_info(classifier.name, classifier.version, classifier.metadata, pipeline.detector.type)
 
 
 def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
@@ -92,10 +93,10 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         app.state.auth_throttle = FailedAuthThrottle(settings.auth_failures_per_minute)
         app.state.analysis_limiter = anyio.CapacityLimiter(settings.analysis_threads)
         app.state.pipeline = pipeline or build_pipeline(settings)
-        app.state.model_info = model_info_of(app.state.pipeline.classifier)
-        log.info("ready: database %s (pool %d + %d overflow), model %s",
+        app.state.model_info = model_info_of(app.state.pipeline)
+        log.info("ready: database %s (pool %d + %d overflow), model %s, detector %s",
                  engine.url.render_as_string(hide_password=True), settings.db_pool_size_per_worker,
-                 settings.db_max_overflow, app.state.model_info.name)
+                 settings.db_max_overflow, app.state.model_info.name, app.state.model_info.detector)
         with app.state.session_factory.begin() as session:
             record_settings(session, settings)
         pruning = start_background_prune(app.state.session_factory, settings)
@@ -133,8 +134,9 @@ def _add_health_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["health"])
     async def health(request: Request) -> dict:
         """Alive: the process answers. `bucket_minutes`: the width of the stored buckets, which
-        edge devices align their observations to."""
-        return {"status": "ok", "bucket_minutes": request.app.state.settings.bucket_minutes}
+        edge devices align their observations to; `detector`: the face detector in use."""
+        state = request.app.state
+        return {"status": "ok", "bucket_minutes": state.settings.bucket_minutes, "detector": state.model_info.detector}
 
     @app.get("/ready", tags=["health"])
     def ready(request: Request):

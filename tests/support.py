@@ -37,9 +37,12 @@ class ScriptedPipeline:
     leaves below its readable size). Tests about HTTP and storage need no TensorFlow or dlib."""
 
     def __init__(self, labels: tuple[str, ...] = ("happy", "sad"), unread: int = 0) -> None:
+        from service.vision.detectors import build_detector
+
         self.labels = labels
         self.unread = unread
         self.classifier = ScriptedClassifier()
+        self.detector = build_detector("stub")  # names the detector (`stub`); analyze() makes the boxes
         self.calls = 0
 
     def analyze(self, rgb: np.ndarray):

@@ -64,6 +64,8 @@ async def post_frame(
     result, timings_ms = await run_analysis(request, count_frame, request.app.state.read_session_factory,
                                             session, pipeline, upload.image, meta, settings, now)
     request.app.state.metrics.record_frame(location_id, result, timings_ms)
+    if not result.duplicate:
+        result = result.model_copy(update={"model": request.app.state.model_info})
     # serialised here, once: FastAPI would validate the model again before dumping it
     return Response(result.model_dump_json(), status_code=200 if result.duplicate else 201,
                     media_type="application/json")

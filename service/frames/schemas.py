@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from service.index.schemas import ModelInfo
+
 
 class Box(BaseModel):
     top: int
@@ -32,6 +34,7 @@ class FrameResult(BaseModel):
     emotions: dict[str, int]
     detections: list[DetectionOut] = Field(description="Boxes and scores of the read faces (never stored).")
     unread_boxes: list[Box] = Field(default_factory=list, description="Boxes of the unread faces (never stored).")
+    model: ModelInfo | None = Field(None, description="The classifier and the face detector that read this frame.")
     duplicate: bool = Field(False, description="Always false here; a repeat is answered by DuplicateFrame.")
 
 

@@ -210,3 +210,12 @@ def test_a_frame_with_only_unread_faces_counts_them_and_leaves_the_index_empty(c
     overall = index_of(client, camera)["overall"]
     assert (overall["frames"], overall["faces"], overall["unread"], overall["sightings"]) == (1, 0, 3, 3)
     assert overall["index"] is None and overall["ci95"] is None
+
+
+def test_the_answer_health_and_ready_name_the_detector_that_read_the_frame(client, camera):
+    response = client.post(frames_url(camera), headers=bearer(camera["api_key"]),
+                           files={"image": ("f.jpg", jpeg_bytes(), "image/jpeg")})
+    model = response.json()["model"]
+    assert (model["name"], model["version"], model["detector"]) == ("scripted", "test", "stub")
+    assert client.get("/health").json()["detector"] == "stub"
+    assert client.get("/ready").json()["model"]["detector"] == "stub"

@@ -1,5 +1,6 @@
-"""The whole flow over HTTP with the real HOG detector and the committed model, on real photos:
-register a location and a camera, post frames, read the index. Nothing but counts is stored."""
+"""The whole flow over HTTP with each real detector (the default BlazeFace and the paper's HOG) and
+the committed model, on real photos: register a location and a camera, post frames, read the
+index. Nothing but counts is stored."""
 
 import io
 import json
@@ -17,17 +18,17 @@ pytestmark = pytest.mark.slow
 SAMPLE_FACES = {"obama_and_biden.jpg": 3, "two_people.jpg": 2, "obama-720p.jpg": 1, "kit_with_rose.jpg": 2}
 
 
-@pytest.fixture(scope="session")
-def real_pipeline():
+@pytest.fixture(scope="session", params=["blazeface", "hog"])
+def real_pipeline(request):
     from service.config import Settings
     from service.main import build_pipeline
 
-    return build_pipeline(Settings(detector="hog"))
+    return build_pipeline(Settings(detector=request.param))
 
 
 @pytest.fixture
 def live(database_url, tmp_path, real_pipeline):
-    settings = make_settings(database_url, tmp_path, detector="hog")
+    settings = make_settings(database_url, tmp_path, detector=real_pipeline.detector.type)
     from service.main import create_app
 
     with TestClient(create_app(settings, pipeline=real_pipeline)) as client:
@@ -53,11 +54,13 @@ def post_frame(live, body: bytes, content_type: str):
     return response
 
 
-def test_astronaut_photo_moves_the_index(live):
+def test_astronaut_photo_moves_the_index(live, real_pipeline):
     client, location_id, _ = live
     response = post_frame(live, astronaut_png(), "image/png")
     body = response.json()
-    assert body["faces"] == 1 and body["happy"] + body["not_happy"] == 1
+    assert body["faces"] == 1 and body["happy"] + body["not_happy"] == 1 and body["unread"] == 0
+    assert body["model"]["detector"] == real_pipeline.detector.type
+    assert client.get("/health").json()["detector"] == real_pipeline.detector.type
     scores = body["detections"][0]["scores"]
     assert set(scores) == {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
     assert sum(scores.values()) == pytest.approx(1.0, abs=1e-3)

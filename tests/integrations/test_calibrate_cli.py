@@ -86,7 +86,7 @@ def test_calibrate_with_real_faces_and_the_answer_uses_them(database_url, locati
     assert (row.model_name, row.model_version) == (MODEL["name"], MODEL["version"])
     assert row.happy_as_happy / 20 > 0.6 > row.other_as_happy / 24  # the model tells these faces apart
     with make_session_factory(make_engine(database_url))() as session:
-        query = index.make_query(None, None, "day", model_info(MODEL["name"], MODEL["version"], MODEL), 5,
+        query = index.make_query(None, None, "day", model_info(MODEL["name"], MODEL["version"], MODEL, "stub"), 5,
                                  datetime(2026, 3, 1, tzinfo=UTC))
         answer = index.location_index(session, location_id, query)
     assert answer.rates.source == "location" and answer.rates.n_happy == 20
