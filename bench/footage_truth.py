@@ -8,9 +8,13 @@ turned close-up, and the man at the left of frame 255). Frames 30-75 show the pe
 close-up before an audience so out of focus that no face there can be told apart: everything
 outside the listed faces is ignored there (a box in that blur is neither found nor false).
 
-People in the whole clip, by eye: the performer, the pianist at the left (frames 0-25), and four
-people in the audience row (frames 218-274): the man at the left, the woman beside him, and the
-couple at the right. Six people.
+People in the whole clip, by eye (every frame stepped through): six. The performer, the pianist at
+the left (frames 0-28), and four people in the audience row (frames 218-274): the man at the left,
+the woman beside him, and the couple at the right. The clip has four shots (cuts after frames 28,
+88 and 217) and the performer is in three of them: the wide stage shot, the turned close-up and
+the medium shot. A tracker cannot link a person across a cut (nor should it: no identity is
+kept), so an agent that counts every person in view once per shot counts 8 appearances: 2 + 1 +
+1 + 4; the close-up shows the head turned to a profile.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ AUDIENCE = {
 }
 BLURRED = frozenset({30, 45, 60, 75})  # everything but the listed faces is ignored
 PEOPLE = 6
+APPEARANCES = 8  # people in view, each counted once per shot
 
 
 @dataclass(frozen=True)
