@@ -30,6 +30,7 @@ def index_service_at(revision: str) -> types.ModuleType | None:
     modules = {}
     try:
         with ExitStack() as stack:
+            stack.enter_context(_count_columns_of(revision))
             for name in ("buckets", "repository", "statistics", "schemas"):
                 modules[name] = _module_at(revision, f"service/index/{name}.py", f"index_{name}_{revision}")
                 stack.enter_context(_imported_as(f"service.index.{name}", modules[name]))
@@ -39,6 +40,22 @@ def index_service_at(revision: str) -> types.ModuleType | None:
     for name, module in modules.items():
         setattr(service, name, module)  # its functions look the names up when called
     return service
+
+
+@contextmanager
+def _count_columns_of(revision: str) -> Iterator[None]:
+    """While an old revision's modules load, service.db.tables.COUNT_COLUMNS lists only the count
+    columns that revision had: its code sums every column it is given, and knows no later one."""
+    from service.db import tables
+
+    source = subprocess.run(["git", "show", f"{revision}:service/db/tables.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    current = tables.COUNT_COLUMNS
+    tables.COUNT_COLUMNS = tuple(column for column in current if f"    {column}: Mapped" in source)
+    try:
+        yield
+    finally:
+        tables.COUNT_COLUMNS = current
 
 
 @contextmanager

@@ -128,9 +128,10 @@ def test_agent_bench_counts_the_people_of_its_composed_video(capsys):
     cores = os.sched_getaffinity(0)
     assert main(["bench", "agent", "--quick"]) == 0
     assert os.sched_getaffinity(0) == cores  # pinned to one core only while it measured
-    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 640x360 | 64 |"))
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("| blazeface | 640x360 | 64 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    truth, counted, sightings = int(cells[6]), int(cells[7]), int(cells[8])
+    truth, counted, sightings = int(cells[7]), int(cells[8]), int(cells[9])
     assert counted == truth == 2 and sightings > 5 * counted
 
 
@@ -191,3 +192,18 @@ def test_allocator_release_bench_times_each_frame_and_its_release(capsys):
     assert len(rows) == 3 * len(list(require_samples().glob("*.jpg")))  # JPEG, PNG and 4000 px of each
     assert all(float(decode) > 0 and float(release) >= 0 for _, decode, release in rows)
     assert lines[-1].startswith("release per frame: median ") and lines[-1].endswith("(30 frames)")
+
+
+def test_detect_bench_scores_each_detector_on_faces_of_known_size(capsys):
+    assert main(["bench", "detect", "--quick", "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.strip("|").split("|")]
+            for line in lines if line.startswith("| seed") or line.startswith("| hog") or line.startswith("| blazeface")}
+    assert set(rows) == {"seed", "hog", "blazeface"}
+    header = next(line for line in lines if line.startswith("| detector"))
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    found = {(name, size): rows[name][columns.index(f"street {size} px")] for name in rows for size in (48, 96)}
+    # the quick street is 1920 px wide: HOG (width capped at 1280) finds faces from 120 px, the
+    # seed (the whole frame, one upsample) from about 40, BlazeFace (capped at 576) from 60
+    assert found["hog", 48] == "0/2" and found["seed", 48] == "2/2" and found["blazeface", 96] == "2/2"
+    assert rows["blazeface"][columns.index("street false")] == "0"
