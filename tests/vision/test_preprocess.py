@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -91,3 +92,43 @@ def test_cropping_the_rgb_frame_equals_cropping_its_gray_conversion():
     from_rgb = crop_faces(rgb, boxes)
     assert from_rgb.shape == (3, 48, 48) and from_rgb.dtype == np.uint8
     assert np.array_equal(from_rgb, crop_faces(to_gray(rgb), boxes))
+
+
+# --- upright crops by the eye keypoints -------------------------------------------------
+
+
+def test_eye_angle_is_clockwise_from_the_horizontal_whichever_eye_comes_first():
+    from service.vision.preprocess import eye_angle
+
+    assert eye_angle(((10, 10), (20, 10))) == pytest.approx(0)
+    assert eye_angle(((20, 20), (10, 10))) == pytest.approx(45)  # the image's right eye is lower
+    assert eye_angle(((10, 20), (20, 10))) == pytest.approx(-45)
+
+
+def test_an_upright_square_levels_the_eyes_and_keeps_the_face_centred():
+    from service.vision.preprocess import eye_angle, upright_square
+
+    image = np.zeros((200, 200), np.uint8)
+    eyes = ((80, 90), (120, 110))  # a head leaning 26.6 degrees
+    for x, y in eyes:
+        cv2.circle(image, (x, y), 3, 255, -1)
+    square = upright_square(image, 50, 50, 100, eye_angle(eyes))
+    ys, xs = np.nonzero(square > 128)
+    left_row, right_row = ys[xs < 50].mean(), ys[xs >= 50].mean()
+    assert left_row == pytest.approx(right_row, abs=1.0) and left_row == pytest.approx(50, abs=1.5)
+    assert xs[xs < 50].mean() == pytest.approx(50 - np.hypot(40, 20) / 2, abs=1.5)
+
+
+def test_crop_faces_turns_only_when_asked_and_the_box_has_eyes():
+    from service.vision.boxes import FaceBox
+    from service.vision.preprocess import crop_faces
+
+    image = np.zeros((200, 200, 3), np.uint8)
+    cv2.line(image, (60, 60), (140, 140), (255, 255, 255), 9)  # a diagonal stroke
+    plain = FaceBox(top=50, right=150, bottom=150, left=50)
+    leaning = FaceBox(top=50, right=150, bottom=150, left=50, eyes=((60, 60), (140, 140)))
+    as_is = crop_faces(image, [plain], margin=0.0, upright=True)[0]
+    turned = crop_faces(image, [leaning], margin=0.0, upright=True)[0]
+    assert np.array_equal(as_is, crop_faces(image, [leaning], margin=0.0, upright=False)[0])
+    rows_lit = (turned > 128).any(axis=1).sum()
+    assert rows_lit <= 8 and (as_is > 128).any(axis=1).sum() > 30  # the diagonal became a level line
