@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from service.vision.detectors import build_detector
+from service.vision.detectors.base import CropFraming
 from service.vision.pipeline import Pipeline
 
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -117,3 +118,32 @@ def test_a_gray_frame_gives_what_its_rgb_frame_gives_with_a_gray_detector():
     assert [d.box for d in from_gray.detections] == [d.box for d in from_rgb.detections]
     first, second = pipeline.classifier.batches
     assert np.array_equal(first, second)
+
+
+class FixedBoxes:
+    """A detector that answers the same boxes for every frame (this test is about the split)."""
+
+    type = "fixed"
+    framing = CropFraming(margin=0.1)
+
+    def __init__(self, boxes) -> None:
+        self.boxes = boxes
+
+    def detect(self, rgb):
+        return list(self.boxes)
+
+
+def test_faces_below_the_readable_size_are_seen_but_never_classified():
+    from service.vision.boxes import FaceBox
+
+    small, edge, large = (FaceBox(10, 30, 24, 10), FaceBox(40, 64, 64, 40), FaceBox(100, 200, 180, 100))
+    classifier = FakeClassifier(["happy", "sad"])
+    pipeline = Pipeline(FixedBoxes([small, edge, large]), classifier, min_readable_face_px=24)
+    analysis = pipeline.analyze(frame())
+    assert (analysis.faces, analysis.unread, analysis.sightings) == (2, 1, 3)
+    assert analysis.unread_boxes == [small]  # 20 x 14: its longer side is under 24
+    assert [d.box for d in analysis.detections] == [edge, large]  # 24 px is readable
+    [batch] = classifier.batches
+    assert len(batch) == 2  # the unread face never reached the classifier
+    everything = Pipeline(FixedBoxes([small, edge, large]), FakeClassifier(["happy", "sad", "sad"])).analyze(frame())
+    assert (everything.faces, everything.unread) == (3, 0)
