@@ -63,7 +63,7 @@ def _measure_frame(result: FrameResult, pipelines: dict, store: Store, repeat: i
     for name, pipeline in pipelines.items():  # warm-up run; its boxes are the faces found
         result.faces[name] = [d.box for d in pipeline.run(result.frame.data, store).analysis.detections]
     progress.update(1)
-    result.required_px = pipelines["service"].smallest_face_px(result.frame.width)
+    result.required_px = pipelines["service"].smallest_face_px(result.frame.width, result.frame.height)
     for _ in range(repeat):
         for name, pipeline in pipelines.items():
             _record(result.times[name], pipeline.run(result.frame.data, store))

@@ -113,7 +113,8 @@ class ServicePipeline:
 
         built = build_pipeline(settings)
         self.detector = CpuTimedDetector(built.detector)
-        self.pipeline = CpuTimedPipeline(Pipeline(self.detector, built.classifier))
+        self.pipeline = CpuTimedPipeline(Pipeline(self.detector, built.classifier,
+                                                  min_readable_face_px=built.min_readable_face_px))
         self.settings = settings
 
     def run(self, data: bytes, store: "Store") -> Run:
@@ -130,14 +131,9 @@ class ServicePipeline:
             store.record(analysis)
         return Run(analysis, laps)
 
-    def smallest_face_px(self, width: int) -> float:
-        """Faces at least this tall (original pixels) must be found in a frame this wide."""
-        from service.vision.detectors.base import smallest_findable_face_px
-
-        config = self.detector.config
-        native = type(self.detector.inner).__dict__.get("native_face_px", config.min_face_px)
-        return max(config.min_face_px, smallest_findable_face_px(
-            width, native_face_px=native, min_face_px=config.min_face_px, max_width=config.max_width))
+    def smallest_face_px(self, width: int, height: int) -> float:
+        """Faces at least this tall (original pixels) must be found in a frame this large."""
+        return self.detector.inner.smallest_face_px(width, height)
 
 
 def _difference(outer: Lap, inner: Lap) -> Lap:

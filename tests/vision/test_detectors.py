@@ -172,3 +172,11 @@ def test_hog_is_safe_from_several_threads(hog, load_sample):
     with ThreadPoolExecutor(max_workers=3) as pool:
         concurrent = list(pool.map(hog.detect, frames))
     assert concurrent == sequential
+
+
+def test_each_detector_says_the_smallest_face_it_searches_a_frame_for():
+    hog = build_detector("hog", min_face_px=48, max_width=1280)
+    assert hog.smallest_face_px(1920, 1080) == pytest.approx(120)  # the width cap wins
+    assert hog.smallest_face_px(640, 480) == pytest.approx(48)
+    assert build_detector("stub", min_face_px=30).smallest_face_px(1920, 1080) == 30
+    assert build_detector("blazeface").smallest_face_px(1280, 720) == pytest.approx(40)

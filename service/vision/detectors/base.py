@@ -77,6 +77,10 @@ class Detector(ABC, Generic[ConfigT]):
     @abstractmethod
     def detect(self, rgb: np.ndarray) -> list[FaceBox]: ...
 
+    def smallest_face_px(self, width: int, height: int) -> float:
+        """The smallest face (frame pixels) searched for in a frame of this size."""
+        return float(self.config.min_face_px)
+
 
 def working_scale(width: int, *, native_face_px: float, min_face_px: int, max_width: int) -> float:
     """scale = min(native_face_px / min_face_px, max_width / width); see the module docstring."""
@@ -144,6 +148,11 @@ class ScaledDlibDetector(Detector[ConfigT]):
         if detector is None:
             detector = self._per_thread.detector = self._create_dlib_detector()
         return detector
+
+    def smallest_face_px(self, width: int, height: int) -> float:
+        return max(self.config.min_face_px, smallest_findable_face_px(
+            width, native_face_px=self.native_face_px, min_face_px=self.config.min_face_px,
+            max_width=self.config.max_width))
 
     def working_image(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
         """The frame as the detector sees it, with the x and y scale actually applied."""

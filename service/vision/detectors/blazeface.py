@@ -238,7 +238,6 @@ class BlazeFaceDetector(Detector[BlazeFaceConfig]):
         return interpreter
 
     def smallest_face_px(self, width: int, height: int) -> float:
-        """The smallest face (frame pixels) searched for in a frame of this size."""
         return NATIVE_FACE_PX / pyramid(width, height, self.config.min_face_px, self.config.max_width)[0]
 
     def calls(self, width: int, height: int) -> int:
