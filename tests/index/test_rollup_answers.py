@@ -20,7 +20,7 @@ from service.index.statistics import Rates, Spread
 from service.locations.schemas import LocationUpdate
 from service.locations.service import get_location, list_locations, update_location
 
-MODEL = ModelInfo(name="scripted", version="test", tpr=0.9, fpr=0.1, n_happy=900, n_other=2700)
+MODEL = ModelInfo(name="scripted", version="test", tpr=0.9, fpr=0.1, n_happy=900, n_other=2700, detector="stub")
 ZONES = ("Europe/Amsterdam", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC")
 HISTORY_START = datetime(2026, 2, 20, tzinfo=UTC)
 # odd start and end times, so the first and last periods are partial ranges

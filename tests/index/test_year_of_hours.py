@@ -13,7 +13,7 @@ from service.index import service
 from service.index.schemas import ModelInfo
 
 END = datetime(2026, 11, 25, tzinfo=UTC)
-MODEL = ModelInfo(name="scripted", version="test", tpr=0.9, fpr=0.1, n_happy=900, n_other=2700)
+MODEL = ModelInfo(name="scripted", version="test", tpr=0.9, fpr=0.1, n_happy=900, n_other=2700, detector="stub")
 
 
 def test_a_year_of_hour_buckets_is_bounded(database_url):
