@@ -56,14 +56,17 @@ class Point(Summary):
 
 
 class TrendOut(BaseModel):
-    slope_per_day: float | None = Field(description="Theil-Sen slope, index change per day.")
+    slope_per_day: float | None = Field(description="Theil-Sen slope, index change per day, of the points with the weekday pattern removed.")
     slope_ci95: Interval | None = Field(None, description="95% interval of the slope (Gilbert), autocorrelation-corrected.")
-    p_value: float | None = Field(description="Mann-Kendall two-sided p-value, Hamed-Rao corrected.")
+    p_value: float | None = Field(description="Mann-Kendall two-sided p-value, corrected as `correction` says.")
     direction: str = Field(description="rising, falling, stable or insufficient_data.")
     buckets: int = Field(description="Points (days or weeks with enough faces) that the trend used.")
     unit: Literal["day", "week"] = Field("day", description="The points tested: local days, or weeks over ranges beyond 400 days.")
-    correction: Literal["hamed_rao"] = Field("hamed_rao", description="Autocorrelation correction of the test.")
-    variance_ratio: float | None = Field(None, description="Hamed-Rao n/n*: how much autocorrelation widened Var(S).")
+    correction: Literal["weekday_ar1"] = Field("weekday_ar1", description=(
+        "What the test controls for: `weekday_ar1`: each weekday's own level is removed first (day points, two "
+        "weeks or more), and Var(S) is widened for days alike in runs (AR(1) between days seen through each "
+        "day's sampling noise). It declines (`insufficient_data`) with fewer than 8 days (or weeks) of enough faces."))
+    variance_ratio: float | None = Field(None, description="n/n*: how much the days' autocorrelation widened Var(S) (1: not at all).")
 
 
 class SpreadOut(BaseModel):

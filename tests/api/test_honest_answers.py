@@ -170,7 +170,7 @@ def test_correlated_days_widen_the_interval_and_the_answer_says_where_it_was_mea
     assert body["overall"]["design_effect"] == pytest.approx(spread["design_effect"])
     low, high = body["overall"]["ci95"]
     assert high - low > 0.15  # plain Wilson on 2,000 faces would be 0.043 wide
-    assert body["trend"]["unit"] == "day" and body["trend"]["correction"] == "hamed_rao"
+    assert body["trend"]["unit"] == "day" and body["trend"]["correction"] == "weekday_ar1"
     assert body["trend"]["slope_ci95"][0] <= body["trend"]["slope_per_day"] <= body["trend"]["slope_ci95"][1]
 
 
