@@ -301,19 +301,21 @@ class DayScenario:
     change: float = 0.0
 
 
-def day_counts(rng, scenario: DayScenario, reps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(happy, faces) per day [reps, days] and each repetition's first weekday (0 Monday)."""
+def day_counts(rng, scenario: DayScenario, reps: int, with_shares: bool = False) -> tuple:
+    """(happy, faces) per day [reps, days] and each repetition's first weekday (0 Monday), and
+    with_shares, the days' true shares [reps, days]."""
     phi, days = scenario.phi, scenario.days
     drift = np.empty((reps, days))
-    drift[:, 0] = rng.normal(0, DAY_INNOVATION_SD / math.sqrt(1 - phi * phi), reps)
+    drift[:, 0] = rng.normal(0, DAY_INNOVATION_SD / math.sqrt(1 - phi * phi), reps)  # phi 0: independent days
     for day in range(1, days):
         drift[:, day] = phi * drift[:, day - 1] + rng.normal(0, DAY_INNOVATION_SD, reps)
     first = rng.integers(0, 7, reps)
     weekdays = (first[:, None] + np.arange(days)) % 7
     share = DAY_SHARE + drift + scenario.change * (np.arange(days) - (days - 1) / 2) / days
     share = share + (WEEKEND_LIFT[weekdays] if scenario.weekly else 0)
-    faces = rng.poisson(PEOPLE_PER_DAY, (reps, days))
-    return rng.binomial(faces, np.clip(share, 0.01, 0.99)), faces, first
+    faces, share = rng.poisson(PEOPLE_PER_DAY, (reps, days)), np.clip(share, 0.01, 0.99)
+    happy = rng.binomial(faces, share)
+    return (happy, faces, first, share) if with_shares else (happy, faces, first)
 
 
 def day_trend_rates(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
@@ -369,6 +371,40 @@ def _ar1_regression_direction(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarr
     se = math.sqrt(float(left @ left) / dof * np.linalg.inv(tx.T @ tx)[1, 1])
     p_value = 2 * scipy_stats.t.sf(abs(beta[1] / se), dof) if se > 0 else 1.0
     return statistics._direction(float(beta[1]), p_value)
+
+
+def range_coverage_between_days(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
+    """How often the range's ci95 (the service's: day clusters over the range) holds (a) the
+    share the range's people were drawn from, the faces-weighted mean of its days' true shares,
+    and (b) the place's usual share, the long-run mean those days vary around."""
+    rng = np.random.default_rng(seed)
+    happy, faces, first, share = day_counts(rng, scenario, reps, with_shares=True)
+    usual = DAY_SHARE + (float(WEEKEND_LIFT.mean()) if scenario.weekly else 0.0)
+    hits = dict.fromkeys(("people seen in the range", "usual share", "usual_ci95"), 0)
+    monday = FIRST_DAY - timedelta(days=FIRST_DAY.weekday())
+    for rep in range(reps):
+        weekdays = trend.weekdays_of((monday + timedelta(days=int(first[rep]))).toordinal(),
+                                     np.arange(scenario.days, dtype=np.float64))
+        usual_ci95 = trend.usual_share_interval(happy[rep] / faces[rep], faces[rep], weekdays)
+        hits["usual_ci95"] += covered(usual_ci95, usual)
+        spread = statistics.spread_of(happy[rep], faces[rep])
+        ci95 = statistics.summarize(int(happy[rep].sum()), int(faces[rep].sum()), MODEL_RATES, spread).ci95
+        hits["people seen in the range"] += covered(ci95, float(np.average(share[rep], weights=faces[rep])))
+        hits["usual share"] += covered(ci95, usual)
+    return {key: value / reps for key, value in hits.items()}
+
+
+def coverage_between_days_table(reps: int, progress: Callable, seed: int) -> list[str]:
+    rows = ["| days alike | weekly rhythm | range | ci95: people seen in the range | ci95: usual share "
+            "| usual_ci95: usual share |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    cases = [DayScenario("", days, phi, weekly) for days in (30, 90) for phi in (0.0, 0.3, 0.6, 0.8)
+             for weekly in (False, True)]
+    for number, scenario in enumerate(progress(cases)):
+        result = range_coverage_between_days(scenario, reps, seed + number)
+        rows.append(f"| AR(1) {scenario.phi} | {'yes' if scenario.weekly else 'no'} | {scenario.days} days "
+                    f"| {pct(result['people seen in the range'])} | {pct(result['usual share'])} "
+                    f"| **{pct(result['usual_ci95'])}** |")
+    return rows
 
 
 DAY_FALSE_ALARM_SCENARIOS = tuple(
@@ -487,6 +523,9 @@ def main(reps: int, quick: bool) -> int:
         *day_trend_table(DAY_FALSE_ALARM_SCENARIOS, reps, progress, seed=900),
         "", "trend between days: power, % called rising (AR(1) 0.6, weekly rhythm; target >= 80 for 10 points "
         "a month over 8 weeks)", "", *day_trend_table(DAY_POWER_SCENARIOS, reps, progress, seed=950),
+        "", "range ci95 coverage with days alike (AR(1) shares between days, 400 people a day), %: of the "
+        "share the range's people were drawn from, and of the place's usual share", "",
+        *coverage_between_days_table(reps, progress, seed=1100),
         "", "closed-form power of the optimal test: " + ", ".join(
             f"base {s.share:.2f}: {pct(optimal_power(s.share, s.change, s.faces_per_day))}%" for s in POWER_SCENARIOS),
         "", "trend cost over a year of hourly periods: " + ", ".join(

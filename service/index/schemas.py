@@ -91,6 +91,10 @@ class LocationIndex(BaseModel):
     model: ModelInfo
     rates: RatesOut
     overall: Summary
+    usual_ci95: Interval | None = Field(None, description=(
+        "95% interval of the place's usual share, the long-run level its days vary around, where overall.ci95 "
+        "covers the share of the people seen in this range. Wider when days are alike in runs (AR(1) between "
+        "days, weekday pattern removed); null below 8 days with enough faces, or when the index is withheld."))
     trend: TrendOut
     spread: SpreadOut = Field(description="Extra variation behind the overall's ci95.")
     series_spread: SpreadOut = Field(description="Extra variation behind each period's ci95.")

@@ -120,11 +120,12 @@ def location_index(session: Session, location_id: int, query: Query) -> Location
     series_spread = overall_spread if query.bucket not in CLUSTER_MINUTES else measure(
         reads.period_sources(), reads.window_from)
     sums = period_counts(reads.series_rows(), spans)
+    daily, overall = reads.daily_counts(sums), summary_of(totals_of(sums), rates, overall_spread.spread, query)
     answer = LocationIndex(  # the points go in as plain fields, validated here at once
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
-        start=query.start, end=query.end, model=query.model, rates=rates_out,
-        overall=summary_of(totals_of(sums), rates, overall_spread.spread, query),
-        trend=trend_of(reads.daily_counts(sums), query.trend_min_faces),
+        start=query.start, end=query.end, model=query.model, rates=rates_out, overall=overall,
+        usual_ci95=usual_of(daily, query.trend_min_faces) if overall.index is not None else None,
+        trend=trend_of(daily, query.trend_min_faces),
         spread=overall_spread.out(), series_spread=series_spread.out(),
         series=points_of(spans, sums, rates, series_spread.spread, query),
     )
@@ -478,6 +479,14 @@ def trend_of(daily: DailyCounts, min_faces: int, pair_index: PairIndex | None = 
     return TrendOut(slope_per_day=result.slope_per_day, slope_ci95=result.slope_ci95, p_value=result.p_value,
                     direction=result.direction, buckets=result.buckets, unit=unit,
                     variance_ratio=result.variance_ratio)
+
+
+def usual_of(daily: DailyCounts, min_faces: int) -> tuple[float, float] | None:
+    """The usual share's interval over the days the trend reads (trend.usual_share_interval)."""
+    xs, ys, faces, unit = trend_columns(daily, min_faces)
+    if unit != "day" or not len(xs):
+        return None
+    return trend.usual_share_interval(ys, faces.astype(np.float64), trend.weekdays_of(int(daily.days[0]), xs))
 
 
 def make_query(start: datetime | None, end: datetime | None, bucket: calendar.Bucket,

@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 from scipy.stats import chi2
+from scipy.stats import t as t_dist
 
 from service.index.statistics import (DISPERSION_ALPHA, MIN_TREND_POINTS, PairIndex, Trend, OrderStatistics, Z95, _direction,
                                       _mann_kendall_variance, _middle_ranks, _pairwise_steps, _slope_interval,
@@ -66,17 +67,11 @@ def autocorrelation_ratio(xs: np.ndarray, ys: np.ndarray, slope: float, fitted: 
     n = len(ys)
     residuals = np.round(ys - slope * xs, 12)  # a straight line leaves float noise, not residuals
     residuals = residuals - residuals.mean()
-    denominator = float(residuals @ residuals)
-    if n < 4 or denominator == 0:
+    if n < 4:
         return 1.0
-    lag1 = _bias_corrected(float(residuals[1:] @ residuals[:-1]) / denominator, n, fitted)
-    if lag1 <= 0:
-        return 1.0
-    lag2 = _bias_corrected(float(residuals[2:] @ residuals[:-2]) / denominator, n, fitted)
-    decay = min(MAX_DECAY, max(lag1, lag2 / lag1))
     lags = np.arange(1, n, dtype=np.float64)
     weights = (n - lags) * (n - lags - 1) * (n - lags - 2)
-    ratio = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum(weights * lag1 * decay ** (lags - 1)))
+    ratio = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum(weights * _rho(residuals, n, fitted)))
     return max(1.0, ratio)
 
 
@@ -124,3 +119,44 @@ def day_trend(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarray | None = None
     p_value = _two_sided_p(s, variance)
     return Trend(slope, p_value, _direction(slope, p_value), len(xs), _slope_interval(order, len(slopes), variance),
                  ratio)
+
+
+def usual_share_interval(ys: np.ndarray, faces: np.ndarray,
+                         weekdays: np.ndarray | None = None) -> tuple[float, float] | None:
+    """95% interval of the place's usual share: the long-run mean its days vary around, as
+    opposed to the share of the people seen in these days (the range's ci95).
+
+    The faces-weighted mean of the day shares, with the variance of a mean of autocorrelated
+    days: V = gamma0 / n_w * (1 + 2 sum_k (1 - k/n) rho_k), gamma0 the days' variance about their
+    mean (weekday pattern removed when there are two weeks of days), n_w Kish's effective number
+    of days under the face weights, rho_k the same AR(1)-through-noise model as the trend's; t
+    quantile on n - 1 degrees of freedom. None below MIN_TREND_POINTS days."""
+    n = len(ys)
+    if n < MIN_TREND_POINTS:
+        return None
+    weights = faces / faces.sum()
+    mean = float(weights @ ys)
+    xs = np.arange(n, dtype=np.float64)
+    level, fitted = without_weekday_pattern(xs, ys, weekdays)
+    residuals = level - float(weights @ level)
+    gamma0 = float(weights @ residuals ** 2) * n / (n - 1 - fitted)
+    lags = np.arange(1, n, dtype=np.float64)
+    rho = _rho(residuals, n, fitted)
+    inflation = max(1.0, 1 + 2 * float(np.sum((1 - lags / n) * rho)))
+    effective_days = 1.0 / float(weights @ weights)
+    half = float(t_dist.ppf(0.975, n - 1)) * math.sqrt(gamma0 / effective_days * inflation)
+    return max(0.0, mean - half), min(1.0, mean + half)
+
+
+def _rho(residuals: np.ndarray, n: int, fitted: int) -> np.ndarray:
+    """rho_1 .. rho_(n-1) of centred residuals: r1 * d^(k-1) (see the module); zeros when the
+    lag-1 autocorrelation, bias-corrected, is not positive."""
+    denominator = float(residuals @ residuals)
+    if denominator == 0:
+        return np.zeros(n - 1)
+    lag1 = _bias_corrected(float(residuals[1:] @ residuals[:-1]) / denominator, n, fitted)
+    if lag1 <= 0:
+        return np.zeros(n - 1)
+    lag2 = _bias_corrected(float(residuals[2:] @ residuals[:-2]) / denominator, n, fitted)
+    decay = min(MAX_DECAY, max(lag1, lag2 / lag1))
+    return lag1 * decay ** np.arange(n - 1, dtype=np.float64)

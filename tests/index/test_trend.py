@@ -94,3 +94,22 @@ def test_pearson_by_hand():
     assert not varies_beyond_sampling(xs, ys, 0.0, faces, 0)
     ys = np.tile([0.4, 0.6], 5)  # X^2 = 40, p < 0.001
     assert varies_beyond_sampling(xs, ys, 0.0, faces, 0)
+
+
+def test_usual_share_interval_by_hand_when_days_are_not_alike():
+    from scipy.stats import t
+
+    from service.index.trend import usual_share_interval
+
+    ys = np.tile([0.3, 0.4], 5)  # alternating: lag-1 correlation -1, so no widening
+    low, high = usual_share_interval(ys, np.full(10, 100.0))
+    half = t.ppf(0.975, 9) * np.sqrt(0.0025 * 10 / 9 / 10)  # variance 0.0025 about 0.35, 10 days
+    assert (low, high) == pytest.approx((0.35 - half, 0.35 + half), rel=1e-9)
+    assert usual_share_interval(ys[:7], np.full(7, 100.0)) is None
+
+
+def test_usual_share_interval_covers_the_usual_share_where_the_ci95_does_not():
+    result = sim.range_coverage_between_days(sim.DayScenario("", 30, 0.6, weekly=True), reps=300, seed=31)
+    assert result["usual_ci95"] >= 0.92
+    assert result["usual share"] <= 0.85  # the range's ci95 is not an interval for the usual share
+    assert result["people seen in the range"] >= 0.95  # ... it is one for the range's own people
