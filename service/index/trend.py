@@ -5,19 +5,22 @@ Two things make a plain Mann-Kendall test on daily shares claim changes that are
 a weekly rhythm seen through a range that does not hold whole weeks, and days that are alike in
 runs. So, for day points:
 
-1. The day-of-week pattern is removed first: one least-squares fit of the shares on a line
-   plus a constant per weekday (weekdays seen at least twice, over at least MIN_WEEKDAY_POINTS
-   points), whose weekday constants, centred, are subtracted. The line's own slope is left in.
+1. The day-of-week pattern is removed first when there is one: one least-squares fit of the
+   shares on a line plus a constant per weekday (weekdays seen at least twice, over at least
+   MIN_WEEKDAY_POINTS points); when an F test finds the constants at WEEKDAY_ALPHA, they are
+   subtracted, centred. The line's own slope is left in.
 2. Theil-Sen slope and Mann-Kendall S on what remains.
 3. Var(S) is widened for autocorrelation with the Yue-Wang style factor
        n/n* = 1 + 2 / (n(n-1)(n-2)) * sum_k (n-k)(n-k-1)(n-k-2) rho_k,
    where rho_k follows an AR(1) process seen through independent sampling noise (each day's
    share is a count of a few hundred faces): rho_k = r1 * d^(k-1), with r1 and r2 the lag-1
    and lag-2 autocorrelations of the detrended residuals, each raised by the first-order bias of
-   a short series' autocorrelation, (1 + 3 r) / n, and by q / n for the q weekday constants
-   fitted in step 1 (residuals of a fit are anti-correlated by about that much); the decay
-   d = r2 / r1 is at least r1 and at most MAX_DECAY. Only a positive correlation widens the
-   test; a negative one never narrows it.
+   a short series' autocorrelation, (1 + 3 r) / n, by q / n for the q weekday constants fitted
+   in step 1, and by a margin for the noise (see _bias_corrected); the decay d = r2 / r1 is at
+   least r1 and at most MAX_DECAY. Only a positive correlation widens the test; a negative one
+   never narrows it. The widening applies only when the points scatter beyond their faces'
+   binomial sampling (Pearson's test, as for the ci95's spread): independent days keep the
+   plain test and its power.
 
 Week points (ranges beyond 400 days) get steps 2 and 3 without step 1. The test declines
 (`insufficient_data`) below MIN_TREND_POINTS points with enough faces, as before. Why this and
@@ -29,14 +32,17 @@ import math
 
 import numpy as np
 from scipy.stats import chi2
+from scipy.stats import f as f_dist
 from scipy.stats import t as t_dist
 
-from service.index.statistics import (DISPERSION_ALPHA, MIN_TREND_POINTS, PairIndex, Trend, OrderStatistics, Z95, _direction,
-                                      _mann_kendall_variance, _middle_ranks, _pairwise_steps, _slope_interval,
-                                      _two_sided_p)
+from service.index.statistics import (DISPERSION_ALPHA, MIN_TREND_POINTS, Z95, OrderStatistics, PairIndex, Trend,
+                                      _direction, _mann_kendall_variance, _middle_ranks, _pairwise_steps,
+                                      _slope_interval, _two_sided_p)
 
 CORRECTION = "weekday_ar1"
 MIN_WEEKDAY_POINTS = 14  # two weeks of days: fewer cannot tell a weekday's level from the noise
+WEEKDAY_ALPHA = 0.05
+AUTOCORRELATION_MARGIN = 4
 MAX_DECAY = 0.95
 MAX_AUTOCORRELATION = 0.95
 
@@ -55,11 +61,32 @@ def without_weekday_pattern(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarray
     present = [day for day in range(7) if np.count_nonzero(weekdays == day) >= 2]
     if len(present) < 2:
         return ys, 0
+    line = np.column_stack([np.ones_like(xs), xs - xs.mean()])
     dummies = np.column_stack([(weekdays == day).astype(np.float64) for day in present[1:]])
-    design = np.column_stack([np.ones_like(xs), xs - xs.mean(), dummies])
+    coefficients, line_only = _fit(np.column_stack([line, dummies]), ys), _fit(line, ys)
+    fitted = dummies.shape[1]
+    if not weekday_pattern_found(line_only[1], coefficients[1], len(ys), fitted):
+        return ys, 0
+    pattern = dummies @ coefficients[0][2:]
+    return ys - (pattern - pattern.mean()), fitted
+
+
+def _fit(design: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least-squares coefficients and residual sum of squares."""
     coefficients = np.linalg.lstsq(design, ys, rcond=None)[0]
-    pattern = dummies @ coefficients[2:]
-    return ys - (pattern - pattern.mean()), len(present) - 1
+    residuals = ys - design @ coefficients
+    return coefficients, float(residuals @ residuals)
+
+
+def weekday_pattern_found(line_rss: float, weekday_rss: float, n: int, constants: int) -> bool:
+    """F test of the weekday constants against the line alone, at WEEKDAY_ALPHA: a pattern is
+    removed only where there is one, since removing one that is not there costs the test its
+    level (the residuals of fitted weekday means are no longer independent draws)."""
+    dof = n - 2 - constants
+    if dof < 1 or weekday_rss <= 0:
+        return weekday_rss <= 0 < line_rss
+    statistic = (line_rss - weekday_rss) / constants / (weekday_rss / dof)
+    return float(f_dist.sf(statistic, constants, dof)) < WEEKDAY_ALPHA
 
 
 def autocorrelation_ratio(xs: np.ndarray, ys: np.ndarray, slope: float, fitted: int = 0) -> float:
@@ -76,9 +103,13 @@ def autocorrelation_ratio(xs: np.ndarray, ys: np.ndarray, slope: float, fitted: 
 
 
 def _bias_corrected(autocorrelation: float, n: int, fitted: int) -> float:
-    """A short series' sample autocorrelation is biased low by about (1 + 3 r) / n, and by
-    about fitted / n more after `fitted` constants were fitted to it."""
-    return min(MAX_AUTOCORRELATION, max(0.0, autocorrelation + (1 + 3 * autocorrelation + fitted) / n))
+    """A short series' sample autocorrelation is biased low by about (1 + 3 r) / n, by about
+    fitted / n more after `fitted` constants were fitted to it, and by more again when the
+    days are an AR(1) process seen through noise (its lag-1 correlation understates how long
+    runs last); AUTOCORRELATION_MARGIN / n covers that, a margin chosen by simulation
+    (bench/honest_numbers.py, BENCHMARKS.md section 5)."""
+    margin = 1 + 3 * autocorrelation + fitted + AUTOCORRELATION_MARGIN
+    return min(MAX_AUTOCORRELATION, max(0.0, autocorrelation + margin / n))
 
 
 def varies_beyond_sampling(xs: np.ndarray, ys: np.ndarray, slope: float, faces: np.ndarray, fitted: int) -> bool:

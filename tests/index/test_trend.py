@@ -43,6 +43,14 @@ def test_a_line_under_a_weekly_rhythm_keeps_its_slope():
     assert result.slope_ci95[0] <= 0.002 <= result.slope_ci95[1]
 
 
+def test_noise_without_a_weekly_rhythm_is_left_alone():
+    rng = np.random.default_rng(11)
+    xs = np.arange(56, dtype=np.float64)
+    ys = 0.3 + rng.normal(0, 0.02, 56)
+    flat, fitted = without_weekday_pattern(xs, ys, weekdays_of(date(2026, 12, 2).toordinal(), xs))
+    assert flat is ys and fitted == 0
+
+
 def test_too_few_points_or_no_weekdays_leave_the_series_alone():
     xs = np.arange(13, dtype=np.float64)
     ys = np.linspace(0.2, 0.4, 13)
