@@ -299,6 +299,7 @@ class DayScenario:
     phi: float
     weekly: bool = True
     change: float = 0.0
+    festival: bool = False  # one day in the range's last week 25 points happier (a festival, a fair)
 
 
 def day_counts(rng, scenario: DayScenario, reps: int, with_shares: bool = False) -> tuple:
@@ -313,6 +314,8 @@ def day_counts(rng, scenario: DayScenario, reps: int, with_shares: bool = False)
     weekdays = (first[:, None] + np.arange(days)) % 7
     share = DAY_SHARE + drift + scenario.change * (np.arange(days) - (days - 1) / 2) / days
     share = share + (WEEKEND_LIFT[weekdays] if scenario.weekly else 0)
+    if scenario.festival:
+        share[np.arange(reps), days - 1 - rng.integers(0, 7, reps)] += 0.25
     faces, share = rng.poisson(PEOPLE_PER_DAY, (reps, days)), np.clip(share, 0.01, 0.99)
     happy = rng.binomial(faces, share)
     return (happy, faces, first, share) if with_shares else (happy, faces, first)
@@ -409,7 +412,9 @@ def coverage_between_days_table(reps: int, progress: Callable, seed: int) -> lis
 
 DAY_FALSE_ALARM_SCENARIOS = tuple(
     DayScenario(f"AR(1) {phi}, {'weekly rhythm' if weekly else 'no rhythm'}, {weeks} weeks", weeks * 7, phi, weekly)
-    for weeks in (4, 8, 26) for phi in (0.3, 0.6, 0.8) for weekly in (False, True))
+    for weeks in (4, 8, 26) for phi in (0.3, 0.6, 0.8) for weekly in (False, True)) + tuple(
+    DayScenario(f"AR(1) {phi}, weekly rhythm, {weeks} weeks, one festival day in the last week", weeks * 7, phi,
+                festival=True) for weeks in (4, 8) for phi in (0.3, 0.6))
 DAY_POWER_SCENARIOS = (
     DayScenario("+10 points a month, 8 weeks (the issue's)", 56, 0.6, change=0.10 * 56 / 30),
     DayScenario("+5 points a month, 8 weeks", 56, 0.6, change=0.05 * 56 / 30),
