@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from service.agent.counting import report_refusals
+from service.agent.counting import _drain, report_refusals
+from service.agent.runtime import AgentConfig, Stopper
 from service.agent.queue import DurableQueue
-from service.agent.sender import Backoff, Delivery, QueuedBatches
+from service.agent.sender import Backoff, Delivery, QueuedBatches, SenderThread
 from support import ADMIN, LiveServer, TcpProxy, add_camera, add_location, bearer
 
 OUTAGE_HOURS = 7 * 24
@@ -136,3 +137,7 @@ def test_a_batch_past_the_retention_is_refused_and_reported_loudly(client, tmp_p
     assert any("refused 1 batch(es) for good in this run, holding 7 people" in line for line in errors), errors
     assert any("365-day retention" in line for line in errors), errors
     assert (queue.counts().confirmed, queue.counts().rejected) == (1, 1)
+    # the exit summary: what `happiness agent` ends with once nothing waits
+    config = AgentConfig(source="x.mp4", server="http://server", location_id=location["id"], key=key,
+                         queue=tmp_path / "queue.db")
+    assert _drain(queue, delivery, SenderThread(lambda: None), Stopper(), config, 0, clock.now - 1) == 4
