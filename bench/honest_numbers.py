@@ -414,12 +414,14 @@ DAY_FALSE_ALARM_SCENARIOS = tuple(
     DayScenario(f"AR(1) {phi}, {'weekly rhythm' if weekly else 'no rhythm'}, {weeks} weeks", weeks * 7, phi, weekly)
     for weeks in (4, 8, 26) for phi in (0.3, 0.6, 0.8) for weekly in (False, True)) + tuple(
     DayScenario(f"AR(1) {phi}, weekly rhythm, {weeks} weeks, one festival day in the last week", weeks * 7, phi,
-                festival=True) for weeks in (4, 8) for phi in (0.3, 0.6))
+                festival=True) for weeks in (4, 8) for phi in (0.3, 0.6)) + (
+    DayScenario("AR(1) 0.6, weekly rhythm, 30 days (the API's default range)", 30, 0.6),)
 DAY_POWER_SCENARIOS = (
     DayScenario("+10 points a month, 8 weeks (the issue's)", 56, 0.6, change=0.10 * 56 / 30),
     DayScenario("+5 points a month, 8 weeks", 56, 0.6, change=0.05 * 56 / 30),
     *(DayScenario(f"+{points} points over {days} days", days, 0.6, change=points / 100)
       for days in (30, 90) for points in (5, 10)),
+    DayScenario("+10 points a month, 8 weeks, no weekly rhythm", 56, 0.6, weekly=False, change=0.10 * 56 / 30),
 )
 
 
