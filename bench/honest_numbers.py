@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+from scipy import stats as scipy_stats
 from tqdm import tqdm
 
-from service.index import statistics
-from service.index.service import DailyCounts, trend_points
+from service.index import statistics, trend
+from service.index.service import DailyCounts, trend_of, trend_points
 from service.index.statistics import Rates, Sampling, Spread
 
 HOURS, BUCKETS = 16, 4
@@ -214,21 +215,26 @@ def hourly_counts(rng, scenario: TrendScenario, reps: int) -> tuple[np.ndarray, 
 
 def trend_rates(scenario: TrendScenario, reps: int, seed: int, min_faces: int = 5) -> dict[str, float]:
     """Share of repetitions called rising or falling: old Mann-Kendall on hour buckets and on
-    day buckets, the service's trend (days, Hamed-Rao), and the known-variance weighted slope
-    test (the best any test can do on these counts)."""
+    day buckets, issue 14's trend (days, Hamed-Rao), the service's trend (weekday pattern
+    removed, AR(1) days; service.index.trend), and the known-variance weighted slope test (the
+    best any test can do on these counts)."""
     rng = np.random.default_rng(seed)
     happy, faces = hourly_counts(rng, scenario, reps)
-    calls = dict.fromkeys(("old, hour buckets", "old, day buckets", "new", "optimal z-test"), 0)
+    calls = dict.fromkeys(("old, hour buckets", "old, day buckets", "issue 14", "new", "optimal z-test"), 0)
     pair_index = statistics.PairIndex()
     for rep in range(reps):
         calls["old, hour buckets"] += _old_call(happy[rep].ravel(), faces[rep].ravel(), min_faces, pair_index)
         day_happy, day_faces = happy[rep].sum(1), faces[rep].sum(1)
         calls["old, day buckets"] += _old_call(day_happy, day_faces, min_faces, pair_index)
         daily = {FIRST_DAY + timedelta(days=d): (int(h), int(n)) for d, (h, n) in enumerate(zip(day_happy, day_faces)) if n}
-        calls["new"] += statistics.trend_of_series(*trend_points(DailyCounts.of(daily), min_faces)[:2]).direction in (
-            "rising", "falling")
+        days = DailyCounts.of(daily)
+        calls["issue 14"] += statistics.trend_of_series(*trend_points(days, min_faces)[:2]).direction in CLAIMS
+        calls["new"] += trend_of(days, min_faces).direction in CLAIMS
         calls["optimal z-test"] += _optimal_call(day_happy, day_faces, scenario)
     return {key: value / reps for key, value in calls.items()}
+
+
+CLAIMS = ("rising", "falling")
 
 
 def _old_call(happy: np.ndarray, faces: np.ndarray, min_faces: int, pair_index) -> bool:
@@ -274,6 +280,149 @@ FALSE_ALARM_SCENARIOS = (
 )
 POWER_SCENARIOS = tuple(TrendScenario(f"+10 points from {share - 0.05:.2f} to {share + 0.05:.2f}", 50,
                                       share=share, change=0.10) for share in (0.15, 0.25, 0.5))
+
+
+# --- trend between days ------------------------------------------------------------------------------
+
+
+DAY_SHARE, DAY_INNOVATION_SD, PEOPLE_PER_DAY = 0.35, 0.03, 400
+WEEKEND_LIFT = np.array([0, 0, 0, 0, 0.04, 0.06, 0.05])  # Monday .. Sunday: Friday to Sunday 4-6 points happier
+
+
+@dataclass(frozen=True)
+class DayScenario:
+    """Days whose share follows AR(1) around DAY_SHARE (innovation sd DAY_INNOVATION_SD), with
+    or without the weekly rhythm, and a linear change of `change` over `days`."""
+
+    name: str
+    days: int
+    phi: float
+    weekly: bool = True
+    change: float = 0.0
+    festival: bool = False  # one day in the range's last week 25 points happier (a festival, a fair)
+
+
+def day_counts(rng, scenario: DayScenario, reps: int, with_shares: bool = False) -> tuple:
+    """(happy, faces) per day [reps, days] and each repetition's first weekday (0 Monday), and
+    with_shares, the days' true shares [reps, days]."""
+    phi, days = scenario.phi, scenario.days
+    drift = np.empty((reps, days))
+    drift[:, 0] = rng.normal(0, DAY_INNOVATION_SD / math.sqrt(1 - phi * phi), reps)  # phi 0: independent days
+    for day in range(1, days):
+        drift[:, day] = phi * drift[:, day - 1] + rng.normal(0, DAY_INNOVATION_SD, reps)
+    first = rng.integers(0, 7, reps)
+    weekdays = (first[:, None] + np.arange(days)) % 7
+    share = DAY_SHARE + drift + scenario.change * (np.arange(days) - (days - 1) / 2) / days
+    share = share + (WEEKEND_LIFT[weekdays] if scenario.weekly else 0)
+    if scenario.festival:
+        share[np.arange(reps), days - 1 - rng.integers(0, 7, reps)] += 0.25
+    faces, share = rng.poisson(PEOPLE_PER_DAY, (reps, days)), np.clip(share, 0.01, 0.99)
+    happy = rng.binomial(faces, share)
+    return (happy, faces, first, share) if with_shares else (happy, faces, first)
+
+
+def day_trend_rates(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
+    """Share of repetitions called rising or falling (or rising only, for a change): issue 14's
+    trend, two candidates, and the service's trend (service.index.service.trend_of)."""
+    rng = np.random.default_rng(seed)
+    happy, faces, first = day_counts(rng, scenario, reps)
+    calls = dict.fromkeys(("issue 14", "lag-1", "AR(1) regression", "new"), 0)
+    wanted = ("rising",) if scenario.change > 0 else CLAIMS
+    monday = FIRST_DAY - timedelta(days=FIRST_DAY.weekday())
+    for rep in range(reps):
+        start = monday + timedelta(days=int(first[rep]))
+        days = DailyCounts.of({start + timedelta(days=d): (int(happy[rep, d]), int(faces[rep, d]))
+                               for d in range(scenario.days)})
+        xs, ys, _ = trend_points(days, 5)
+        weekdays = trend.weekdays_of(int(days.days[0]), xs)
+        calls["issue 14"] += statistics.trend_of_series(xs, ys).direction in wanted
+        calls["lag-1"] += _lag1_direction(xs, ys, weekdays) in wanted
+        calls["AR(1) regression"] += _ar1_regression_direction(xs, ys, weekdays) in wanted
+        calls["new"] += trend_of(days, 5).direction in wanted
+    return {key: value / reps for key, value in calls.items()}
+
+
+def _lag1_direction(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarray) -> str:
+    """Candidate: weekday pattern removed, Var(S) widened by the lag-1 autocorrelation alone
+    (rho_k = r1^k, Yue and Wang 2004), r1 bias-corrected as the service does."""
+    ys, fitted = trend.without_weekday_pattern(xs, ys, weekdays)
+    slope = statistics.theil_sen_slope(xs, ys)
+    residuals = ys - slope * xs - np.mean(ys - slope * xs)
+    lag1 = trend._bias_corrected(float(residuals[1:] @ residuals[:-1] / (residuals @ residuals)), len(ys), fitted)
+    n, lags = len(ys), np.arange(1, len(ys), dtype=np.float64)
+    ratio = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum((n - lags) * (n - lags - 1) * (n - lags - 2) * lag1 ** lags))
+    s, _ = statistics.mann_kendall(ys)
+    p_value = statistics._two_sided_p(int(s), statistics._mann_kendall_variance(ys) * ratio)
+    return statistics._direction(slope, p_value)
+
+
+def _ar1_regression_direction(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarray) -> str:
+    """Candidate: least squares on a line and weekday constants with AR(1) errors (Prais-Winsten,
+    the lag-1 autocorrelation of the residuals, bias-corrected), t test of the slope."""
+    present = [day for day in range(7) if np.count_nonzero(weekdays == day) >= 2] if len(ys) >= 14 else []
+    design = np.column_stack([np.ones_like(xs), xs - xs.mean(),
+                              *[(weekdays == day).astype(float) for day in present[1:]]])
+    residuals = ys - design @ np.linalg.lstsq(design, ys, rcond=None)[0]
+    n, parameters = design.shape
+    phi = trend._bias_corrected(float(residuals[1:] @ residuals[:-1] / (residuals @ residuals)), n, parameters - 2)
+    scale = math.sqrt(1 - phi * phi)
+    tx = np.vstack([design[:1] * scale, design[1:] - phi * design[:-1]])
+    ty = np.concatenate([ys[:1] * scale, ys[1:] - phi * ys[:-1]])
+    beta, *_ = np.linalg.lstsq(tx, ty, rcond=None)
+    left = ty - tx @ beta
+    dof = n - parameters - 1
+    se = math.sqrt(float(left @ left) / dof * np.linalg.inv(tx.T @ tx)[1, 1])
+    p_value = 2 * scipy_stats.t.sf(abs(beta[1] / se), dof) if se > 0 else 1.0
+    return statistics._direction(float(beta[1]), p_value)
+
+
+def range_coverage_between_days(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
+    """How often the range's ci95 (the service's: day clusters over the range) holds (a) the
+    share the range's people were drawn from, the faces-weighted mean of its days' true shares,
+    and (b) the place's usual share, the long-run mean those days vary around."""
+    rng = np.random.default_rng(seed)
+    happy, faces, first, share = day_counts(rng, scenario, reps, with_shares=True)
+    usual = DAY_SHARE + (float(WEEKEND_LIFT.mean()) if scenario.weekly else 0.0)
+    hits = dict.fromkeys(("people seen in the range", "usual share", "usual_ci95"), 0)
+    monday = FIRST_DAY - timedelta(days=FIRST_DAY.weekday())
+    for rep in range(reps):
+        weekdays = trend.weekdays_of((monday + timedelta(days=int(first[rep]))).toordinal(),
+                                     np.arange(scenario.days, dtype=np.float64))
+        usual_ci95 = trend.usual_share_interval(happy[rep] / faces[rep], faces[rep], weekdays)
+        hits["usual_ci95"] += covered(usual_ci95, usual)
+        spread = statistics.spread_of(happy[rep], faces[rep])
+        ci95 = statistics.summarize(int(happy[rep].sum()), int(faces[rep].sum()), MODEL_RATES, spread).ci95
+        hits["people seen in the range"] += covered(ci95, float(np.average(share[rep], weights=faces[rep])))
+        hits["usual share"] += covered(ci95, usual)
+    return {key: value / reps for key, value in hits.items()}
+
+
+def coverage_between_days_table(reps: int, progress: Callable, seed: int) -> list[str]:
+    rows = ["| days alike | weekly rhythm | range | ci95: people seen in the range | ci95: usual share "
+            "| usual_ci95: usual share |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    cases = [DayScenario("", days, phi, weekly) for days in (30, 90) for phi in (0.0, 0.3, 0.6, 0.8)
+             for weekly in (False, True)]
+    for number, scenario in enumerate(progress(cases)):
+        result = range_coverage_between_days(scenario, reps, seed + number)
+        rows.append(f"| AR(1) {scenario.phi} | {'yes' if scenario.weekly else 'no'} | {scenario.days} days "
+                    f"| {pct(result['people seen in the range'])} | {pct(result['usual share'])} "
+                    f"| **{pct(result['usual_ci95'])}** |")
+    return rows
+
+
+DAY_FALSE_ALARM_SCENARIOS = tuple(
+    DayScenario(f"AR(1) {phi}, {'weekly rhythm' if weekly else 'no rhythm'}, {weeks} weeks", weeks * 7, phi, weekly)
+    for weeks in (4, 8, 26) for phi in (0.3, 0.6, 0.8) for weekly in (False, True)) + tuple(
+    DayScenario(f"AR(1) {phi}, weekly rhythm, {weeks} weeks, one festival day in the last week", weeks * 7, phi,
+                festival=True) for weeks in (4, 8) for phi in (0.3, 0.6)) + (
+    DayScenario("AR(1) 0.6, weekly rhythm, 30 days (the API's default range)", 30, 0.6),)
+DAY_POWER_SCENARIOS = (
+    DayScenario("+10 points a month, 8 weeks (the issue's)", 56, 0.6, change=0.10 * 56 / 30),
+    DayScenario("+5 points a month, 8 weeks", 56, 0.6, change=0.05 * 56 / 30),
+    *(DayScenario(f"+{points} points over {days} days", days, 0.6, change=points / 100)
+      for days in (30, 90) for points in (5, 10)),
+    DayScenario("+10 points a month, 8 weeks, no weekly rhythm", 56, 0.6, weekly=False, change=0.10 * 56 / 30),
+)
 
 
 # --- cost ----------------------------------------------------------------------------------------
@@ -339,12 +488,23 @@ def adjusted_table(reps: int, progress: Callable) -> list[str]:
 
 
 def trend_table(scenarios, reps: int, progress: Callable, seed: int) -> list[str]:
-    rows = ["| scenario | faces/day | old, hour buckets | old, day buckets | new | optimal z-test |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| scenario | faces/day | old, hour buckets | old, day buckets | issue 14 (Hamed-Rao) | new | optimal z-test |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for number, scenario in enumerate(progress(scenarios)):
         result = trend_rates(scenario, reps, seed + number)
         rows.append(f"| {scenario.name} | {scenario.faces_per_day:g} | {pct(result['old, hour buckets'])} "
-                    f"| {pct(result['old, day buckets'])} | **{pct(result['new'])}** | {pct(result['optimal z-test'])} |")
+                    f"| {pct(result['old, day buckets'])} | {pct(result['issue 14'])} | **{pct(result['new'])}** "
+                    f"| {pct(result['optimal z-test'])} |")
+    return rows
+
+
+def day_trend_table(scenarios, reps: int, progress: Callable, seed: int) -> list[str]:
+    rows = ["| scenario | days | issue 14 (Hamed-Rao) | lag-1 (Yue-Wang) | AR(1) regression | new |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for number, scenario in enumerate(progress(scenarios)):
+        result = day_trend_rates(scenario, reps, seed + number)
+        rows.append(f"| {scenario.name} | {scenario.days} | {pct(result['issue 14'])} | {pct(result['lag-1'])} "
+                    f"| {pct(result['AR(1) regression'])} | **{pct(result['new'])}** |")
     return rows
 
 
@@ -365,6 +525,14 @@ def main(reps: int, quick: bool) -> int:
         *trend_table(FALSE_ALARM_SCENARIOS, reps, progress, seed=500),
         "", f"trend power, % called rising for a change of 10 points over {TREND_DAYS} days at 50 faces a day "
         "(target >= 80)", "", *trend_table(POWER_SCENARIOS, reps, progress, seed=700),
+        "", "trend between days: false alarms, % called rising or falling with no change (AR(1) shares between "
+        "days, innovation sd 0.03 on 0.35, 400 people a day; target <= 7 with AR(1) 0.6 and a weekly rhythm)", "",
+        *day_trend_table(DAY_FALSE_ALARM_SCENARIOS, reps, progress, seed=900),
+        "", "trend between days: power, % called rising (AR(1) 0.6, weekly rhythm; target >= 80 for 10 points "
+        "a month over 8 weeks)", "", *day_trend_table(DAY_POWER_SCENARIOS, reps, progress, seed=950),
+        "", "range ci95 coverage with days alike (AR(1) shares between days, 400 people a day), %: of the "
+        "share the range's people were drawn from, and of the place's usual share", "",
+        *coverage_between_days_table(reps, progress, seed=1100),
         "", "closed-form power of the optimal test: " + ", ".join(
             f"base {s.share:.2f}: {pct(optimal_power(s.share, s.change, s.faces_per_day))}%" for s in POWER_SCENARIOS),
         "", "trend cost over a year of hourly periods: " + ", ".join(

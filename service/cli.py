@@ -80,23 +80,53 @@ def _add_serve(commands) -> None:
 
 
 def run_serve(args) -> int:
+    """Serve until stopped: 0 after a SIGTERM or SIGINT, 1 when the server cannot start (the
+    reason on one line: settings refused, database unreachable or not migrated, model folder
+    unreadable, or a worker's own start-up failure)."""
+    from pydantic import ValidationError
+
+    from service.startup import CannotStart
+
+    try:
+        settings = Settings()
+        return _serve(args, settings)
+    except ValidationError as error:
+        return _cannot_start("settings refused: " + "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()))
+    except CannotStart as error:
+        return _cannot_start(str(error))
+
+
+def _cannot_start(reason: str) -> int:
+    log.error("cannot start: %s", reason)
+    return 1
+
+
+def _serve(args, settings: Settings) -> int:
     import uvicorn
 
     from service.db.migrate import upgrade
     from service.security.server import uvicorn_options
+    from service.startup import make_supervisor, preflight
 
-    settings = Settings()
     if settings.uses_embedded_sqlite:
         upgrade(settings.resolved_database_url)
+    preflight(settings)
     if settings.admin_token is None:
         log.warning("no HAPPINESS_ADMIN_TOKEN: using the development token in %s",
                     settings.data_dir / "admin-token")
         settings.admin_secret  # create it before the workers race for it
     workers = args.workers or settings.workers
     os.environ["HAPPINESS_WORKERS"] = str(workers)  # each worker sizes its database pool from it
-    uvicorn.run("service.main:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=workers, **uvicorn_options(settings))
-    return 0
+    config = uvicorn.Config("service.main:create_app", factory=True, host=args.host or settings.host,
+                            port=args.port or settings.port, workers=workers, **uvicorn_options(settings))
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 1
+    supervisor = make_supervisor(config, [config.bind_socket()])
+    supervisor.run()
+    return 1 if supervisor.startup_failed else 0
 
 
 # --- db ----------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     tune_allocator: bool = Field(True, description="Cap glibc's arenas, fix its mmap threshold and hand free pages back after each analysed frame, in each worker (service/memory.py).")
     freeze_startup_objects: bool = Field(True, description="Freeze the objects loaded at start-up out of the garbage collector's full collections, once per worker (gc.freeze; service/memory.py).")
     worker_healthcheck_seconds: int = Field(60, ge=1, description="A worker that does not answer the supervisor's ping for this long is killed and replaced.")
+    graceful_shutdown_seconds: float = Field(10, gt=0, le=300, description="On SIGTERM or SIGINT: requests in flight get this long to finish, then connections are closed and the server exits (the parent kills a worker still running 5 s later).")
     max_connections: int | None = Field(None, ge=1, description="Connections and requests a worker serves at once; more get 503. Default: no limit.")
     retention_days: int = Field(365, ge=1, description="Oldest captured_at accepted (and kept).")
     future_tolerance_seconds: int = Field(300, ge=0)

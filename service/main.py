@@ -78,6 +78,18 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            pruning = start(app)
+        except Exception as error:  # uvicorn logs the traceback; the operator's line comes first
+            log.error("cannot start: %s", " ".join(str(error).split())[:500])
+            raise
+        yield
+        if pruning:
+            pruning.cancel()
+        app.state.engine.dispose()
+
+    def start(app: FastAPI):
+        """Everything a worker needs before it serves; answers the background prune's handle."""
         if settings.tune_allocator:
             tune_allocator()
         engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size_per_worker,
@@ -102,10 +114,7 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
         pruning = start_background_prune(app.state.session_factory, settings)
         if settings.freeze_startup_objects:
             freeze_startup_objects()
-        yield
-        if pruning:
-            pruning.cancel()
-        engine.dispose()
+        return pruning
 
     app = FastAPI(title="Happiness Index Service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)

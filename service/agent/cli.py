@@ -9,6 +9,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from service.agent.queue import MAX_PENDING_BATCHES
 from service.agent.runtime import AgentConfig, Stopper
 
 log = logging.getLogger("happiness.agent")
@@ -47,7 +48,8 @@ EPILOG = f"""examples:
   happiness agent --source 0 --mode frames --frame-interval 30 --server ... --location 1 --key ...
 
 exit status: 0 done (or stopped on request), 2 the server refuses the key, URL or location
-(the queued counts are kept), 3 counts still undelivered after --drain-timeout."""
+(the queued counts are kept), 3 counts still undelivered after --drain-timeout, 4 the server
+refused some batches for good (the summary names them and their people; they are not counted)."""
 
 
 def add_agent_parser(commands) -> None:
@@ -88,6 +90,10 @@ def add_agent_parser(commands) -> None:
     delivery.add_argument("--queue", type=Path, default=Path("data/agent-queue.db"), metavar="PATH",
                           help="people mode: the SQLite file where counts wait until confirmed (default "
                                "data/agent-queue.db); keep it on persistent storage")
+    delivery.add_argument("--queue-max-batches", type=int, default=MAX_PENDING_BATCHES, metavar="N",
+                          help=f"people mode: batches the queue holds for the server (default {MAX_PENDING_BATCHES:,}, "
+                               "over a year of 15-minute buckets); warnings from half full on, and when full the "
+                               "oldest batch is dropped")
     delivery.add_argument("--bucket-minutes", type=int, metavar="N",
                           help="the server's bucket width; default: asked from the server's /health at start")
     delivery.add_argument("--drain-timeout", type=float, default=0.0, metavar="SECONDS",
@@ -120,7 +126,8 @@ def config_of(args) -> AgentConfig:
         raise SystemExit(f"happiness agent: a camera key is needed: --key or ${KEY_VARIABLE}")
     return AgentConfig(source=args.source, server=args.server, location_id=args.location, key=args.key,
                        mode=args.mode, fps=args.fps, min_track_frames=args.min_track_frames,
-                       track_patience=args.track_patience, queue=args.queue, start=args.start,
+                       track_patience=args.track_patience, queue=args.queue, queue_max_batches=args.queue_max_batches,
+                       start=args.start,
                        bucket_minutes=args.bucket_minutes, frame_interval=args.frame_interval,
                        frame_buffer=args.frame_buffer, frame_max_age=args.frame_max_age,
                        min_face_px=args.min_face_px, drain_timeout=args.drain_timeout)

@@ -18,6 +18,8 @@ from service.agent.source import describe, is_live, open_source
 
 log = logging.getLogger("happiness.agent")
 
+MAX_REFUSALS_LISTED = 10
+
 
 @dataclass
 class Minute:
@@ -88,10 +90,10 @@ def run_people(config: AgentConfig, stop: Stopper) -> int:
         return 0
     pipeline = _pipeline(config)
     source = open_source(config.source, config.fps, config.start)
-    queue = DurableQueue(config.queue, config.target)
+    queue = open_queue(config)
+    started = queue.clock()
     _report_queue(queue, config)
-    delivery = Delivery(lambda: QueuedBatches(DurableQueue(config.queue, config.target), client,
-                                              config.url("observations")))
+    delivery = Delivery(lambda: QueuedBatches(open_queue(config), client, config.url("observations")))
     sender = SenderThread(delivery.deliver_due)
     interval = timedelta(seconds=1 / config.fps)
 
@@ -112,10 +114,14 @@ def run_people(config: AgentConfig, stop: Stopper) -> int:
     try:
         _loop(source, counter, delivery, sender, stop, config)
         counter.finish()
-        return _drain(queue, delivery, sender, stop, config, tracker.noise)
+        return _drain(queue, delivery, sender, stop, config, tracker.noise, started)
     finally:
         source.close()
         sender.stop()
+
+
+def open_queue(config: AgentConfig) -> DurableQueue:
+    return DurableQueue(config.queue, config.target, max_pending=config.queue_max_batches)
 
 
 def _pipeline(config: AgentConfig):
@@ -170,10 +176,11 @@ def _report_queue(queue: DurableQueue, config: AgentConfig) -> None:
 
 
 def _drain(queue: DurableQueue, delivery: Delivery, sender: SenderThread, stop: Stopper, config: AgentConfig,
-           noise: int) -> int:
+           noise: int, started: float) -> int:
     """Exit status: 0 all delivered (or stopped on request), 2 the server refuses this agent,
-    3 batches still wait after --drain-timeout."""
+    3 batches still wait after --drain-timeout, 4 the server refused some batches for good."""
     left = wait_for_delivery(lambda: queue.counts().pending, sender, stop, config.drain_timeout)
+    refused = report_refusals(queue, started)
     if sender.stopped_by is not None:
         log.error("delivery stopped: %s; %d batch(es) stay queued in %s", sender.stopped_by, left, config.queue)
         return 2
@@ -183,4 +190,19 @@ def _drain(queue: DurableQueue, delivery: Delivery, sender: SenderThread, stop: 
     counts = queue.counts()
     log.info("done: every batch delivered (%d confirmed, %d refused in the queue's last %d days); %d short tracks "
              "dropped as noise", counts.confirmed, counts.rejected, KEEP_DONE_DAYS, noise)
-    return 0
+    return 4 if refused else 0
+
+
+def report_refusals(queue: DurableQueue, since: float) -> int:
+    """Log, as errors, the batches the server refused for good since `since`, with their people
+    and the server's reason; answers how many. Those people are not in the index: an operator
+    must know, not find out from a total that is too low."""
+    refusals = queue.refusals(since)
+    if refusals:
+        log.error("the server refused %d batch(es) for good in this run, holding %d people, who are NOT counted:",
+                  len(refusals), sum(refusal.people for refusal in refusals))
+    for refusal in refusals[:MAX_REFUSALS_LISTED]:
+        log.error("  refused %s (%d people): %s", refusal.batch_id, refusal.people, refusal.error)
+    if len(refusals) > MAX_REFUSALS_LISTED:
+        log.error("  and %d more: see the rejected rows of %s", len(refusals) - MAX_REFUSALS_LISTED, queue.path)
+    return len(refusals)

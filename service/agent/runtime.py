@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from service.agent.queue import MAX_PENDING_BATCHES
 from service.agent.sender import Backoff
 
 log = logging.getLogger("happiness.agent")
@@ -33,6 +34,7 @@ class AgentConfig:
     min_track_frames: int = 3
     track_patience: float = 3.0
     queue: Path = Path("data/agent-queue.db")
+    queue_max_batches: int = MAX_PENDING_BATCHES
     start: datetime | None = None
     bucket_minutes: int | None = None
     frame_interval: float = 10.0

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.agent.queue import people_of
+
 log = logging.getLogger("happiness.agent")
 
 FATAL_STATUSES = frozenset({401, 403, 404})
@@ -244,4 +246,4 @@ class QueuedBatches:
 
     @staticmethod
     def describe(batch) -> str:
-        return f"batch {batch.batch_id}"
+        return f"batch {batch.batch_id} ({people_of(batch.body)} people)"

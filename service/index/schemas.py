@@ -62,14 +62,17 @@ class Point(Summary):
 
 
 class TrendOut(BaseModel):
-    slope_per_day: float | None = Field(description="Theil-Sen slope, index change per day.")
+    slope_per_day: float | None = Field(description="Theil-Sen slope, index change per day, of the points with the weekday pattern removed.")
     slope_ci95: Interval | None = Field(None, description="95% interval of the slope (Gilbert), autocorrelation-corrected.")
-    p_value: float | None = Field(description="Mann-Kendall two-sided p-value, Hamed-Rao corrected.")
+    p_value: float | None = Field(description="Mann-Kendall two-sided p-value, corrected as `correction` says.")
     direction: str = Field(description="rising, falling, stable or insufficient_data.")
     buckets: int = Field(description="Points (days or weeks with enough faces) that the trend used.")
     unit: Literal["day", "week"] = Field("day", description="The points tested: local days, or weeks over ranges beyond 400 days.")
-    correction: Literal["hamed_rao"] = Field("hamed_rao", description="Autocorrelation correction of the test.")
-    variance_ratio: float | None = Field(None, description="Hamed-Rao n/n*: how much autocorrelation widened Var(S).")
+    correction: Literal["weekday_ar1"] = Field("weekday_ar1", description=(
+        "What the test controls for: `weekday_ar1`: each weekday's own level is removed first (day points, two "
+        "weeks or more), and Var(S) is widened for days alike in runs (AR(1) between days seen through each "
+        "day's sampling noise). It declines (`insufficient_data`) with fewer than 8 days (or weeks) of enough faces."))
+    variance_ratio: float | None = Field(None, description="n/n*: how much the days' autocorrelation widened Var(S) (1: not at all).")
 
 
 class SpreadOut(BaseModel):
@@ -94,6 +97,10 @@ class LocationIndex(BaseModel):
     model: ModelInfo
     rates: RatesOut
     overall: Summary
+    usual_ci95: Interval | None = Field(None, description=(
+        "95% interval of the place's usual share, the long-run level its days vary around, where overall.ci95 "
+        "covers the share of the people seen in this range. Wider when days are alike in runs (AR(1) between "
+        "days, weekday pattern removed); null below 8 days with enough faces, or when the index is withheld."))
     trend: TrendOut
     spread: SpreadOut = Field(description="Extra variation behind the overall's ci95.")
     series_spread: SpreadOut = Field(description="Extra variation behind each period's ci95.")

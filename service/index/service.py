@@ -30,7 +30,7 @@ from service.db.local_days import local_day, local_midnight
 from service.db.tables import EMOTIONS, Location
 from service.errors import InvalidInput
 from service.index import buckets as calendar
-from service.index import repository, statistics
+from service.index import repository, statistics, trend
 from service.index.repository import StoredCounts
 from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, SpreadOut, Summary, TrendOut
 from service.index.statistics import PairIndex, Rates, Spread
@@ -120,11 +120,12 @@ def location_index(session: Session, location_id: int, query: Query) -> Location
     series_spread = overall_spread if query.bucket not in CLUSTER_MINUTES else measure(
         reads.period_sources(), reads.window_from)
     sums = period_counts(reads.series_rows(), spans)
+    daily, overall = reads.daily_counts(sums), summary_of(totals_of(sums), rates, overall_spread.spread, query)
     answer = LocationIndex(  # the points go in as plain fields, validated here at once
         location_id=location.id, name=location.name, timezone=location.timezone, bucket=query.bucket,
-        start=query.start, end=query.end, model=query.model, rates=rates_out,
-        overall=summary_of(totals_of(sums), rates, overall_spread.spread, query),
-        trend=trend_of(reads.daily_counts(sums), query.trend_min_faces),
+        start=query.start, end=query.end, model=query.model, rates=rates_out, overall=overall,
+        usual_ci95=usual_of(daily, query.trend_min_faces) if overall.index is not None else None,
+        trend=trend_of(daily, query.trend_min_faces),
         spread=overall_spread.out(), series_spread=series_spread.out(),
         series=points_of(spans, sums, rates, series_spread.spread, query),
     )
@@ -457,23 +458,38 @@ def trend_points(daily: DailyCounts, min_faces: int) -> tuple[np.ndarray, np.nda
     """(days since the first day, index) of each local day with at least `min_faces` faces, in
     order; per ISO week (at its Monday) when the days span more than TREND_WEEKS_AFTER_DAYS, so
     that the points stay bounded (a year: 365 points, 66,430 pairs, whatever the bucket)."""
+    xs, ys, _, unit = trend_columns(daily, min_faces)
+    return xs, ys, unit
+
+
+def trend_columns(daily: DailyCounts, min_faces: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """trend_points() and the faces of each point."""
     days, happy, faces = daily.days, daily.happy, daily.faces
     if not len(days):
-        return np.empty(0), np.empty(0), "day"
+        return np.empty(0), np.empty(0), np.empty(0), "day"
     unit = "week" if days[-1] - days[0] >= TREND_WEEKS_AFTER_DAYS else "day"
     if unit == "week":
         mondays, week = np.unique(days - (days - 1) % 7, return_inverse=True)  # ordinal 1 is a Monday
         days, happy, faces = mondays, np.bincount(week, happy), np.bincount(week, faces)
     kept = faces >= min_faces
-    return (days[kept] - days[0]).astype(np.float64), happy[kept] / faces[kept], unit
+    return (days[kept] - days[0]).astype(np.float64), happy[kept] / faces[kept], faces[kept], unit
 
 
 def trend_of(daily: DailyCounts, min_faces: int, pair_index: PairIndex | None = None) -> TrendOut:
-    xs, ys, unit = trend_points(daily, min_faces)
-    result = statistics.trend_of_series(xs, ys, pair_index=pair_index)
+    xs, ys, faces, unit = trend_columns(daily, min_faces)
+    weekdays = trend.weekdays_of(int(daily.days[0]), xs) if unit == "day" and len(xs) else None
+    result = trend.day_trend(xs, ys, weekdays, faces, pair_index=pair_index)
     return TrendOut(slope_per_day=result.slope_per_day, slope_ci95=result.slope_ci95, p_value=result.p_value,
                     direction=result.direction, buckets=result.buckets, unit=unit,
                     variance_ratio=result.variance_ratio)
+
+
+def usual_of(daily: DailyCounts, min_faces: int) -> tuple[float, float] | None:
+    """The usual share's interval over the days the trend reads (trend.usual_share_interval)."""
+    xs, ys, faces, unit = trend_columns(daily, min_faces)
+    if unit != "day" or not len(xs):
+        return None
+    return trend.usual_share_interval(ys, faces.astype(np.float64), trend.weekdays_of(int(daily.days[0]), xs))
 
 
 def make_query(start: datetime | None, end: datetime | None, bucket: calendar.Bucket,

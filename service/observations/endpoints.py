@@ -26,13 +26,14 @@ observations may fall in one bucket; each adds.
 The whole batch is checked first and stored in one transaction, or not at all: any
 inconsistent observation (happy > people, emotions not adding up to people or naming an unknown
 class, negative counts, sightings < people + unread, end not after start, a span across
-buckets, a time in the future, or starting before the deduplication window, 48 hours by
-default) answers 422 naming each `observations.INDEX.FIELD` at fault. At most {MAX_OBSERVATIONS} observations per batch.
+buckets, a time in the future, or starting before the retention, `HAPPINESS_RETENTION_DAYS`, 365
+days by default) answers 422 naming each `observations.INDEX.FIELD` at fault. At most {MAX_OBSERVATIONS} observations per batch.
 A paused location or camera, or an observation that overlaps an earlier pause, answers 423; a
 location whose setting the law prohibits (workplace, education) 403.
 
-Send the same `batch_id` again when no answer came back: a batch this camera sent within the
-window is answered 200 with the first result and `duplicate: true`, and not counted again."""
+Send the same `batch_id` again when no answer came back, even days later (a device whose link
+was down sends its backlog when it returns): a batch this camera sent within the retention is
+answered 200 with the first result and `duplicate: true`, and not counted again."""
 
 
 @router.post(

@@ -3,10 +3,12 @@ or not at all), then the camera's admission (setting, pauses: the rows locked as
 then the batch id is claimed and each server bucket gets its counts, all in the caller's
 transaction, with the same atomic upserts (and daily rollup) as posted frames.
 
-Deduplication window: a batch_id is remembered for HAPPINESS_DEDUP_WINDOW_HOURS after the
-batch's receipt or its latest observation, whichever is later, and a batch with an observation
-that starts earlier than the window is refused (422): its repeat after the window could not be
-told from a new batch, so it is never counted twice."""
+Deduplication for the whole retention: a batch_id is remembered for HAPPINESS_RETENTION_DAYS
+after the batch's receipt or its latest observation, whichever is later, and a batch with an
+observation that starts before the retention is refused (422). A repeat can therefore never
+outlive its receipt and be counted twice, and an edge agent may send a backlog of weeks: its
+counts are kept as long as any count is. (Frames keep the short HAPPINESS_DEDUP_WINDOW_HOURS:
+their receipts are a log of single frames' times; a batch receipt holds its counts only.)"""
 
 from __future__ import annotations
 
@@ -61,7 +63,8 @@ def count_problems(observation: Observation) -> Iterator[str]:
 
 def time_problems(observation: Observation, now: datetime, settings: Settings) -> Iterator[str]:
     """The span must be forward, inside one server bucket, not in the future (beyond the
-    tolerance) and not older than the retention window."""
+    tolerance) and not older than the retention (counts older than it are deleted, and the
+    batch's receipt could not outlive them)."""
     start, end = as_utc(observation.start), as_utc(observation.end)
     bucket_end = bucket_start_of(start, settings.bucket_minutes) + timedelta(minutes=settings.bucket_minutes)
     if end <= start:
@@ -72,11 +75,8 @@ def time_problems(observation: Observation, now: datetime, settings: Settings) -
     if end > now + timedelta(seconds=settings.future_tolerance_seconds):
         yield f"end: {_iso(end)} is in the future (the server's time is {_iso(now)})"
     if start < now - timedelta(days=settings.retention_days):
-        yield f"start: {_iso(start)} is older than the {settings.retention_days}-day retention"
-    elif start < now - timedelta(hours=settings.dedup_window_hours):
-        yield (f"start: {_iso(start)} is older than the {settings.dedup_window_hours:g}-hour deduplication "
-               "window: a batch must be sent within that window of what it counts, so that a repeat is "
-               "never counted twice (HAPPINESS_DEDUP_WINDOW_HOURS sets it)")
+        yield (f"start: {_iso(start)} is older than the {settings.retention_days}-day retention: counts that "
+               "old are deleted, so they are not taken (HAPPINESS_RETENTION_DAYS sets it)")
 
 
 def batch_problems(batch: ObservationBatch, now: datetime, settings: Settings) -> list[str]:
@@ -141,7 +141,7 @@ def to_result(batch: ObservationBatch, target: Target, sums: dict[datetime, Buck
 def record_batch(session: Session, target: Target, batch: ObservationBatch, settings: Settings,
                  now: datetime) -> BatchResult:
     """Count the batch once: refused whole when any observation is wrong or the camera may not
-    count it; a batch_id this camera sent within the window answers with the first result
+    count it; a batch_id this camera sent within the retention answers with the first result
     (duplicate=True) and adds nothing, paused or not."""
     problems = batch_problems(batch, now, settings)
     if problems:
@@ -155,7 +155,7 @@ def record_batch(session: Session, target: Target, batch: ObservationBatch, sett
     result = to_result(batch, target, sums)
     stored = result.model_dump(mode="json", exclude={"duplicate"})
     latest = max((as_utc(observation.end) for observation in batch.observations), default=now)
-    expires_at = max(now, latest) + timedelta(hours=settings.dedup_window_hours)
+    expires_at = max(now, latest) + timedelta(days=settings.retention_days)
     if first is not None or not repository.claim_batch(session, target.camera_id, batch.batch_id, now,
                                                        expires_at, stored):
         first = repository.live_receipt(session, target.camera_id, batch.batch_id, now)

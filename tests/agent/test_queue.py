@@ -115,3 +115,22 @@ def test_the_file_holds_counts_and_times_only(tmp_path):
     stored = json.loads(connection.execute("SELECT body FROM batches").fetchone()[0])
     assert set(stored) == {"batch_id", "observations"}
     assert set(stored["observations"][0]) == {"start", "end", "people", "happy", "emotions", "sightings", "frames"}
+
+
+def test_the_queue_is_bounded_warns_as_it_fills_and_drops_the_oldest_loudly(tmp_path, caplog):
+    import logging
+
+    clock = Clock()
+    queue = DurableQueue(tmp_path / "q.db", TARGET, clock, max_pending=10)
+    with caplog.at_level(logging.WARNING, logger="happiness.agent"):
+        for number in range(12):
+            queue.add(f"b{number:02d}", body(f"b{number:02d}", people=number + 1))
+            clock.now += 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [line.split(" full")[0].split("is ")[-1] for line in warnings] == ["50%", "60%", "70%", "80%", "90%", "100%"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and "dropped the oldest, b00, and its 1 people" in errors[0] and "b01" in errors[1]
+    assert [b.batch_id for b in queue.due(limit=100)] == [f"b{number:02d}" for number in range(2, 12)]
+    queue.confirm("b02")  # confirmed batches do not count against the bound
+    queue.add("b12", body("b12"))
+    assert queue.counts().pending == 10 and len([r for r in caplog.records if r.levelno == logging.ERROR]) == 2

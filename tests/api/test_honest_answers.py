@@ -170,7 +170,7 @@ def test_correlated_days_widen_the_interval_and_the_answer_says_where_it_was_mea
     assert body["overall"]["design_effect"] == pytest.approx(spread["design_effect"])
     low, high = body["overall"]["ci95"]
     assert high - low > 0.15  # plain Wilson on 2,000 faces would be 0.043 wide
-    assert body["trend"]["unit"] == "day" and body["trend"]["correction"] == "hamed_rao"
+    assert body["trend"]["unit"] == "day" and body["trend"]["correction"] == "weekday_ar1"
     assert body["trend"]["slope_ci95"][0] <= body["trend"]["slope_per_day"] <= body["trend"]["slope_ci95"][1]
 
 
@@ -187,3 +187,19 @@ def test_hour_buckets_trend_on_days(client, database_url):
     assert body["trend"]["unit"] == "day" and body["trend"]["buckets"] == 10 and body["trend"]["direction"] == "rising"
     assert body["trend"]["slope_per_day"] == pytest.approx(1 / 30)
     assert body["series_spread"]["unit"] in ("hour", "15min", None)
+
+
+def test_the_usual_share_interval_is_given_beside_the_range_s_ci95(client, database_url):
+    location = add_location(client, "Usual square", "UTC")
+    camera = add_camera(client, location["id"])["id"]
+    for day in range(21):  # three weeks of runs of alike days: 30% then 40% then 30% happy
+        seed(database_url, location["id"], camera, datetime(2026, 4, 1, 10, tzinfo=UTC) + timedelta(days=day),
+             40 if 7 <= day < 14 else 30, 100)
+    params = {"from": "2026-04-01T00:00:00Z", "to": "2026-04-22T00:00:00Z"}
+    body = client.get(f"/locations/{location['id']}/happiness-index", headers=VIEWER, params=params).json()
+    low, high = body["usual_ci95"]
+    ci_low, ci_high = body["overall"]["ci95"]
+    assert low < body["overall"]["index"] < high and high - low > ci_high - ci_low
+    short = client.get(f"/locations/{location['id']}/happiness-index", headers=VIEWER,
+                       params={"from": "2026-04-01T00:00:00Z", "to": "2026-04-06T00:00:00Z"}).json()
+    assert short["usual_ci95"] is None  # fewer than 8 days

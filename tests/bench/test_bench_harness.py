@@ -115,9 +115,11 @@ def test_statistics_bench_prints_every_table_old_beside_new(capsys):
     assert main(["bench", "statistics", "--quick"]) == 0
     out = capsys.readouterr().out
     for heading in ("ci95 coverage", "adjusted_index interval coverage", "trend false alarms", "trend power",
+                    "trend between days: false alarms", "trend between days: power", "range ci95 coverage with days alike",
                     "trend cost over a year of hourly periods"):
         assert heading in out
     assert "| 30 days by day | seen 20 |" in out and "| hourly AR(1) 0.8, daily rhythm |" in out
+    assert "| AR(1) 0.6, weekly rhythm, 8 weeks | 56 |" in out and "| AR(1) 0.8 | yes | 90 days |" in out
     assert "new points 40" in out  # 40 quick days of hours reach the trend as 40 daily points
 
 

@@ -59,6 +59,42 @@ def camera_posting(client, name: str) -> tuple[dict, Callable]:
                                          headers={"Content-Type": "image/jpeg", **bearer(key)})
 
 
+def test_observations_during_an_outage_are_503_and_the_agent_keeps_them(proxied_postgres, tmp_path, pipeline):
+    """The database goes away after start: the server stays up, refuses counts with 503 and
+    Retry-After, the agent's queue holds the batch, and once the database is back the batch is
+    counted, once, without a restart."""
+    from datetime import UTC, datetime, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from service.agent.queue import DurableQueue
+    from service.agent.sender import Delivery, QueuedBatches
+    from service.main import create_app
+
+    proxy, url = proxied_postgres
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    body = {"batch_id": "outage-1", "observations": [{
+        "start": start.isoformat(), "end": (start + timedelta(minutes=15)).isoformat(), "people": 5, "happy": 2,
+        "emotions": {"happy": 2, "sad": 3}, "sightings": 9, "frames": 40}]}
+    with TestClient(create_app(make_settings(url, tmp_path), pipeline=pipeline)) as client:
+        location = add_location(client, "Outage agents")
+        client.headers.update(bearer(add_camera(client, location["id"])["api_key"]))
+        queue, now = DurableQueue(tmp_path / "queue.db", "t", clock=lambda: now[0]), [time.time()]
+        queue.add("outage-1", body)
+        delivery = Delivery(lambda: QueuedBatches(queue, client, f"/locations/{location['id']}/observations"),
+                            clock=lambda: now[0])
+        proxy.stop()
+        next_at = delivery.deliver_due()
+        assert next_at >= now[0] + 5 and queue.counts().pending == 1  # Retry-After honoured, batch kept
+        assert client.get("/ready").status_code == 503 and client.get("/health").status_code == 200
+
+        proxy.start()
+        now[0] = next_at
+        assert delivery.deliver_due() is None and queue.counts().confirmed == 1
+        index = client.get(f"/locations/{location['id']}/happiness-index", headers=ADMIN).json()["overall"]
+        assert (index["faces"], index["happy"]) == (5, 2)
+
+
 def test_connections_cut_while_idle_are_replaced_before_use(proxied_postgres, tmp_path, pipeline):
     """The network drops every pooled connection and recovers while the service is idle: the
     next requests get new connections instead of failing on the dead ones."""

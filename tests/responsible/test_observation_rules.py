@@ -1,7 +1,8 @@
 """The responsible-deployment rules for edge agents' observations: a prohibited setting is
 refused (403), a paused location or camera and an observation overlapping an earlier pause are
 refused (423) with nothing stored, a batch repeated while paused is still answered as a
-duplicate, batch receipts live for the dedup window only and a batch older than it is refused.
+duplicate, batch receipts live for the retention (a backlog of days is counted once) and a
+batch older than the retention is refused.
 SQLite and PostgreSQL."""
 
 import threading
@@ -85,17 +86,26 @@ def test_a_batch_repeated_while_paused_is_still_a_duplicate(client, camera):
     assert overall(client, camera["location_id"])["faces"] == 4
 
 
-def test_batch_receipts_live_for_the_window_only(client, camera, settings):
+def test_batch_receipts_live_for_the_retention(client, camera, settings):
     body = batch(bucket_start(timedelta(hours=1)))
     assert send(client, camera, body).status_code == 201
     with sessions(settings.database_url).begin() as session:
         receipt = session.scalars(select(ObservationReceipt)).one()
-        assert receipt.expires_at - receipt.received_at == timedelta(hours=48)
+        assert receipt.expires_at - receipt.received_at == timedelta(days=settings.retention_days)
         receipt.expires_at = datetime.now(UTC) - timedelta(seconds=1)  # expired, not yet pruned
     assert send(client, camera, body).status_code == 201  # never answered from an expired receipt
     assert overall(client, camera["location_id"])["faces"] == 8
-    old = send(client, camera, batch(bucket_start(timedelta(hours=49)), "b-old"))
-    assert old.status_code == 422 and "deduplication window" in old.json()["detail"]
+
+
+def test_a_backlog_of_days_is_counted_once_and_one_past_the_retention_is_refused(client, camera, settings):
+    week_old = batch(bucket_start(timedelta(days=7)), "b-week")
+    assert send(client, camera, week_old).status_code == 201  # a frame's 48-hour window does not apply
+    again = send(client, camera, week_old)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    old = send(client, camera, batch(bucket_start(timedelta(days=settings.retention_days, hours=1)), "b-old"))
+    assert old.status_code == 422 and "365-day retention" in old.json()["detail"]
+    assert overall(client, camera["location_id"], **{"from": (datetime.now(UTC) - timedelta(days=30)).isoformat()}
+                   )["faces"] == 4
 
 
 def test_a_batch_written_while_a_pause_is_being_committed_waits_and_is_refused(database_url, tmp_path):
