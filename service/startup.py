@@ -29,10 +29,12 @@ class CannotStart(RuntimeError):
 
 
 def preflight(settings: Settings) -> None:
-    """Raise CannotStart when the database is unreachable or not migrated, or the model folder
-    cannot be read: the same checks every worker's start-up makes, made once and quickly."""
+    """Raise CannotStart when the database is unreachable or not migrated, the model folder
+    cannot be read or the face detector cannot be built (its weights missing or changed): the same
+    checks every worker's start-up makes, made once and quickly."""
     check_database(settings.resolved_database_url)
     check_model_folder(settings)
+    check_detector(settings)
 
 
 def check_database(url: str) -> None:
@@ -59,6 +61,15 @@ def check_model_folder(settings: Settings) -> None:
         read_model_folder(settings.model_dir)
     except Exception as error:  # missing files, no permission, metadata that is not JSON
         raise CannotStart(f"the model folder cannot be read: {error}") from None
+
+
+def check_detector(settings: Settings) -> None:
+    from service.vision.detectors import build_detector
+
+    try:
+        build_detector(settings.detector, min_face_px=settings.min_face_px, max_width=settings.max_working_width)
+    except Exception as error:  # weights missing or not matching their checksum, a refused option
+        raise CannotStart(f"the {settings.detector} face detector cannot be built: {error}") from None
 
 
 def make_supervisor(config, sockets):

@@ -123,3 +123,16 @@ def sqlite_migrated(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
     upgrade(url)
     return url
+
+
+def test_a_detector_whose_weights_changed_stops_the_start_with_its_reason(tmp_path, monkeypatch):
+    from service.config import Settings
+    from service.startup import CannotStart, check_detector
+    from service.vision.detectors import blazeface
+
+    changed = tmp_path / blazeface.MODEL_FILE
+    changed.write_bytes(b"not the network" + (blazeface.MODEL_DIR / blazeface.MODEL_FILE).read_bytes()[15:])
+    monkeypatch.setattr(blazeface, "MODEL_DIR", tmp_path)
+    with pytest.raises(CannotStart, match="blazeface face detector cannot be built.*SHA-256"):
+        check_detector(Settings(detector="blazeface"))
+    check_detector(Settings(detector="hog"))  # the paper's detector needs no weights file
