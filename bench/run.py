@@ -20,7 +20,7 @@ def run_suite(args) -> int:
     if args.suite == "detect":
         from bench import detect
 
-        return detect.main(samples, args.detectors if args.detectors != "hog,stub" else detect.DEFAULT_DETECTORS,
+        return detect.main(samples, args.detectors if args.detectors != "blazeface,stub" else detect.DEFAULT_DETECTORS,
                            args.repeat, args.quick)
     if args.suite == "agent":
         from bench import agent

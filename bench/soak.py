@@ -2,7 +2,7 @@
 with two worker processes, sampling each worker's resident memory (VmRSS) as it goes. Does a
 worker's memory settle, or grow with every large decode?
 
-    happiness bench soak [--frames 20000] [--detector hog|stub] [--out runs/soak] [--quick]
+    happiness bench soak [--frames 20000] [--detectors blazeface|hog|stub] [--out runs/soak] [--quick]
 
 The mix, cycled: the sample photos as JPEG at their own size and scaled to 4000 px wide (12 Mpx),
 PNG copies, multipart and raw bodies, and one hostile body in five (bench.hostile: formats the

@@ -375,8 +375,9 @@ def _add_bench(commands) -> None:
     bench.add_argument("--databases", default="sqlite,postgres", help="ingest/query: sqlite, postgres or both")
     bench.add_argument("--cameras", type=int, default=16, help="ingest: concurrent cameras")
     bench.add_argument("--frames", type=int, help="ingest: frames per run (400); soak: frames in all (20,000)")
-    bench.add_argument("--detectors", default="hog,stub",
-                       help="ingest: hog (real frames, real detector), stub (API + database overhead) or both; "
+    bench.add_argument("--detectors", default="blazeface,stub",
+                       help="ingest: blazeface or hog (real frames, real detector), stub (API + database "
+                       "overhead), comma-separated; soak: the first of them; "
                        "detect: detectors to compare (default seed,hog,blazeface; options after a colon, "
                        "separated by ';', e.g. 'blazeface;blazeface:min_score=0.7')")
     bench.add_argument("--locations", type=int, default=100, help="query: synthetic locations")
