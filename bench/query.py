@@ -85,10 +85,15 @@ def comparable(answer: str) -> str:
             if "faces" in value:
                 return {key: value.get(key) for key in COMPARED}
             inner = {key: project(item) for key, item in value.items()
-                     if isinstance(item, (dict, list)) and key != "trend"}
+                     if key != "trend" and (isinstance(item, dict) or holds_dicts(item))}
             return {key: item for key, item in inner.items() if item not in ({}, [])}
         return value
     return json.dumps(project(json.loads(answer)), sort_keys=True)
+
+
+def holds_dicts(value) -> bool:
+    """A list of objects (periods, locations), not an interval's pair of numbers."""
+    return isinstance(value, list) and any(isinstance(item, dict) for item in value)
 
 
 def timed_json(sessions, call) -> tuple[Lap, str]:

@@ -188,7 +188,7 @@ def test_health_tells_the_bucket_width(database_url, tmp_path, pipeline):
     from service.main import create_app
 
     with TestClient(create_app(make_settings(database_url, tmp_path, bucket_minutes=5), pipeline=pipeline)) as client:
-        assert client.get("/health").json() == {"status": "ok", "bucket_minutes": 5}
+        assert client.get("/health").json() == {"status": "ok", "bucket_minutes": 5, "detector": "stub"}
         location = add_location(client)
         key = add_camera(client, location["id"])["api_key"]
         start = bucket_ago(2)
