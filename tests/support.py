@@ -89,6 +89,14 @@ def add_location(client, name: str = "Station Square", timezone: str = "UTC", **
     return response.json()
 
 
+def post_frame_at(client, location_id: int, key: str, captured_at) -> None:
+    """Post the stock JPEG as camera `key`, captured at `captured_at`; it must be counted."""
+    response = client.post(f"/locations/{location_id}/frames", content=jpeg_bytes(),
+                           params={"captured_at": captured_at.isoformat()},
+                           headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"})
+    assert response.status_code == 201, response.text
+
+
 def add_camera(client, location_id: int, name: str = "cam") -> dict:
     response = client.post(f"/locations/{location_id}/cameras", json={"name": name}, headers=ADMIN)
     assert response.status_code == 201, response.text

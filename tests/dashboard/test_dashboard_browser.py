@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from support import ADMIN, ADMIN_TOKEN, VIEWER_TOKEN, jpeg_bytes
+from support import ADMIN, ADMIN_TOKEN, VIEWER_TOKEN, add_location, jpeg_bytes, post_frame_at
 
 # Museum Square: 2 days ago one frame of 1 happy + 1 sad; 5 minutes ago two frames of 3 happy + 1 sad
 # -> latest day 6/8 = 75%, range 7/10 = 70%. Central Station: one frame of 1 happy + 3 sad -> 25%,
@@ -24,13 +24,13 @@ STATION_FRAMES = [(timedelta(hours=30), ("happy", "sad", "sad", "sad"))]
 def seeded(live_server) -> dict[str, int]:
     """Locations, cameras and frames created through the real API of the live server."""
     with httpx.Client(base_url=live_server.url, headers=ADMIN, timeout=10) as api:
-        ids = {name: _add_location(api, name, **where) for name, where in (
+        ids = {name: add_location(api, name, **where)["id"] for name, where in (
             ("Museum Square", {"latitude": 52.358, "longitude": 4.881}), ("Central Station", {}), ("Quiet Park", {}))}
         for name, frames in (("Museum Square", MUSEUM_FRAMES), ("Central Station", STATION_FRAMES)):
             key = api.post(f"/locations/{ids[name]}/cameras", json={"name": "cam"}).json()["api_key"]
             for age, labels in frames:
                 live_server.pipeline.labels = labels
-                _post_frame(api, ids[name], key, datetime.now(UTC) - age)
+                post_frame_at(api, ids[name], key, datetime.now(UTC) - age)
         _post_observation(api, ids["Central Station"], key, datetime.now(UTC) - timedelta(hours=1))
     live_server.pipeline.labels = ("happy", "sad")
     return ids
@@ -42,19 +42,6 @@ def _post_observation(api: httpx.Client, location_id: int, key: str, start: date
                    "happy": 1, "emotions": {"happy": 1, "sad": 3}, "sightings": 40, "frames": 900}
     response = api.post(f"/locations/{location_id}/observations", json={"batch_id": "b1", "observations": [observation]},
                         headers={"Authorization": f"Bearer {key}"})
-    assert response.status_code == 201, response.text
-
-
-def _add_location(api: httpx.Client, name: str, **fields) -> int:
-    response = api.post("/locations", json={"name": name, "timezone": "UTC", **fields})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def _post_frame(api: httpx.Client, location_id: int, key: str, captured_at: datetime) -> None:
-    response = api.post(f"/locations/{location_id}/frames", content=jpeg_bytes(),
-                        params={"captured_at": captured_at.isoformat()},
-                        headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"})
     assert response.status_code == 201, response.text
 
 

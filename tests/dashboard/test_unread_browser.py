@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from support import ADMIN, VIEWER_TOKEN, jpeg_bytes
+from support import ADMIN, VIEWER_TOKEN, add_location, post_frame_at
 
 # Far Plaza: one posted frame of 1 happy + 1 sad read and 3 unread faces, and an agent's 10 people
 # (5 happy) and 4 unread people seen 60 times -> 12 faces read, 7 too small to read, 65 sightings,
@@ -20,28 +20,15 @@ from support import ADMIN, VIEWER_TOKEN, jpeg_bytes
 def places(live_server) -> dict[str, int]:
     now = datetime.now(UTC)
     with httpx.Client(base_url=live_server.url, headers=ADMIN, timeout=10) as api:
-        ids = {name: _add_location(api, name) for name in ("Far Plaza", "Distant Corner")}
+        ids = {name: add_location(api, name)["id"] for name in ("Far Plaza", "Distant Corner")}
         keys = {name: api.post(f"/locations/{ids[name]}/cameras", json={"name": "cam"}).json()["api_key"]
                 for name in ids}
         for name, labels, unread in (("Far Plaza", ("happy", "sad"), 3), ("Distant Corner", (), 2)):
             live_server.pipeline.labels, live_server.pipeline.unread = labels, unread
-            _post_frame(api, ids[name], keys[name], now - timedelta(minutes=5))
+            post_frame_at(api, ids[name], keys[name], now - timedelta(minutes=5))
         _post_observation(api, ids["Far Plaza"], keys["Far Plaza"], now - timedelta(hours=1))
     live_server.pipeline.labels, live_server.pipeline.unread = ("happy", "sad"), 0
     return ids
-
-
-def _add_location(api: httpx.Client, name: str) -> int:
-    response = api.post("/locations", json={"name": name, "timezone": "UTC"})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def _post_frame(api: httpx.Client, location_id: int, key: str, captured_at: datetime) -> None:
-    response = api.post(f"/locations/{location_id}/frames", content=jpeg_bytes(),
-                        params={"captured_at": captured_at.isoformat()},
-                        headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"})
-    assert response.status_code == 201, response.text
 
 
 def _post_observation(api: httpx.Client, location_id: int, key: str, start: datetime) -> None:
