@@ -64,6 +64,15 @@ def test_weighted_nms_averages_a_group_by_score_and_keeps_apart_what_does_not_ov
     assert kept[1].tolist() == pytest.approx([50, 50, 60, 60])
 
 
+def test_weighted_nms_drops_a_less_confident_box_inside_a_kept_face_but_not_a_more_confident_one():
+    face, part = [0, 0, 100, 100], [30, 30, 50, 50]  # IoU 0.04: no group, but the part lies inside
+    eyes = np.zeros((2, 2, 2), np.float32)
+    kept, scores, _ = bf.weighted_nms(np.array([face, part], np.float32), np.array([0.9, 0.7], np.float32), eyes)
+    assert kept.tolist() == [face] and scores.tolist() == pytest.approx([0.9])
+    kept, _, _ = bf.weighted_nms(np.array([face, part], np.float32), np.array([0.7, 0.9], np.float32), eyes)
+    assert len(kept) == 2  # a confident small face in front of a doubtful large box stays
+
+
 def test_weighted_nms_of_nothing_is_nothing():
     kept, scores, eyes = bf.weighted_nms(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 2, 2)))
     assert kept.shape == (0, 4) and scores.shape == (0,) and eyes.shape == (0, 2, 2)
