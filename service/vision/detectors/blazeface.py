@@ -249,14 +249,21 @@ class BlazeFaceDetector(Detector[BlazeFaceConfig]):
         if rgb.ndim != 3:
             raise ValueError("the blazeface detector needs an RGB frame")
         height, width = rgb.shape[:2]
-        found = [self._detect_at(rgb, scale)
-                 for scale in pyramid(width, height, self.config.min_face_px, self.config.max_width)]
+        found = [self._detect_at(scaled, width, height, scale) for scaled, scale in self._levels(rgb)]
         boxes, scores, eyes = (np.concatenate(part) for part in zip(*found))
         return to_face_boxes(*weighted_nms(boxes, scores, eyes), width, height)
 
-    def _detect_at(self, rgb: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _levels(self, rgb: np.ndarray):
+        """(the frame at each pyramid scale, that scale), finest first; each level is shrunk from
+        the one before it rather than from the whole frame, which costs a fraction of the time."""
         height, width = rgb.shape[:2]
-        scaled = resize(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
+        scaled = rgb
+        for scale in pyramid(width, height, self.config.min_face_px, self.config.max_width):
+            scaled = resize(scaled, max(1, round(width * scale)), max(1, round(height * scale)))
+            yield scaled, scale
+
+    def _detect_at(self, scaled: np.ndarray, width: int, height: int,
+                   scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts = [self._detect_tile(scaled, tile) for tile in tiles(width, height, scale)]
         return tuple(np.concatenate(part) for part in zip(*parts))  # type: ignore[return-value]
 
