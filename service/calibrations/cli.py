@@ -62,11 +62,11 @@ def _store(location_id: int, counts: dict[str, int], model_name: str, version: s
     from service.audit.service import CLI
     from service.calibrations import service
     from service.calibrations.schemas import CalibrationIn
-    from service.cli import _session
+    from service.db.sessions import session_scope
     from service.errors import ServiceError
 
     try:
-        with _session() as session:
+        with session_scope() as session:
             return service.store(session, location_id, CalibrationIn(model_version=version, **counts), model_name, CLI)
     except ServiceError as error:
         raise ValueError(error.detail) from error
