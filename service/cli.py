@@ -167,7 +167,7 @@ def run_db_current(args) -> int:
 
 
 def run_db_prune(args) -> int:
-    from service.db.maintenance import prune_everything
+    from service.retention.maintenance import prune_everything
 
     settings = Settings()
     days = args.days or settings.retention_days

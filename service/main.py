@@ -22,7 +22,7 @@ from service.cameras.endpoints import router as cameras_router
 from service.config import Settings
 from service.dashboard.endpoints import install_dashboard
 from service.db.engine import make_engine, make_read_session_factory, make_session_factory, read_only
-from service.db.maintenance import start_background_prune
+from service.retention.maintenance import start_background_prune
 from service.db.migrate import ensure_migrated
 from service.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
