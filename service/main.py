@@ -28,7 +28,7 @@ from service.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
 from service.calibrations.endpoints import router as calibrations_router
-from service.index.schemas import ModelInfo, model_info
+from service.api.model import ModelInfo, model_info
 from service.locations.endpoints import router as locations_router
 from service.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router

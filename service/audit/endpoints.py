@@ -13,7 +13,7 @@ from service.audit.schemas import AuditEntryOut, AuditPage
 from service.auth import AdminDep
 from service.deps import ReadSessionDep
 from service.errors import Forbidden, InvalidInput, Unauthorized, problem_responses
-from service.index.endpoints import csv_response
+from service.api.csv_export import csv_response
 from service.inputs import Instant
 
 router = APIRouter(tags=["audit"])

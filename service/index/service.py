@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from service.calibrations import service as calibrations
+from service.index import rates as calibrations
 from service.calibrations.schemas import RatesOut
 from service.db.local_days import local_day, local_midnight
 from service.db.tables import EMOTIONS, Location
@@ -32,7 +32,8 @@ from service.errors import InvalidInput
 from service.index import buckets as calendar
 from service.index import repository, statistics, trend
 from service.index.repository import StoredCounts
-from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, SpreadOut, Summary, TrendOut
+from service.api.model import ModelInfo
+from service.index.schemas import CityLocation, CityOverview, LocationIndex, Point, SpreadOut, Summary, TrendOut
 from service.index.statistics import PairIndex, Rates, Spread
 from service.locations.service import get_location, list_locations
 from service.pauses.service import mark_paused

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from service.db.tables import utc_now
 from service.deps import LocationId, ReadSessionDep, SettingsDep
 from service.errors import NotFound, problem_responses
-from service.index.endpoints import get_model_info
+from service.api.model import get_model_info
 from service.locations.service import get_location
 from service.notice import service
 

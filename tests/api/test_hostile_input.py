@@ -131,7 +131,7 @@ def test_csv_cells_starting_a_formula_are_neutralised_on_both_endpoints(client):
 
 
 def test_the_csv_writer_neutralises_tab_and_carriage_return_and_leaves_numbers():
-    from service.index.endpoints import csv_response
+    from service.api.csv_export import csv_response
 
     response = csv_response([["a", "b", "c", "d"], ["\tx", "\ry", -0.5, "plain"]], "t.csv")
     text = response.body.decode()
