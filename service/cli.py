@@ -25,10 +25,10 @@ import sys
 from pathlib import Path
 
 from service.audit.cli import add_audit_command
-from service.audit.service import CLI
+from service.security.actors import CLI
 from service.config import Settings
 from service.db.sessions import session_scope
-from service.errors import ServiceError
+from service.api.errors import ServiceError
 from service.locations.schemas import SETTINGS
 from service.pauses.cli import add_pause_actions
 
@@ -86,7 +86,7 @@ def run_serve(args) -> int:
     unreadable, or a worker's own start-up failure)."""
     from pydantic import ValidationError
 
-    from service.startup import CannotStart
+    from service.serving.startup import CannotStart
 
     try:
         settings = Settings()
@@ -108,7 +108,7 @@ def _serve(args, settings: Settings) -> int:
 
     from service.db.migrate import upgrade
     from service.security.server import uvicorn_options
-    from service.startup import make_supervisor, preflight
+    from service.serving.startup import make_supervisor, preflight
 
     if settings.uses_embedded_sqlite:
         upgrade(settings.resolved_database_url)

@@ -59,11 +59,11 @@ def measure(model_dir: Path, data: Path) -> tuple[dict[str, int], str, str]:
 
 
 def _store(location_id: int, counts: dict[str, int], model_name: str, version: str):
-    from service.audit.service import CLI
+    from service.security.actors import CLI
     from service.calibrations import service
     from service.calibrations.schemas import CalibrationIn
     from service.db.sessions import session_scope
-    from service.errors import ServiceError
+    from service.api.errors import ServiceError
 
     try:
         with session_scope() as session:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.auth import AdminDep
+from service.security.auth import AdminDep
 from service.calibrations import service
 from service.calibrations.schemas import CalibrationIn, CalibrationOut
-from service.deps import LocationId, ReadSessionDep, SessionDep
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
+from service.api.deps import LocationId, ReadSessionDep, SessionDep
+from service.api.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.api.model import ModelInfoDep as ModelDep
 
 router = APIRouter(prefix="/locations/{location_id}/calibration", tags=["locations"])

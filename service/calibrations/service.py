@@ -10,12 +10,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from service.audit import service as audit
-from service.audit.service import SYSTEM, Actor
+from service.security.actors import SYSTEM, Actor
 from service.calibrations import repository
 from service.api.model import ModelInfo
 from service.calibrations.schemas import CalibrationIn, CalibrationOut
 from service.db.tables import LocationCalibration
-from service.errors import InvalidInput, NotFound
+from service.api.errors import InvalidInput, NotFound
 from service.locations.service import get_location
 
 

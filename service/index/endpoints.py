@@ -5,13 +5,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from service.auth import ReaderDep
-from service.db.tables import EMOTIONS, utc_now
-from service.deps import LocationId, ReadSessionDep, SettingsDep
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
+from service.security.auth import ReaderDep
+from service.core.emotions import EMOTIONS
+from service.db.tables import utc_now
+from service.api.deps import LocationId, ReadSessionDep, SettingsDep
+from service.api.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
-from service.inputs import Instant
+from service.api.inputs import Instant
 from service.api.csv_export import csv_response
 from service.api.model import ModelInfoDep
 from service.index.schemas import CityLocation, CityOverview, LocationIndex, Point, Summary

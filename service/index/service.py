@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from service.index import rates as calibrations
 from service.calibrations.schemas import RatesOut
 from service.db.local_days import local_day, local_midnight
-from service.db.tables import EMOTIONS, Location
-from service.errors import InvalidInput
+from service.core.emotions import EMOTIONS
+from service.db.tables import Location
+from service.api.errors import InvalidInput
 from service.index import buckets as calendar
 from service.index import repository, statistics, trend
 from service.index.repository import StoredCounts

@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from service.auth import Reader, ReaderDep
+from service.security.auth import Reader, ReaderDep
 from service.db.tables import utc_now
-from service.deps import ReadSessionDep, SettingsDep
-from service.errors import Forbidden, NotFound, Unauthorized, problem_responses
+from service.api.deps import ReadSessionDep, SettingsDep
+from service.api.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from service.index import service as index
 from service.api.model import ModelInfo, ModelInfoDep as ModelDep
 from service.ngsi import entities

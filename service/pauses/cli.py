@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.audit.service import CLI
+from service.security.actors import CLI
 from service.pauses.schemas import PauseOut
 
 

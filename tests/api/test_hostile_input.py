@@ -174,7 +174,7 @@ def test_a_form_with_the_image_and_its_fields_is_counted(client, camera):
 def test_a_multipart_form_is_parsed_off_the_event_loop(client, camera, monkeypatch):
     import threading
 
-    from service.frames import upload
+    from service.api import upload
 
     threads = []
     original = upload.parse_multipart
