@@ -35,7 +35,8 @@ from service.index import repository, statistics, trend
 from service.index.repository import StoredCounts
 from service.api.model import ModelInfo
 from service.index.schemas import CityLocation, CityOverview, LocationIndex, Point, SpreadOut, Summary, TrendOut
-from service.index.statistics import PairIndex, Rates, Spread
+from service.index.statistics import Rates, Spread
+from service.index.robust_trend import PairIndex
 from service.locations.service import get_location, list_locations
 from service.pauses.service import mark_paused
 
