@@ -24,7 +24,7 @@ from scipy import stats as scipy_stats
 from tqdm import tqdm
 
 from service.index import robust_trend, statistics, trend
-from service.index.service import DailyCounts, trend_of, trend_points
+from service.index.summaries import DailyCounts, trend_of, trend_points
 from service.index.statistics import Rates, Sampling, Spread
 
 HOURS, BUCKETS = 16, 4
@@ -323,7 +323,7 @@ def day_counts(rng, scenario: DayScenario, reps: int, with_shares: bool = False)
 
 def day_trend_rates(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
     """Share of repetitions called rising or falling (or rising only, for a change): issue 14's
-    trend, two candidates, and the service's trend (service.index.service.trend_of)."""
+    trend, two candidates, and the service's trend (service.index.summaries.trend_of)."""
     rng = np.random.default_rng(seed)
     happy, faces, first = day_counts(rng, scenario, reps)
     calls = dict.fromkeys(("issue 14", "lag-1", "AR(1) regression", "new"), 0)

@@ -13,7 +13,7 @@ from scipy.stats import t as student_t
 from scipy.stats import theilslopes
 
 from service.index import robust_trend, statistics
-from service.index.service import DailyCounts, trend_points
+from service.index.summaries import DailyCounts, trend_points
 from service.index.statistics import (MIN_CLUSTERS, Rates, Sampling, Spread, adjusted_interval, spread_of, summarize,
                                       wilson_bounds, wilson_interval)
 from service.index.robust_trend import trend
