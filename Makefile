@@ -34,7 +34,8 @@ install: $(TEST_STAMP)  ## create .venv and install the service with its trainin
 run: $(SERVE_STAMP)  ## set up and run the service on embedded SQLite with the committed model (serving install only)
 	$(BIN)/happiness serve
 
-test: $(TEST_STAMP)  ## run the test suite (PostgreSQL tests skip when no server answers)
+test: $(TEST_STAMP)  ## check the import contract (pyproject.toml), then run the test suite (PostgreSQL tests skip when no server answers)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 image-test: $(TEST_STAMP)  ## build docker/Dockerfile with podman and check the image against the local PostgreSQL (needs root)

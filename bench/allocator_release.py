@@ -1,4 +1,4 @@
-"""What handing free memory back after each frame costs (service.memory.release_free_memory):
+"""What handing free memory back after each frame costs (service.runtime.memory.release_free_memory):
 the soak's valid frames decoded one after another in this process, as a worker does, each
 followed by the release; median milliseconds per frame of the decode and of the release.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.soak import valid_bodies
-from service.memory import release_free_memory, tune_allocator
+from service.runtime.memory import release_free_memory, tune_allocator
 from service.vision.decode import decode_image
 
 MAX_PIXELS = 40_000_000

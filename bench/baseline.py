@@ -3,6 +3,7 @@ ones, so a query benchmark can time the old and new code alternately in one run.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import types
@@ -11,6 +12,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# modules that moved since the revisions compared (issue 28): old name -> new name, so that an old
+# revision's `from service.errors import ...` finds the same module under its new name
+MOVED = {"service.errors": "service.api.errors"}
+# what an old revision's index service called on service.calibrations.service and now lives in
+# service.index.rates (issue 28 broke the index <-> calibrations circle)
+RATES_MOVED = ("model_rates", "rates_in_use", "rates_of_locations")
 
 
 def _module_at(revision: str, path: str, name: str) -> types.ModuleType:
@@ -31,6 +38,8 @@ def index_service_at(revision: str) -> types.ModuleType | None:
     try:
         with ExitStack() as stack:
             stack.enter_context(_count_columns_of(revision))
+            for old, new in MOVED.items():
+                stack.enter_context(_imported_as(old, importlib.import_module(new)))
             for name in ("buckets", "repository", "statistics", "schemas"):
                 modules[name] = _module_at(revision, f"service/index/{name}.py", f"index_{name}_{revision}")
                 stack.enter_context(_imported_as(f"service.index.{name}", modules[name]))
@@ -39,7 +48,21 @@ def index_service_at(revision: str) -> types.ModuleType | None:
         return None
     for name, module in modules.items():
         setattr(service, name, module)  # its functions look the names up when called
+    if hasattr(service, "calibrations"):
+        service.calibrations = _calibrations_as_before()
     return service
+
+
+def _calibrations_as_before() -> types.ModuleType:
+    """service.calibrations.service as an old revision's index service calls it: the current
+    module with the rate functions that moved to service.index.rates (the same code)."""
+    from service.calibrations import service as calibrations
+    from service.index import rates
+
+    module = types.ModuleType("calibrations_as_before")
+    module.__dict__.update(vars(calibrations))
+    module.__dict__.update({name: getattr(rates, name) for name in RATES_MOVED})
+    return module
 
 
 @contextmanager

@@ -23,8 +23,8 @@ import numpy as np
 from scipy import stats as scipy_stats
 from tqdm import tqdm
 
-from service.index import statistics, trend
-from service.index.service import DailyCounts, trend_of, trend_points
+from service.index import robust_trend, statistics, trend
+from service.index.summaries import DailyCounts, trend_of, trend_points
 from service.index.statistics import Rates, Sampling, Spread
 
 HOURS, BUCKETS = 16, 4
@@ -221,14 +221,14 @@ def trend_rates(scenario: TrendScenario, reps: int, seed: int, min_faces: int = 
     rng = np.random.default_rng(seed)
     happy, faces = hourly_counts(rng, scenario, reps)
     calls = dict.fromkeys(("old, hour buckets", "old, day buckets", "issue 14", "new", "optimal z-test"), 0)
-    pair_index = statistics.PairIndex()
+    pair_index = robust_trend.PairIndex()
     for rep in range(reps):
         calls["old, hour buckets"] += _old_call(happy[rep].ravel(), faces[rep].ravel(), min_faces, pair_index)
         day_happy, day_faces = happy[rep].sum(1), faces[rep].sum(1)
         calls["old, day buckets"] += _old_call(day_happy, day_faces, min_faces, pair_index)
         daily = {FIRST_DAY + timedelta(days=d): (int(h), int(n)) for d, (h, n) in enumerate(zip(day_happy, day_faces)) if n}
         days = DailyCounts.of(daily)
-        calls["issue 14"] += statistics.trend_of_series(*trend_points(days, min_faces)[:2]).direction in CLAIMS
+        calls["issue 14"] += robust_trend.trend_of_series(*trend_points(days, min_faces)[:2]).direction in CLAIMS
         calls["new"] += trend_of(days, min_faces).direction in CLAIMS
         calls["optimal z-test"] += _optimal_call(day_happy, day_faces, scenario)
     return {key: value / reps for key, value in calls.items()}
@@ -240,10 +240,10 @@ CLAIMS = ("rising", "falling")
 def _old_call(happy: np.ndarray, faces: np.ndarray, min_faces: int, pair_index) -> bool:
     """The trend before issue 14: Mann-Kendall without correction on the query's buckets."""
     kept = faces >= min_faces
-    if kept.sum() < statistics.MIN_TREND_POINTS:
+    if kept.sum() < robust_trend.MIN_TREND_POINTS:
         return False
-    _, p_value = statistics.mann_kendall((happy[kept] / faces[kept]).tolist(), pair_index)
-    return p_value < statistics.TREND_ALPHA
+    _, p_value = robust_trend.mann_kendall((happy[kept] / faces[kept]).tolist(), pair_index)
+    return p_value < robust_trend.TREND_ALPHA
 
 
 def _optimal_call(happy: np.ndarray, faces: np.ndarray, scenario: TrendScenario) -> bool:
@@ -323,7 +323,7 @@ def day_counts(rng, scenario: DayScenario, reps: int, with_shares: bool = False)
 
 def day_trend_rates(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
     """Share of repetitions called rising or falling (or rising only, for a change): issue 14's
-    trend, two candidates, and the service's trend (service.index.service.trend_of)."""
+    trend, two candidates, and the service's trend (service.index.summaries.trend_of)."""
     rng = np.random.default_rng(seed)
     happy, faces, first = day_counts(rng, scenario, reps)
     calls = dict.fromkeys(("issue 14", "lag-1", "AR(1) regression", "new"), 0)
@@ -335,7 +335,7 @@ def day_trend_rates(scenario: DayScenario, reps: int, seed: int) -> dict[str, fl
                                for d in range(scenario.days)})
         xs, ys, _ = trend_points(days, 5)
         weekdays = trend.weekdays_of(int(days.days[0]), xs)
-        calls["issue 14"] += statistics.trend_of_series(xs, ys).direction in wanted
+        calls["issue 14"] += robust_trend.trend_of_series(xs, ys).direction in wanted
         calls["lag-1"] += _lag1_direction(xs, ys, weekdays) in wanted
         calls["AR(1) regression"] += _ar1_regression_direction(xs, ys, weekdays) in wanted
         calls["new"] += trend_of(days, 5).direction in wanted
@@ -346,14 +346,14 @@ def _lag1_direction(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarray) -> str
     """Candidate: weekday pattern removed, Var(S) widened by the lag-1 autocorrelation alone
     (rho_k = r1^k, Yue and Wang 2004), r1 bias-corrected as the service does."""
     ys, fitted = trend.without_weekday_pattern(xs, ys, weekdays)
-    slope = statistics.theil_sen_slope(xs, ys)
+    slope = robust_trend.theil_sen_slope(xs, ys)
     residuals = ys - slope * xs - np.mean(ys - slope * xs)
     lag1 = trend._bias_corrected(float(residuals[1:] @ residuals[:-1] / (residuals @ residuals)), len(ys), fitted)
     n, lags = len(ys), np.arange(1, len(ys), dtype=np.float64)
     ratio = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum((n - lags) * (n - lags - 1) * (n - lags - 2) * lag1 ** lags))
-    s, _ = statistics.mann_kendall(ys)
-    p_value = statistics._two_sided_p(int(s), statistics._mann_kendall_variance(ys) * ratio)
-    return statistics._direction(slope, p_value)
+    s, _ = robust_trend.mann_kendall(ys)
+    p_value = robust_trend._two_sided_p(int(s), robust_trend._mann_kendall_variance(ys) * ratio)
+    return robust_trend._direction(slope, p_value)
 
 
 def _ar1_regression_direction(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarray) -> str:
@@ -373,7 +373,7 @@ def _ar1_regression_direction(xs: np.ndarray, ys: np.ndarray, weekdays: np.ndarr
     dof = n - parameters - 1
     se = math.sqrt(float(left @ left) / dof * np.linalg.inv(tx.T @ tx)[1, 1])
     p_value = 2 * scipy_stats.t.sf(abs(beta[1] / se), dof) if se > 0 else 1.0
-    return statistics._direction(float(beta[1]), p_value)
+    return robust_trend._direction(float(beta[1]), p_value)
 
 
 def range_coverage_between_days(scenario: DayScenario, reps: int, seed: int) -> dict[str, float]:
@@ -438,7 +438,7 @@ def year_trend_cost(hours: int = 365 * 24) -> dict[str, float]:
     old_points = [(h / 24, float(s)) for h, s in enumerate(shares)]
     daily = {FIRST_DAY + timedelta(days=d): (int(30 * shares[d * 24]), 100) for d in range(hours // 24)}
     results = {}
-    new_trend = lambda: statistics.trend_of_series(*trend_points(DailyCounts.of(daily), 5)[:2])  # noqa: E731
+    new_trend = lambda: robust_trend.trend_of_series(*trend_points(DailyCounts.of(daily), 5)[:2])  # noqa: E731
     for name, run in (("old", lambda: _old_trend(old_points)), ("new", new_trend)):
         tracemalloc.start()
         started = time.process_time()
@@ -453,8 +453,8 @@ def year_trend_cost(hours: int = 365 * 24) -> dict[str, float]:
 def _old_trend(points: list[tuple[float, float]]) -> None:
     """The old trend's work: Theil-Sen and Mann-Kendall over every pair of the points."""
     xs, ys = zip(*points)
-    statistics.theil_sen_slope(xs, ys)
-    statistics.mann_kendall(ys)
+    robust_trend.theil_sen_slope(xs, ys)
+    robust_trend.mann_kendall(ys)
 
 
 # --- report --------------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def settle(engine, freeze: bool) -> None:
     (else a full collection of the millions of rows' debris lands in the first timed call),
     the engine connected, its dialect initialised, and (freeze) what is loaded frozen as a
     worker freezes it once started."""
-    from service.memory import freeze_startup_objects
+    from service.runtime.memory import freeze_startup_objects
 
     gc.collect()
     with engine.connect() as connection:

@@ -25,9 +25,10 @@ import sys
 from pathlib import Path
 
 from service.audit.cli import add_audit_command
-from service.audit.service import CLI
+from service.security.actors import CLI
 from service.config import Settings
-from service.errors import ServiceError
+from service.db.sessions import session_scope
+from service.api.errors import ServiceError
 from service.locations.schemas import SETTINGS
 from service.pauses.cli import add_pause_actions
 
@@ -85,7 +86,7 @@ def run_serve(args) -> int:
     unreadable, or a worker's own start-up failure)."""
     from pydantic import ValidationError
 
-    from service.startup import CannotStart
+    from service.serving.startup import CannotStart
 
     try:
         settings = Settings()
@@ -107,7 +108,7 @@ def _serve(args, settings: Settings) -> int:
 
     from service.db.migrate import upgrade
     from service.security.server import uvicorn_options
-    from service.startup import make_supervisor, preflight
+    from service.serving.startup import make_supervisor, preflight
 
     if settings.uses_embedded_sqlite:
         upgrade(settings.resolved_database_url)
@@ -166,11 +167,11 @@ def run_db_current(args) -> int:
 
 
 def run_db_prune(args) -> int:
-    from service.db.maintenance import prune_everything
+    from service.retention.maintenance import prune_everything
 
     settings = Settings()
     days = args.days or settings.retention_days
-    with _session() as session:
+    with session_scope() as session:
         pruned = prune_everything(session, settings, CLI, retention_days=days)
     print(f"deleted {pruned.buckets} bucket rows, {pruned.receipts} expired frame receipts, "
           f"{pruned.batch_receipts} expired observation batch receipts, {pruned.pauses} ended pauses and "
@@ -185,19 +186,6 @@ def _safe_url(settings: Settings) -> str:
 
 
 # --- locations and cameras -----------------------------------------------------------------
-
-def _session(read_only: bool = False):
-    """One transaction on the configured database; a read-only one never takes SQLite's write
-    lock, so listing beside a running server does not stall its ingestion."""
-    from service.db.engine import make_engine, make_read_session_factory, make_session_factory
-    from service.db.migrate import ensure_migrated
-
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url)
-    ensure_migrated(engine, settings.resolved_database_url)
-    factory = make_read_session_factory if read_only else make_session_factory
-    return factory(engine).begin()
-
 
 def _add_locations(commands) -> None:
     locations = commands.add_parser("locations", help="manage locations").add_subparsers(metavar="ACTION")
@@ -228,7 +216,7 @@ def run_locations_add(args) -> int:
 
     data = LocationCreate(name=args.name, timezone=args.timezone, latitude=args.latitude,
                           longitude=args.longitude, description=args.description, setting=args.setting)
-    with _session() as session:
+    with session_scope() as session:
         location = LocationOut.model_validate(create_location(session, data, CLI))
     print(location.model_dump_json(indent=2))
     return 0
@@ -237,7 +225,7 @@ def run_locations_add(args) -> int:
 def run_locations_list(args) -> int:
     from service.locations.service import list_locations
 
-    with _session(read_only=True) as session:
+    with session_scope(read_only=True) as session:
         for location in list_locations(session):
             paused = f"  paused since {location.paused_since:%Y-%m-%d %H:%M} UTC" if location.paused_since else ""
             print(f"{location.id:>5}  {location.name}  ({location.timezone}, {location.setting}){paused}")
@@ -248,7 +236,7 @@ def run_locations_check(args) -> int:
     from service.locations.schemas import PROHIBITED_SETTINGS
     from service.locations.service import list_locations
 
-    with _session(read_only=True) as session:
+    with session_scope(read_only=True) as session:
         flagged = [location for location in list_locations(session)
                    if location.setting == "other" or location.setting in PROHIBITED_SETTINGS]
         for location in flagged:
@@ -274,7 +262,7 @@ def _add_cameras(commands) -> None:
 def run_cameras_add(args) -> int:
     from service.cameras.service import create_camera
 
-    with _session() as session:
+    with session_scope() as session:
         issued = create_camera(session, args.location_id, args.name, CLI)
         print(json.dumps({"id": issued.camera.id, "location_id": args.location_id,
                           "api_key": issued.api_key}, indent=2))
@@ -284,7 +272,7 @@ def run_cameras_add(args) -> int:
 def run_cameras_revoke(args) -> int:
     from service.cameras.service import revoke_camera
 
-    with _session() as session:
+    with session_scope() as session:
         camera = revoke_camera(session, args.location_id, args.camera_id, CLI)
         print(f"camera {camera.id} revoked at {camera.revoked_at.isoformat()}")
     return 0

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service.cpus import usable_cpus
+from service.runtime.cpus import usable_cpus
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     keep_alive_seconds: int = Field(5, ge=1, description="An idle keep-alive connection is closed after this long.")
     max_header_bytes: int = Field(16 * 1024, ge=1024, description="Largest request line and headers.")
     header_timeout_seconds: float = Field(10, gt=0, description="Longest time to receive a request's line and headers.")
-    tune_allocator: bool = Field(True, description="Cap glibc's arenas, fix its mmap threshold and hand free pages back after each analysed frame, in each worker (service/memory.py).")
-    freeze_startup_objects: bool = Field(True, description="Freeze the objects loaded at start-up out of the garbage collector's full collections, once per worker (gc.freeze; service/memory.py).")
+    tune_allocator: bool = Field(True, description="Cap glibc's arenas, fix its mmap threshold and hand free pages back after each analysed frame, in each worker (service/runtime/memory.py).")
+    freeze_startup_objects: bool = Field(True, description="Freeze the objects loaded at start-up out of the garbage collector's full collections, once per worker (gc.freeze; service/runtime/memory.py).")
     worker_healthcheck_seconds: int = Field(60, ge=1, description="A worker that does not answer the supervisor's ping for this long is killed and replaced.")
     graceful_shutdown_seconds: float = Field(10, gt=0, le=300, description="On SIGTERM or SIGINT: requests in flight get this long to finish, then connections are closed and the server exits (the parent kills a worker still running 5 s later).")
     max_connections: int | None = Field(None, ge=1, description="Connections and requests a worker serves at once; more get 503. Default: no limit.")

@@ -15,34 +15,35 @@ from sqlalchemy import text
 from service import __version__
 from service.analyze.endpoints import router as analyze_router
 from service.audit.endpoints import router as audit_router
-from service.audit.request_id import RequestIdMiddleware
+from service.security.request_id import RequestIdMiddleware
 from service.audit.service import record_settings
-from service.auth import CameraKeyCache
+from service.security.auth import CameraKeyCache
 from service.cameras.endpoints import router as cameras_router
 from service.config import Settings
 from service.dashboard.endpoints import install_dashboard
 from service.db.engine import make_engine, make_read_session_factory, make_session_factory, read_only
-from service.db.maintenance import start_background_prune
+from service.retention.maintenance import start_background_prune
 from service.db.migrate import ensure_migrated
-from service.errors import install_error_handlers, problem_response
+from service.api.errors import install_error_handlers, problem_response
 from service.frames.endpoints import router as frames_router
 from service.index.endpoints import router as index_router
 from service.calibrations.endpoints import router as calibrations_router
-from service.index.schemas import ModelInfo, model_info
+from service.api.model import ModelInfo, model_info
 from service.locations.endpoints import router as locations_router
-from service.ratelimit import RateLimiter
+from service.security.ratelimit import RateLimiter
 from service.metrics.endpoints import router as metrics_router
 from service.metrics import ServiceMetrics
 from service.metrics.middleware import RequestLatencyMiddleware
 from service.ngsi.endpoints import router as ngsi_router
 from service.docs.endpoints import install_docs
 from service.notice.endpoints import router as notice_router
-from service.memory import freeze_startup_objects, tune_allocator
+from service.runtime.memory import freeze_startup_objects, tune_allocator
 from service.observations.endpoints import router as observations_router
 from service.pauses.endpoints import router as pauses_router
 from service.security.bodies import RequestBodyGuard, body_limits
 from service.security.headers import SecurityHeadersMiddleware
 from service.security.throttle import FailedAuthThrottle
+from service.vision.pipeline import build_pipeline as vision_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +57,10 @@ Auth: `Authorization: Bearer <token>` with the admin or viewer token; cameras us
 
 
 def build_pipeline(settings: Settings):
-    """The real detector + classifier; imported here so that API tests with a stub pipeline
-    never load TensorFlow or dlib."""
-    from service.vision.classifier import EmotionClassifier
-    from service.vision.detectors import build_detector
-    from service.vision.pipeline import Pipeline
-
-    classifier = EmotionClassifier.load(settings.model_dir)
-    detector = build_detector(settings.detector, min_face_px=settings.min_face_px,
-                              max_width=settings.max_working_width)
-    return Pipeline(detector, classifier, min_readable_face_px=settings.min_readable_face_px)
+    """The real detector + classifier that these settings name (service.vision.pipeline)."""
+    return vision_pipeline(settings.model_dir, settings.detector, min_face_px=settings.min_face_px,
+                           max_width=settings.max_working_width,
+                           min_readable_face_px=settings.min_readable_face_px)
 
 
 def model_info_of(pipeline) -> ModelInfo:

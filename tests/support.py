@@ -109,7 +109,7 @@ def commits_failing(app):
     away between the writes and the commit."""
     from sqlalchemy.exc import OperationalError
 
-    from service.deps import get_session
+    from service.api.deps import get_session
 
     def session_whose_commit_fails():
         session = app.state.session_factory()

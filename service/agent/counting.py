@@ -125,11 +125,15 @@ def open_queue(config: AgentConfig) -> DurableQueue:
 
 
 def _pipeline(config: AgentConfig):
+    """The serving pipeline as `happiness serve` would build it from the same settings, built
+    from vision (the agent never loads the web app)."""
     from service.config import Settings
-    from service.main import build_pipeline
+    from service.vision.pipeline import build_pipeline
 
     overrides = {"min_face_px": config.min_face_px} if config.min_face_px else {}
-    return build_pipeline(Settings(**overrides))
+    settings = Settings(**overrides)
+    return build_pipeline(settings.model_dir, settings.detector, min_face_px=settings.min_face_px,
+                          max_width=settings.max_working_width, min_readable_face_px=settings.min_readable_face_px)
 
 
 def _loop(source, counter: PeopleCounter, delivery: Delivery, sender: SenderThread, stop: Stopper,

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from service.db.tables import EMOTIONS
-from service.frames.service import bucket_start_of
+from service.core.emotions import EMOTIONS
+from service.core.time_buckets import bucket_start_of
 from service.vision.classifier import decide
 
 

@@ -5,12 +5,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.analyze import service
 from service.analyze.schemas import AnalysisOut
-from service.auth import AdminDep
-from service.deps import PipelineDep, SettingsDep, run_analysis
-from service.errors import (Forbidden, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
+from service.security.auth import AdminDep
+from service.api.deps import PipelineDep, SettingsDep, run_analysis
+from service.api.errors import (Forbidden, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
                             UnsupportedMediaType, problem_responses)
 from service.frames.endpoints import image_upload_body
-from service.frames.upload import read_upload
+from service.api.upload import read_upload
 
 router = APIRouter(tags=["analyze"])
 

@@ -44,13 +44,13 @@ def since(text: str) -> datetime:
 def run_audit(args) -> int:
     from service.audit.endpoints import CSV_COLUMNS, csv_row
     from service.audit.service import entries
-    from service.cli import _session
+    from service.db.sessions import session_scope
 
     writer = csv.writer(sys.stdout, lineterminator="\r\n") if args.format == "csv" else None
     if writer:
         writer.writerow(CSV_COLUMNS)
     after_id, written = 0, 0
-    with _session(read_only=True) as session:
+    with session_scope(read_only=True) as session:
         while page := entries(session, args.since, args.until, args.action, after_id, PAGE):
             for entry in map(AuditEntryOut.model_validate, page):
                 if writer:

@@ -10,11 +10,11 @@ from fastapi.responses import Response
 
 from service.audit import service
 from service.audit.schemas import AuditEntryOut, AuditPage
-from service.auth import AdminDep
-from service.deps import ReadSessionDep
-from service.errors import Forbidden, InvalidInput, Unauthorized, problem_responses
-from service.index.endpoints import csv_response
-from service.inputs import Instant
+from service.security.auth import AdminDep
+from service.api.deps import ReadSessionDep
+from service.api.errors import Forbidden, InvalidInput, Unauthorized, problem_responses
+from service.api.csv_export import csv_response
+from service.api.inputs import Instant
 
 router = APIRouter(tags=["audit"])
 MAX_PAGE = 10_000

@@ -5,8 +5,6 @@ an entry to the HTTP request (echoed to the client in X-Request-ID)."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,26 +15,7 @@ from sqlalchemy.orm import Session
 from service.audit import repository
 from service.db import leases
 from service.db.tables import AuditEntry, utc_now
-
-FINGERPRINT_HEX = 12  # 48 bits of SHA-256: tells tokens apart, reveals nothing of a 32+ character secret
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who performs an action: `admin:<fingerprint>`, `viewer:<fingerprint>`, `cli` or `system`."""
-
-    id: str
-    request_id: str | None = None
-
-
-CLI = Actor("cli")
-SYSTEM = Actor("system")  # the service's own jobs (the background prune) and calls made by code
-
-
-def token_fingerprint(role: str, secret: str) -> str:
-    """A short, stable id of a token for the log, e.g. `admin:3fa9c2e1b0d4`."""
-    return f"{role}:{hashlib.sha256(secret.encode()).hexdigest()[:FINGERPRINT_HEX]}"
-
+from service.security.actors import SYSTEM, Actor, token_fingerprint
 
 def record(session: Session, actor: Actor, action: str, target: str | None = None,
            **detail: Any) -> AuditEntry:

@@ -59,14 +59,14 @@ def measure(model_dir: Path, data: Path) -> tuple[dict[str, int], str, str]:
 
 
 def _store(location_id: int, counts: dict[str, int], model_name: str, version: str):
-    from service.audit.service import CLI
+    from service.security.actors import CLI
     from service.calibrations import service
     from service.calibrations.schemas import CalibrationIn
-    from service.cli import _session
-    from service.errors import ServiceError
+    from service.db.sessions import session_scope
+    from service.api.errors import ServiceError
 
     try:
-        with _session() as session:
+        with session_scope() as session:
             return service.store(session, location_id, CalibrationIn(model_version=version, **counts), model_name, CLI)
     except ServiceError as error:
         raise ValueError(error.detail) from error

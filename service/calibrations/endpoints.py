@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-
-from service.auth import AdminDep
+from service.security.auth import AdminDep
 from service.calibrations import service
 from service.calibrations.schemas import CalibrationIn, CalibrationOut
-from service.deps import LocationId, ReadSessionDep, SessionDep
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
-from service.index.endpoints import get_model_info
-from service.index.schemas import ModelInfo
+from service.api.deps import LocationId, ReadSessionDep, SessionDep
+from service.api.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
+from service.api.model import ModelInfoDep as ModelDep
 
 router = APIRouter(prefix="/locations/{location_id}/calibration", tags=["locations"])
-ModelDep = Annotated[ModelInfo, Depends(get_model_info)]
 AUTH_ERRORS = (Unauthorized, Forbidden)
 
 

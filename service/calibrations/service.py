@@ -10,41 +10,16 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from service.audit import service as audit
-from service.audit.service import SYSTEM, Actor
+from service.security.actors import SYSTEM, Actor
 from service.calibrations import repository
-from service.calibrations.schemas import CalibrationIn, CalibrationOut, RatesOut
+from service.api.model import ModelInfo
+from service.calibrations.schemas import CalibrationIn, CalibrationOut
 from service.db.tables import LocationCalibration
-from service.errors import InvalidInput, NotFound
-from service.index.schemas import ModelInfo
-from service.index.statistics import Rates
+from service.api.errors import InvalidInput, NotFound
 from service.locations.service import get_location
 
 
-def model_rates(model: ModelInfo, stale: LocationCalibration | None = None) -> tuple[Rates, RatesOut]:
-    rates = Rates(model.tpr, model.fpr, model.n_happy, model.n_other)
-    return rates, RatesOut(source="model", tpr=model.tpr, fpr=model.fpr, n_happy=model.n_happy,
-                           n_other=model.n_other, model_version=model.version,
-                           stale_calibration_version=stale.model_version if stale else None)
-
-
-def rates_in_use(calibration: LocationCalibration | None, model: ModelInfo) -> tuple[Rates, RatesOut]:
-    """The location's own rates while they were measured with the served model, else the model's."""
-    if calibration is None or (calibration.model_name, calibration.model_version) != (model.name, model.version):
-        return model_rates(model, calibration)
-    tpr, fpr = _rates_of(calibration)
-    return (Rates(tpr, fpr, calibration.n_happy, calibration.n_other),
-            RatesOut(source="location", tpr=tpr, fpr=fpr, n_happy=calibration.n_happy,
-                     n_other=calibration.n_other, model_version=calibration.model_version,
-                     calibrated_at=calibration.calibrated_at))
-
-
-def rates_of_locations(session: Session, location_ids: list[int],
-                       model: ModelInfo) -> dict[int, tuple[Rates, RatesOut]]:
-    calibrations = repository.of_locations(session, location_ids)
-    return {location_id: rates_in_use(calibrations.get(location_id), model) for location_id in location_ids}
-
-
-def _rates_of(calibration: LocationCalibration) -> tuple[float, float]:
+def rates_of(calibration: LocationCalibration) -> tuple[float, float]:
     return calibration.happy_as_happy / calibration.n_happy, calibration.other_as_happy / calibration.n_other
 
 
@@ -65,7 +40,7 @@ def store(session: Session, location_id: int, counts: CalibrationIn, model_name:
 
 
 def describe(row: LocationCalibration, served_name: str, served_version: str) -> CalibrationOut:
-    tpr, fpr = _rates_of(row)
+    tpr, fpr = rates_of(row)
     return CalibrationOut(location_id=row.location_id, model_name=row.model_name, model_version=row.model_version,
                           n_happy=row.n_happy, happy_as_happy=row.happy_as_happy, n_other=row.n_other,
                           other_as_happy=row.other_as_happy, tpr=tpr, fpr=fpr, calibrated_at=row.calibrated_at,

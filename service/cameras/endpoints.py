@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.auth import AdminDep
+from service.security.auth import AdminDep
 from service.cameras import service
 from service.cameras.schemas import CameraCreate, CameraOut, CameraWithKey
-from service.deps import CameraId, LocationId, ReadSessionDep, SessionDep
-from service.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
+from service.api.deps import CameraId, LocationId, ReadSessionDep, SessionDep
+from service.api.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
 
 router = APIRouter(prefix="/locations/{location_id}/cameras", tags=["cameras"])
 ERRORS = problem_responses(Unauthorized, Forbidden, NotFound)

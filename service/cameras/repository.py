@@ -10,10 +10,6 @@ def get(session: Session, camera_id: int) -> Camera | None:
     return session.get(Camera, camera_id)
 
 
-def find_by_key_hash(session: Session, key_hash: str) -> Camera | None:
-    return session.scalars(select(Camera).where(Camera.key_hash == key_hash)).first()
-
-
 def list_for_location(session: Session, location_id: int) -> list[Camera]:
     query = select(Camera).where(Camera.location_id == location_id).order_by(Camera.id)
     return list(session.scalars(query))
@@ -23,8 +19,3 @@ def add(session: Session, camera: Camera) -> Camera:
     session.add(camera)
     session.flush()
     return camera
-
-
-def lock_for_location(session: Session, location_id: int) -> None:
-    query = select(Camera.id).where(Camera.location_id == location_id).with_for_update()
-    session.execute(query).all()

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.inputs import PlainText
+from service.api.inputs import PlainText
 
 
 class CameraCreate(BaseModel):

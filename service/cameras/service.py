@@ -1,36 +1,26 @@
-"""Camera keys: 32 random bytes, shown once, stored only as a SHA-256 hash."""
+"""Cameras of a location and their keys (made in service.security.keys: 32 random bytes, shown
+once, stored only as a SHA-256 hash)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from service.audit import service as audit
-from service.audit.service import SYSTEM, Actor
+from service.security.actors import SYSTEM, Actor
 from service.cameras import repository
 from service.db.tables import Camera, utc_now
-from service.errors import Conflict, NotFound
+from service.api.errors import Conflict, NotFound
 from service.locations.service import get_location
+from service.security.keys import hash_key, new_key
 
-CAMERA_KEY_PREFIX = "hcam_"
-UNKNOWN_KEY = "unknown or revoked camera key"
 
 
 @dataclass(frozen=True)
 class IssuedKey:
     camera: Camera
     api_key: str
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_key() -> str:
-    return CAMERA_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def _give_new_key(camera: Camera) -> str:

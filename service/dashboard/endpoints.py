@@ -1,5 +1,6 @@
-"""The dashboard: static HTML, CSS and JavaScript under /dashboard. The pages are public (they
-hold no data); their data calls go to the API with the reader's token, so access is the API's.
+"""The dashboard: static HTML, CSS and JavaScript under /dashboard, and the service's address (/)
+leads there. The pages are public (they hold no data); their data calls go to the API with the
+reader's token, so access is the API's.
 A Content-Security-Policy keeps the pages from loading or sending anything off this origin."""
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ SECURITY_HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def service_root() -> RedirectResponse:
+    """A person who opens the service's address lands on the dashboard (its header links the API
+    docs; a location's page links its public notice)."""
+    return RedirectResponse("/dashboard/", status_code=307)
 
 
 @router.get("/dashboard")

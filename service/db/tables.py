@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.core.emotions import EMOTIONS
 from service.db.base import Base
 from service.db.types import UTCDateTime
 
@@ -17,7 +18,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 # the count columns of bucket_counts and daily_counts (`happy` is also the happy emotion's count);
 # `faces` are the faces counted (a posted frame's faces, an agent's people), `sightings` every face
 # detected in every analysed frame (faces + unread for posted frames), `unread` the faces (an agent's

@@ -5,15 +5,15 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from service.auth import CameraDep
+from service.security.auth import CameraDep
 from service.config import Settings
 from service.db.tables import utc_now
-from service.deps import LocationId, PipelineDep, SessionDep, SettingsDep, run_analysis
-from service.errors import (Forbidden, InvalidInput, Locked, NotFound, PayloadTooLarge, ProhibitedLocation,
+from service.api.deps import LocationId, PipelineDep, SessionDep, SettingsDep, run_analysis
+from service.api.errors import (Forbidden, InvalidInput, Locked, NotFound, PayloadTooLarge, ProhibitedLocation,
                             Unauthorized, UnprocessableImage, UnsupportedMediaType, problem_responses)
 from service.frames import service
 from service.frames.schemas import DuplicateFrame, FrameResult
-from service.frames.upload import read_upload
+from service.api.upload import read_upload
 
 router = APIRouter(tags=["frames"])
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from service.index.schemas import ModelInfo
+from service.api.model import ModelInfo
 
 
 class Box(BaseModel):

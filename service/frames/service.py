@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from service.cameras.service import UNKNOWN_KEY
+from service.security.keys import UNKNOWN_KEY
 from service.config import Settings
-from service.errors import (Conflict, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
+from service.core.time_buckets import bucket_start_of
+from service.api.errors import (Conflict, InvalidInput, PayloadTooLarge, Unauthorized, UnprocessableImage,
                             UnsupportedMediaType)
 from service.frames import repository
 from service.frames.schemas import Box, DetectionOut, DuplicateFrame, FrameResult
-from service.inputs import parse_instant
+from service.api.inputs import parse_instant
 from service.pauses.service import ensure_counting_allowed, problem_of
 from service.vision.decode import decode_image
 from service.vision.errors import ImageTooLarge, UndecodableImage, UnsupportedImageFormat
@@ -84,12 +85,6 @@ def analyze_image(pipeline, image: bytes, settings: Settings):
     except UndecodableImage as error:
         raise UnprocessableImage(f"the image cannot be decoded: {error}") from error
     return pipeline.analyze(frame)
-
-
-def bucket_start_of(instant: datetime, bucket_minutes: int) -> datetime:
-    width = bucket_minutes * 60
-    seconds = int(instant.timestamp()) // width * width
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def admit(session: Session, meta: FrameMeta, now: datetime) -> DuplicateFrame | None:

@@ -1,31 +1,28 @@
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query
 
-from service.auth import ReaderDep
-from service.db.tables import EMOTIONS, utc_now
-from service.deps import LocationId, ReadSessionDep, SettingsDep
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
+from service.security.auth import ReaderDep
+from service.core.emotions import EMOTIONS
+from service.db.tables import utc_now
+from service.api.deps import LocationId, ReadSessionDep, SettingsDep
+from service.api.errors import Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
 from service.index import service
 from service.index.buckets import Bucket
-from service.inputs import Instant
-from service.index.schemas import CityLocation, CityOverview, LocationIndex, ModelInfo, Point, Summary
+from service.api.inputs import Instant
+from service.api.csv_export import csv_response
+from service.api.model import ModelInfoDep
+from service.index.schemas import CityLocation, CityOverview, LocationIndex, Point, Summary
 
 router = APIRouter(tags=["happiness index"])
 ERRORS = (Unauthorized, Forbidden, InvalidInput)
 
 
-def get_model_info(request: Request) -> ModelInfo:
-    return request.app.state.model_info
-
-
 def index_query(
-    settings: SettingsDep, model: Annotated[ModelInfo, Depends(get_model_info)], reader: ReaderDep,
+    settings: SettingsDep, model: ModelInfoDep, reader: ReaderDep,
     start: Annotated[Instant | None, Query(alias="from", description="Range start (ISO-8601); default `to` minus 30 days.")] = None,
     end: Annotated[Instant | None, Query(alias="to", description="Range end, exclusive (ISO-8601); default now.")] = None,
     bucket: Annotated[Bucket, Query(description="Period of each point; day, week and month follow the location's time zone.")] = "day",
@@ -127,24 +124,3 @@ def _city_row(row: CityLocation, result: CityOverview) -> list:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-# a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralised(cell):
-    """A text cell a spreadsheet shows as text: a leading single quote before a formula trigger.
-    Numbers stay numbers (a negative slope is a value, not a formula)."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
-        return "'" + cell
-    return cell
-
-
-def csv_response(rows: list[list], filename: str) -> Response:
-    """The one CSV writer: every text cell neutralised and quoted, numbers bare."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)  # RFC 4180 line ends
-    writer.writerows([neutralised(cell) for cell in row] for row in rows)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

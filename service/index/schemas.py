@@ -5,31 +5,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from service.api.model import ModelInfo
 from service.calibrations.schemas import RatesOut
 
 Interval = tuple[float, float]
 CI95 = Field(description="95% interval [low, high] of the index: Wilson's, widened by the extra variation "
                          "measured in the data (design_effect); null without faces or when withheld.")
-
-
-class ModelInfo(BaseModel):
-    name: str
-    version: str
-    tpr: float = Field(description="Happy-vs-rest true positive rate on validation data.")
-    fpr: float = Field(description="Happy-vs-rest false positive rate on validation data.")
-    n_happy: int | None = Field(None, description="Validation faces labelled happy (tpr's denominator).")
-    n_other: int | None = Field(None, description="Validation faces labelled otherwise (fpr's denominator).")
-    detector: str = Field(description="The face detector that finds the faces: blazeface (the default CNN), "
-                          "hog (the paper's dlib HOG) or stub (benchmarks).")
-
-
-def model_info(name: str, version: str, metadata: dict, detector: str) -> ModelInfo:
-    """The served model's description from its metadata.json (rates and their face counts), and
-    the detector in front of it."""
-    rates = metadata.get("happy_vs_rest") or {}
-    return ModelInfo(name=name, version=str(version), tpr=float(rates.get("tpr", 1.0)),
-                     fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"),
-                     detector=detector)
 
 
 class Summary(BaseModel):

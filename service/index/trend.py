@@ -35,9 +35,10 @@ from scipy.stats import chi2
 from scipy.stats import f as f_dist
 from scipy.stats import t as t_dist
 
-from service.index.statistics import (DISPERSION_ALPHA, MIN_TREND_POINTS, Z95, OrderStatistics, PairIndex, Trend,
-                                      _direction, _mann_kendall_variance, _middle_ranks, _pairwise_steps,
-                                      _slope_interval, _two_sided_p)
+from service.index.statistics import DISPERSION_ALPHA, Z95
+from service.index.robust_trend import (MIN_TREND_POINTS, OrderStatistics, PairIndex, Trend, _direction,
+                                        _mann_kendall_variance, _middle_ranks, _pairwise_steps, _slope_interval,
+                                        _two_sided_p)
 
 CORRECTION = "weekday_ar1"
 MIN_WEEKDAY_POINTS = 14  # two weeks of days: fewer cannot tell a weekday's level from the noise

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.auth import AdminDep, ReaderDep
-from service.deps import LocationId, ReadSessionDep, SessionDep
-from service.errors import Conflict, Forbidden, NotFound, ProhibitedSetting, Unauthorized, problem_responses
+from service.security.auth import AdminDep, ReaderDep
+from service.api.deps import LocationId, ReadSessionDep, SessionDep
+from service.api.errors import Conflict, Forbidden, NotFound, ProhibitedSetting, Unauthorized, problem_responses
 from service.locations import service
 from service.locations.schemas import LocationCreate, LocationOut, LocationUpdate
 

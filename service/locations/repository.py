@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.tables import Location
+from service.db.tables import Camera, Location
 
 
 def get(session: Session, location_id: int) -> Location | None:
@@ -27,3 +27,9 @@ def add(session: Session, location: Location) -> Location:
 def delete(session: Session, location: Location) -> None:
     session.delete(location)
     session.flush()
+
+
+def lock_cameras(session: Session, location_id: int) -> None:
+    """Lock the rows of the location's cameras (the delete's first step, see delete_location)."""
+    query = select(Camera.id).where(Camera.location_id == location_id).with_for_update()
+    session.execute(query).all()

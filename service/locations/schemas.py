@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from service.inputs import MultilineText, PlainText
+from service.api.inputs import MultilineText, PlainText
 
 ZONE_NAMES = sorted(available_timezones())
 Name = PlainText(200, examples=["Central Station, main hall"])

@@ -7,11 +7,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from service.audit import service as audit
-from service.audit.service import SYSTEM, Actor
-from service.cameras import repository as cameras
+from service.security.actors import SYSTEM, Actor
 from service.db import rollup
 from service.db.tables import Location
-from service.errors import Conflict, NotFound, ProhibitedSetting
+from service.api.errors import Conflict, NotFound, ProhibitedSetting
 from service.locations import repository
 from service.locations.schemas import PROHIBITED_SETTINGS, PROHIBITION_RULE, LocationCreate, LocationUpdate
 
@@ -57,7 +56,7 @@ def delete_location(session: Session, location_id: int, actor: Actor = SYSTEM) -
     before the delete goes on instead of deadlocking with it on PostgreSQL; later frames find
     no camera and are refused."""
     location = get_location(session, location_id)
-    cameras.lock_for_location(session, location.id)
+    repository.lock_cameras(session, location.id)
     audit.record(session, actor, "location.delete", audit.location_target(location_id), name=location.name)
     repository.delete(session, location)
 

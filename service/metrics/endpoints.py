@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.auth import ReaderDep
-from service.errors import Forbidden, Unauthorized, problem_responses
+from service.security.auth import ReaderDep
+from service.api.errors import Forbidden, Unauthorized, problem_responses
 
 router = APIRouter(tags=["integrations"])
 

@@ -6,22 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from service.auth import Reader, ReaderDep
+from service.security.auth import Reader, ReaderDep
 from service.db.tables import utc_now
-from service.deps import ReadSessionDep, SettingsDep
-from service.errors import Forbidden, NotFound, Unauthorized, problem_responses
+from service.api.deps import ReadSessionDep, SettingsDep
+from service.api.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from service.index import service as index
-from service.index.endpoints import get_model_info
-from service.index.schemas import ModelInfo
+from service.api.model import ModelInfo, ModelInfoDep as ModelDep
 from service.ngsi import entities
 
 router = APIRouter(prefix="/ngsi-ld", tags=["integrations"])
 LD_JSON = "application/ld+json"
 NGSI_NOT_FOUND = "https://uri.etsi.org/ngsi-ld/errors/ResourceNotFound"
-ModelDep = Annotated[ModelInfo, Depends(get_model_info)]
 Options = Annotated[Literal["normalized", "keyValues"] | None,
                     Query(description="keyValues: each attribute as its bare value.")]
 

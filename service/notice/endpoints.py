@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.db.tables import utc_now
-from service.deps import LocationId, ReadSessionDep, SettingsDep
-from service.errors import NotFound, problem_responses
-from service.index.endpoints import get_model_info
+from service.api.deps import LocationId, ReadSessionDep, SettingsDep
+from service.api.errors import NotFound, problem_responses
+from service.api.model import get_model_info
 from service.locations.service import get_location
 from service.notice import service
 

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from service.config import REPO_ROOT, Settings
 from service.db.tables import Location
 from service.index import service as index
-from service.index.schemas import LocationIndex, ModelInfo
+from service.api.model import ModelInfo
+from service.index.schemas import LocationIndex
 
 TEMPLATES = Path(__file__).parent / "templates"
 LIMITS_FILE = REPO_ROOT / "docs" / "LIMITS.md"

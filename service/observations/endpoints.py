@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from service.auth import CameraDep
+from service.security.auth import CameraDep
 from service.db.tables import utc_now
-from service.deps import LocationId, SessionDep, SettingsDep
-from service.errors import (Forbidden, InvalidInput, Locked, NotFound, ProhibitedLocation, TooManyRequests,
+from service.api.deps import LocationId, SessionDep, SettingsDep
+from service.api.errors import (Forbidden, InvalidInput, Locked, NotFound, ProhibitedLocation, TooManyRequests,
                             Unauthorized, problem_responses)
 from service.observations import service
 from service.observations.schemas import MAX_OBSERVATIONS, BatchResult, ObservationBatch

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.db.tables import EMOTIONS
-from service.inputs import Instant
+from service.core.emotions import EMOTIONS
+from service.api.inputs import Instant
 
 MAX_OBSERVATIONS = 1000
 # per observation and field; a whole batch then stays far below the 32-bit count columns

@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from service.config import Settings
-from service.db.tables import EMOTIONS
-from service.cameras.service import UNKNOWN_KEY
-from service.errors import InvalidInput, Unauthorized
+from service.core.emotions import EMOTIONS
+from service.security.keys import UNKNOWN_KEY
+from service.api.errors import InvalidInput, Unauthorized
 from service.frames.repository import add_counts, hold_camera_key
-from service.frames.service import bucket_start_of
+from service.core.time_buckets import bucket_start_of
 from service.observations import repository
 from service.observations.schemas import BatchResult, BucketAccepted, Observation, ObservationBatch
 from service.pauses.service import ensure_counting_allowed, lock_for_counting

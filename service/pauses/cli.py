@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.audit.service import CLI
+from service.security.actors import CLI
 from service.pauses.schemas import PauseOut
 
 
@@ -24,10 +24,10 @@ def add_pause_actions(actions, cameras: bool = False) -> None:
 
 
 def run_pause(args) -> int:
-    from service.cli import _session
+    from service.db.sessions import session_scope
     from service.pauses import service
 
-    with _session() as session:
+    with session_scope() as session:
         if args.cameras:
             pause = service.pause_camera(session, args.location_id, args.camera_id, args.reason, CLI)
         else:
@@ -37,10 +37,10 @@ def run_pause(args) -> int:
 
 
 def run_resume(args) -> int:
-    from service.cli import _session
+    from service.db.sessions import session_scope
     from service.pauses import service
 
-    with _session() as session:
+    with session_scope() as session:
         if args.cameras:
             pause = service.resume_camera(session, args.location_id, args.camera_id, CLI)
         else:

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from service.auth import AdminDep, ReaderDep
+from service.security.auth import AdminDep, ReaderDep
 from service.db.tables import utc_now
-from service.deps import CameraId, LocationId, ReadSessionDep, SessionDep
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
-from service.inputs import Instant
+from service.api.deps import CameraId, LocationId, ReadSessionDep, SessionDep
+from service.api.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, problem_responses
+from service.api.inputs import Instant
 from service.locations.service import get_location
 from service.pauses import service
 from service.pauses.schemas import PauseOut, PauseRequest

@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from service.audit import service as audit
-from service.audit.service import SYSTEM, Actor
-from service.cameras.service import UNKNOWN_KEY, get_camera
+from service.security.actors import SYSTEM, Actor
+from service.cameras.service import get_camera
+from service.security.keys import UNKNOWN_KEY
 from service.db.tables import Camera, Location, Pause, utc_now
-from service.errors import Conflict, Locked, NotFound, ProhibitedLocation, ServiceError, Unauthorized
+from service.api.errors import Conflict, Locked, NotFound, ProhibitedLocation, ServiceError, Unauthorized
 from service.locations.schemas import PROHIBITED_SETTINGS, PROHIBITION_RULE
 from service.locations.service import prohibition_detail
 from service.pauses import repository

@@ -18,8 +18,8 @@ import time
 import anyio
 from starlette.exceptions import HTTPException
 
-from service.errors import problem_response
-from service.frames.upload import FORM_OVERHEAD_BYTES, RAW_IMAGE_TYPES
+from service.api.errors import problem_response
+from service.api.upload import FORM_OVERHEAD_BYTES, RAW_IMAGE_TYPES
 
 log = logging.getLogger(__name__)
 CLIENT_CLOSED_REQUEST = 499

@@ -145,3 +145,16 @@ def summarize(detections: list[Detection], classes: tuple[str, ...], timings_ms:
         timings_ms=dict(timings_ms),
         unread_boxes=list(unread_boxes or []),
     )
+
+
+def build_pipeline(model_dir, detector: str, *, min_face_px: int, max_width: int,
+                   min_readable_face_px: int) -> Pipeline:
+    """The real detector and classifier, from plain values: the app's lifespan, the CLI and the
+    edge agent all build theirs here. They are imported here, not at the top, so that API tests
+    with a stub pipeline never load TensorFlow or dlib."""
+    from service.vision.classifier import EmotionClassifier
+    from service.vision.detectors import build_detector
+
+    classifier = EmotionClassifier.load(model_dir)
+    detector_ = build_detector(detector, min_face_px=min_face_px, max_width=max_width)
+    return Pipeline(detector_, classifier, min_readable_face_px=min_readable_face_px)

@@ -117,7 +117,7 @@ def test_a_change_by_another_process_stops_the_counting_at_once_despite_the_cach
 
 
 def test_a_lookup_that_overlaps_a_key_change_is_not_cached():
-    from service.auth import CameraIdentity, CameraKeyCache
+    from service.security.auth import CameraIdentity, CameraKeyCache
 
     cache = CameraKeyCache(ttl_seconds=60)
     generation = cache.generation  # a lookup starts and reads the old row ...

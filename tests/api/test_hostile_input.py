@@ -131,7 +131,7 @@ def test_csv_cells_starting_a_formula_are_neutralised_on_both_endpoints(client):
 
 
 def test_the_csv_writer_neutralises_tab_and_carriage_return_and_leaves_numbers():
-    from service.index.endpoints import csv_response
+    from service.api.csv_export import csv_response
 
     response = csv_response([["a", "b", "c", "d"], ["\tx", "\ry", -0.5, "plain"]], "t.csv")
     text = response.body.decode()
@@ -174,7 +174,7 @@ def test_a_form_with_the_image_and_its_fields_is_counted(client, camera):
 def test_a_multipart_form_is_parsed_off_the_event_loop(client, camera, monkeypatch):
     import threading
 
-    from service.frames import upload
+    from service.api import upload
 
     threads = []
     original = upload.parse_multipart

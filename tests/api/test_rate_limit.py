@@ -1,4 +1,4 @@
-from service.ratelimit import RateLimiter
+from service.security.ratelimit import RateLimiter
 from support import add_camera, add_location, bearer, jpeg_bytes, make_settings
 
 

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
 from service.db.tables import BucketCount, DailyCount
-from service.deps import get_read_session, get_session
+from service.api.deps import get_read_session, get_session
 from service.frames import repository
 from support import ADMIN, add_camera, add_location, bearer, jpeg_bytes
 

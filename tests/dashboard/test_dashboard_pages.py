@@ -16,6 +16,21 @@ def test_dashboard_redirects_to_its_folder(client):
     assert response.status_code == 307 and response.headers["location"] == "/dashboard/"
 
 
+def test_the_service_address_leads_to_the_dashboard(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/dashboard/"
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "City overview" in page.text
+
+
+def test_the_dashboard_links_the_api_docs_and_the_public_notice(client):
+    assert '"/docs"' in client.get("/dashboard/api.js").text
+    location_page = client.get("/dashboard/location.html").text
+    assert 'id="notice-link"' in location_page
+    assert "/notice`" in client.get("/dashboard/location.js").text
+
+
 @pytest.mark.parametrize("page", ["", *PAGES])
 def test_pages_are_public_html_with_a_strict_csp(client, page):
     response = client.get(f"/dashboard/{page}")

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from service.db.engine import make_engine, make_session_factory
-from service.db.retention import prune, retention_cutoff
+from service.retention.pruning import prune, retention_cutoff
 from service.db.tables import BucketCount, FrameReceipt
 from service.frames.repository import add_counts, claim_frame
 from service.observations.repository import claim_batch

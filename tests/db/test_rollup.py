@@ -14,7 +14,7 @@ from sqlalchemy import column, insert, select, table
 from count_history import SPRING, add_place, random_counts, seed
 from service.db.engine import make_engine, make_session_factory
 from service.db.migrate import alembic_config
-from service.db.retention import prune
+from service.retention.pruning import prune
 from service.db.tables import COUNT_COLUMNS, BucketCount, Camera, DailyCount, Location
 from service.db.types import UTCDateTime
 from service.frames.repository import add_counts

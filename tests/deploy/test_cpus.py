@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.config import Settings
-from service.cpus import cgroup_cpu_quota, usable_cpus
+from service.runtime.cpus import cgroup_cpu_quota, usable_cpus
 
 
 def write(path: Path, text: str) -> None:

@@ -12,10 +12,11 @@ import pytest
 from scipy.stats import t as student_t
 from scipy.stats import theilslopes
 
-from service.index import statistics
-from service.index.service import DailyCounts, trend_points
-from service.index.statistics import (MIN_CLUSTERS, Rates, Sampling, Spread, adjusted_interval, spread_of,
-                                      summarize, trend, wilson_bounds, wilson_interval)
+from service.index import robust_trend, statistics
+from service.index.summaries import DailyCounts, trend_points
+from service.index.statistics import (MIN_CLUSTERS, Rates, Sampling, Spread, adjusted_interval, spread_of, summarize,
+                                      wilson_bounds, wilson_interval)
+from service.index.robust_trend import trend
 
 RATES = Rates(tpr=0.9, fpr=0.1, n_happy=900, n_other=2700)
 
@@ -205,7 +206,7 @@ def test_autocorrelation_widens_the_slope_interval_and_weakens_the_test():
     ys = ar1_series(120, 0.8, 5) * 0.05 + 0.3
     points = [(float(d), y) for d, y in enumerate(ys)]
     corrected = trend(points)
-    plain_s, plain_p = statistics.mann_kendall(ys)
+    plain_s, plain_p = robust_trend.mann_kendall(ys)
     assert corrected.variance_ratio > 2
     assert corrected.p_value > plain_p
     assert corrected.slope_ci95[0] < corrected.slope_per_day < corrected.slope_ci95[1]
@@ -237,7 +238,7 @@ def test_a_year_of_hours_hands_the_trend_at_most_366_points():
     daily = {first + timedelta(days=d): (int(rng.integers(20, 40)), 100) for d in range(365)}
     tracemalloc.start()
     xs, ys, unit = trend_points(DailyCounts.of(daily), min_faces=5)
-    result = statistics.trend_of_series(xs, ys)
+    result = robust_trend.trend_of_series(xs, ys)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert unit == "day" and result.buckets == 365  # 66,430 pairs instead of 38 million hourly ones

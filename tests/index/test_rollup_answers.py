@@ -15,6 +15,8 @@ from count_history import seed
 from service.db.engine import make_engine, make_session_factory
 from service.db.local_days import local_day
 from service.index import repository, service, statistics
+from service.index.location import spans_of
+from service.index.summaries import DailyCounts, period_counts, points_of, summary_of, totals_of, trend_of
 from service.index.schemas import CityOverview, ModelInfo, Point
 from service.index.statistics import Rates, Spread
 from service.locations.schemas import LocationUpdate
@@ -53,16 +55,16 @@ def spread_from_buckets(days: dict, first, end) -> Spread:
 def index_from_buckets(session, location, q: service.Query) -> tuple:
     """(series, overall, trend) of a day, week or month query, from the buckets alone."""
     zone = ZoneInfo(location.timezone)
-    spans = service.spans_of(q, location)
+    spans = spans_of(q, location)
     stored = repository.buckets_between(session, [location.id], spans[0][0], spans[-1][1])
     days = local_days_from_buckets(session, location)
     spread = spread_from_buckets(days, local_day(q.window_start, zone), local_day(q.end, zone) + timedelta(days=1))
-    sums = service.period_counts(stored, spans)
-    series = [Point(**fields) for fields in service.points_of(spans, sums, RATES, spread, q)]
-    overall = service.summary_of(service.totals_of(sums), RATES, spread, q)
+    sums = period_counts(stored, spans)
+    series = [Point(**fields) for fields in points_of(spans, sums, RATES, spread, q)]
+    overall = summary_of(totals_of(sums), RATES, spread, q)
     first, end = local_day(spans[0][0], zone), local_day(spans[-1][1], zone)
     daily = {day: (c["happy"], c["faces"]) for day, c in days.items() if first <= day < end and c["faces"]}
-    return series, overall, service.trend_of(service.DailyCounts.of(daily), q.trend_min_faces)
+    return series, overall, trend_of(DailyCounts.of(daily), q.trend_min_faces)
 
 
 def overview_from_buckets(session, q: service.Query) -> list[tuple]:

@@ -12,18 +12,8 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import theilslopes
 
-from service.index.statistics import (
-    IndexSummary,
-    Rates,
-    Trend,
-    adjusted_index,
-    index_of,
-    mann_kendall,
-    summarize,
-    theil_sen_slope,
-    trend,
-    wilson_interval,
-)
+from service.index.statistics import IndexSummary, Rates, adjusted_index, index_of, summarize, wilson_interval
+from service.index.robust_trend import Trend, mann_kendall, theil_sen_slope, trend
 
 Z95 = 1.959963984540054
 
@@ -174,7 +164,7 @@ def test_theil_sen_is_the_exact_median_of_all_pair_slopes(n):
 @pytest.mark.parametrize("case", ["normal", "ties", "sorted", "sample_misleads"])
 @pytest.mark.parametrize("size", [9, 10, 8_192, 66_430, 66_431])
 def test_slope_median_equals_numpys_on_any_arrangement(case, size):
-    from service.index.statistics import MEDIAN_SAMPLE, OrderStatistics, _middle_ranks
+    from service.index.robust_trend import MEDIAN_SAMPLE, OrderStatistics, _middle_ranks
 
     rng = np.random.default_rng(size)
     values = {"normal": rng.normal(size=size), "ties": rng.integers(0, 4, size).astype(float),
@@ -343,7 +333,7 @@ def test_wilson_returns_plain_floats():
 
 
 def test_pair_indices_are_every_pair_once_whatever_was_built_before():
-    from service.index.statistics import PairIndex
+    from service.index.robust_trend import PairIndex
 
     pair_index = PairIndex()
     for n in (400, 2, 3, 365, 401, 1200, 7):  # shorter after longer: a prefix of the built pairs

@@ -18,7 +18,7 @@ from service.config import DEFAULT_MODEL_DIR  # noqa: E402
 from service.db.engine import make_engine, make_session_factory  # noqa: E402
 from service.db.tables import Location, LocationCalibration  # noqa: E402
 from service.index import service as index  # noqa: E402
-from service.index.schemas import model_info  # noqa: E402
+from service.api.model import model_info  # noqa: E402
 from training.synthetic_faces import SHARED_FER, write_class_folders  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,5 @@
 """A worker hands the free memory a frame's analysis left inside glibc's arenas back to the
-system (service.memory.release_free_memory, called after each analysed frame). Without it, the
+system (service.runtime.memory.release_free_memory, called after each analysed frame). Without it, the
 freed buffers of frames analysed side by side stayed resident between blocks that live on:
 `happiness bench soak` saw tens of MiB of free chunks in a worker's second arena."""
 
@@ -19,7 +19,7 @@ from support import ADMIN, add_camera, add_location, bearer, jpeg_bytes
 CHILD = """
 import json, threading
 from pathlib import Path
-from service.memory import release_free_memory, tune_allocator
+from service.runtime.memory import release_free_memory, tune_allocator
 
 def resident_mib():
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
@@ -60,12 +60,12 @@ def test_each_analysed_frame_releases_free_memory_unless_turned_off(database_url
     """After every frame's analysis, refused frames included; never with the setting off."""
     from fastapi.testclient import TestClient
 
-    import service.deps
+    import service.api.deps
     from service.main import create_app
     from support import ScriptedPipeline, make_settings
 
     calls = []
-    monkeypatch.setattr(service.deps, "release_free_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(service.api.deps, "release_free_memory", lambda: calls.append(1) or True)
     settings = make_settings(database_url, tmp_path, tune_allocator=tuned)
     with TestClient(create_app(settings, pipeline=ScriptedPipeline())) as client:
         location = add_location(client)

@@ -136,7 +136,7 @@ def test_serve_runs_uvicorn_with_the_limits_and_a_patient_worker_healthcheck(tmp
 def test_the_allocator_is_tuned_in_each_worker():
     import ctypes
 
-    from service.memory import tune_allocator
+    from service.runtime.memory import tune_allocator
 
     assert tune_allocator() is True
     libc = ctypes.CDLL(None)

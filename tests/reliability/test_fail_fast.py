@@ -127,7 +127,7 @@ def sqlite_migrated(tmp_path) -> str:
 
 def test_a_detector_whose_weights_changed_stops_the_start_with_its_reason(tmp_path, monkeypatch):
     from service.config import Settings
-    from service.startup import CannotStart, check_detector
+    from service.serving.startup import CannotStart, check_detector
     from service.vision.detectors import blazeface
 
     changed = tmp_path / blazeface.MODEL_FILE

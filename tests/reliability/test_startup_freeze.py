@@ -32,7 +32,7 @@ for number in range(2):  # a second app in the same process freezes nothing more
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").status_code == 200
         counts.append(gc.get_freeze_count())
-from service.memory import freeze_startup_objects
+from service.runtime.memory import freeze_startup_objects
 again = freeze_startup_objects() if freeze else None
 print(json.dumps({"frozen": counts, "scanned": len(gc.get_objects()), "again": again}))
 """

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from responsible_helpers import audit_entries, sessions
-from service.audit.service import token_fingerprint
+from service.security.actors import token_fingerprint
 from service.config import Settings
-from service.db.maintenance import prune_everything
+from service.retention.maintenance import prune_everything
 from service.db.tables import AuditEntry
-from service.audit.service import SYSTEM
+from service.security.actors import SYSTEM
 from service.main import create_app
 from support import ADMIN, ADMIN_TOKEN, VIEWER, add_camera, add_location, make_settings
 

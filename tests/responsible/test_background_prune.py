@@ -10,7 +10,7 @@ import pytest
 
 from responsible_helpers import audit_entries, sessions
 from service.db import leases
-from service.db.maintenance import PRUNE_JOB, run_if_due
+from service.retention.maintenance import PRUNE_JOB, run_if_due
 from service.db.tables import AuditEntry, BucketCount, FrameReceipt
 from service.frames.repository import add_counts, claim_frame
 from support import add_location_with_camera, free_port, make_settings, serve_process, wait_until_ready

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from responsible_helpers import overall, sessions, set_setting_in_database
 from service.db.tables import ObservationReceipt, Pause
-from service.errors import Locked
+from service.api.errors import Locked
 from service.observations.schemas import ObservationBatch
 from service.observations.service import Target, record_batch
 from service.pauses import service as pauses

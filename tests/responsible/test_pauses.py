@@ -11,7 +11,7 @@ import pytest
 
 from responsible_helpers import overall, post_frame, sessions
 from service.db.tables import Pause
-from service.errors import Locked
+from service.api.errors import Locked
 from service.frames.service import FrameMeta, record_frame
 from service.pauses import service as pauses
 from support import ADMIN, VIEWER, ScriptedPipeline, add_camera, add_location, make_settings

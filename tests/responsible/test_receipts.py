@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select
 
 from responsible_helpers import overall, post_frame, sessions
 from service.db.engine import make_engine
-from service.db.retention import prune, retention_cutoff
+from service.retention.pruning import prune, retention_cutoff
 from service.db.tables import FrameReceipt
 from support import add_camera, add_location
 

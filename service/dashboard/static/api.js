@@ -100,7 +100,8 @@ export function isoDaysAgo(days) {
   return new Date(Date.now() - days * 86400000).toISOString();
 }
 
-const PAGES = [["index.html", "City overview"], ["analyze.html", "Test an image"], ["/limits", "What the figure means"]];
+const PAGES = [["index.html", "City overview"], ["analyze.html", "Test an image"], ["/limits", "What the figure means"],
+               ["/docs", "API docs"]];
 
 function tokenForm() {
   return el("form", { id: "token-form", class: "token" },

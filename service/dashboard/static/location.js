@@ -126,6 +126,7 @@ function start() {
   renderHeader("location.html", load);
   $("from").value = dateInput(-29);
   $("to").value = dateInput(0);
+  if (locationId) $("notice-link").href = `/locations/${encodeURIComponent(locationId)}/notice`;
   ["bucket", "from", "to"].forEach((id) => $(id).addEventListener("change", load));
   $("auto-refresh").addEventListener("change", scheduleRefresh);
   $("location-controls").addEventListener("submit", (event) => event.preventDefault());

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from fastapi.concurrency import run_in_threadpool
 
 from service.audit import service as audit
-from service.audit.service import SYSTEM, Actor
+from service.security.actors import SYSTEM, Actor
 from service.config import Settings
 from service.db import leases
-from service.db.retention import Pruned, prune, retention_cutoff
+from service.retention.pruning import Pruned, prune, retention_cutoff
 from service.db.tables import utc_now
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from service.config import Settings
-from service.memory import release_free_memory
+from service.runtime.memory import release_free_memory
 
 
 async def get_settings(request: Request) -> Settings:
@@ -68,7 +68,7 @@ async def run_analysis(request: Request, function, *args):
     """Run CPU-heavy image work in a worker thread, at most `analysis_threads` at once per
     process: more would only share the same cores while each holds a decoded frame (up to
     40 Mpx x 3 bytes), so a burst of uploads queues as small encoded bodies instead. With the
-    tuned allocator the thread then hands the frame's freed memory back (service/memory.py)."""
+    tuned allocator the thread then hands the frame's freed memory back (service/runtime/memory.py)."""
     limiter = request.app.state.analysis_limiter
     release = request.app.state.settings.tune_allocator
     return await anyio.to_thread.run_sync(lambda: _released_after(function, args, release), limiter=limiter)

@@ -13,7 +13,7 @@ import anyio
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from service.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from service.api.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 FORM_OVERHEAD_BYTES = 64 * 1024  # room for the boundaries and the small text fields
 MAX_FIELD_BYTES = 1024  # a text field (captured_at, frame_id) is far shorter

@@ -21,16 +21,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from service.audit.request_id import request_id_of
-from service.audit.service import Actor, token_fingerprint
-from service.cameras import repository as cameras
-from service.cameras.service import CAMERA_KEY_PREFIX, UNKNOWN_KEY, hash_key
+from service.security.request_id import request_id_of
+from service.security.actors import Actor, token_fingerprint
+from service.security.keys import CAMERA_KEY_PREFIX, UNKNOWN_KEY, hash_key
 from service.db.tables import Camera, Location
-from service.deps import LocationId, SettingsDep
-from service.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
-from service.locations import repository as locations
+from service.api.deps import LocationId, SettingsDep
+from service.api.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 
 CAMERA_KEY_CACHE_SECONDS = 5.0
 CAMERA_KEY_CACHE_ENTRIES = 100_000  # valid keys only, so about one per camera; a bound all the same
@@ -201,7 +199,7 @@ def _camera_from_database(state, key_hash: str, location_id: int) -> CameraIdent
     """The camera of a valid key (None for an unknown or revoked one), remembered in the cache."""
     generation = state.camera_keys.generation  # read before the row: see CameraKeyCache
     with state.read_session_factory() as session:
-        camera = cameras.find_by_key_hash(session, key_hash)
+        camera = session.scalars(select(Camera).where(Camera.key_hash == key_hash)).first()
         if camera is None or camera.revoked_at is not None:
             return None
         identity = CameraIdentity(camera.id, camera.location_id, key_hash)
@@ -218,7 +216,7 @@ def _enforce_rate_limit(request: Request, camera_id: int) -> None:
 
 
 def _refuse_other_location(session, own_location_id: int, location_id: int) -> None:
-    if locations.get(session, location_id) is None:
+    if session.get(Location, location_id) is None:
         raise NotFound(f"location {location_id} does not exist")
     raise Forbidden(f"this camera key belongs to location {own_location_id}, not {location_id}")
 
