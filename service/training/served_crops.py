@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from service.training.datasets import FaceSet, canonical_class_name, image_files
 from service.vision.boxes import FaceBox
 from service.vision.pipeline import Pipeline
 
@@ -105,3 +106,22 @@ def served_crops(images: Sequence[np.ndarray], detector, mode: str = DEFAULT_MOD
         indices.append(index)
     stacked = np.stack(crops) if crops else np.empty((0, 48, 48), np.uint8)
     return Found(stacked, np.asarray(indices, np.int64), np.asarray(missed, np.int64))
+
+
+def load_split_served(folder: str | Path, detector, classes: tuple[str, ...], mode: str = DEFAULT_MODE,
+                      progress: Callable | None = None) -> tuple[FaceSet, list[str]]:
+    """A folder-per-class split (e.g. wild-dev) through the served crop: the faces found as a
+    FaceSet (its ``paths`` as datasets.load_split writes them) and the paths of the images
+    missed or unreadable."""
+    folder = Path(folder)
+    items = [(path, classes.index(name)) for class_dir in sorted(p for p in folder.iterdir() if p.is_dir())
+             if (name := canonical_class_name(class_dir.name)) in classes for path in image_files(class_dir)]
+    names = [f"{folder.name}/{path.parent.name}/{path.name}" for path, _ in items]
+    images = [read_rgb(path) for path, _ in items]
+    readable = [i for i, image in enumerate(images) if image is not None]
+    found = served_crops([images[i] for i in readable], detector, mode, progress)
+    kept = [readable[i] for i in found.indices]
+    faces = FaceSet(found.crops, np.array([items[i][1] for i in kept], np.int64), classes,
+                    paths=[names[i] for i in kept])
+    missed = sorted(set(names) - set(faces.paths))
+    return faces, missed

@@ -167,3 +167,17 @@ def test_committed_holdout_is_what_the_split_function_gives_on_the_shared_files(
     side = {}
     for item in items:  # every byte-duplicate group on one side
         assert side.setdefault(item.digest, item.name in committed) == (item.name in committed)
+
+
+def test_load_split_served_keeps_found_faces_with_their_class(tmp_path):
+    for name in ("happy", "neutral", "contempt"):
+        (tmp_path / "split" / name).mkdir(parents=True)
+        for i in range(2):
+            cv2.imwrite(str(tmp_path / "split" / name / f"{i}.jpg"), coloured(i)[..., ::-1])
+    box = FaceBox(top=64, right=128, bottom=128, left=64)
+    detector = BoxDetector([[box], [], [box], [box]])  # happy/0, happy/1 (missed), neutral/0, neutral/1
+    classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    faces, missed = served_crops.load_split_served(tmp_path / "split", detector, classes)
+    assert faces.paths == ["split/happy/0.jpg", "split/neutral/0.jpg", "split/neutral/1.jpg"]
+    assert faces.labels.tolist() == [3, 4, 4] and faces.images.shape == (3, 48, 48)
+    assert missed == ["split/happy/1.jpg"]  # contempt is no class of the model: neither read nor missed
