@@ -15,6 +15,7 @@ very same crops and resamples (paired differences, the model minus the variant):
 
 * ``flip_on_top``: the served probabilities averaged with those of the mirrored crops
   (horizontal-flip test-time averaging added to the served model);
+* ``compare_model`` (with ``--compare-model DIR``): another model folder, e.g. the previous default;
 * ``one_view`` (with ``--one-view DIR``): the network inside the served model without its
   mirror averaging, written to DIR as a model folder with the same served steps (equalisation,
   temperature, happy threshold), so ``bench/latency_classifier.py --compare DIR`` can time it.
@@ -113,6 +114,8 @@ def measure(args: argparse.Namespace) -> dict:
 
     classifier = EmotionClassifier.load(args.model)
     variants = {"flip_on_top": FlipOnTop(classifier)}
+    if args.compare_model:  # old beside new on the very same crops
+        variants["compare_model"] = EmotionClassifier.load(args.compare_model)
     if args.one_view:
         variants["one_view"] = EmotionClassifier.load(write_one_view(Path(args.model), Path(args.one_view)))
     detector = build_detector(args.detector)
@@ -138,6 +141,8 @@ def main() -> int:
     parser.add_argument("--folder", metavar="SPLIT", help="a folder-per-class split, e.g. ../shared/datasets/wild-dev")
     parser.add_argument("--one-view", metavar="DIR", help="write the model's network without mirror averaging to "
                         "DIR and score it on the same crops")
+    parser.add_argument("--compare-model", metavar="MODEL_DIR", help="also score another model folder on the same "
+                        "crops (row compare_model: paired differences, --model minus it)")
     parser.add_argument("--detector", default="blazeface")
     parser.add_argument("--mode", default="pad", help="canvas for the detector: pad or enlarge (served_crops.py)")
     parser.add_argument("--pad-factor", type=int, help="pad canvas side in image sides (default served_crops.PAD_FACTOR)")
