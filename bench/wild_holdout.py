@@ -128,8 +128,8 @@ def measure(args: argparse.Namespace) -> dict:
     if args.folder:
         faces, missed = served_crops.load_split_served(args.folder, detector, classifier.classes, args.mode)
         truth = faces.labels == classifier.classes.index("happy")
-        result[Path(args.folder).name] = {"found": {"images": len(faces.labels) + len(missed), "found": len(faces.labels),
-                                                    "per_class_found": faces.counts()},
+        found = {"images": len(faces.labels) + len(missed), "found": len(faces.labels), "per_class_found": faces.counts()}
+        result[Path(args.folder).name] = {"found": found,
                                           **set_report(classifier, variants, faces.images, truth, faces.labels)}
     return result
 
@@ -137,7 +137,8 @@ def measure(args: argparse.Namespace) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/default")
-    parser.add_argument("--genki", metavar="ROOT", help="GENKI-4K root with smile/ and non_smile/ (its hold-out is scored)")
+    parser.add_argument("--genki", metavar="ROOT", help="GENKI-4K root with smile/ and non_smile/ (its hold-out "
+                        "is scored)")
     parser.add_argument("--folder", metavar="SPLIT", help="a folder-per-class split, e.g. ../shared/datasets/wild-dev")
     parser.add_argument("--one-view", metavar="DIR", help="write the model's network without mirror averaging to "
                         "DIR and score it on the same crops")
@@ -145,7 +146,8 @@ def main() -> int:
                         "crops (row compare_model: paired differences, --model minus it)")
     parser.add_argument("--detector", default="blazeface")
     parser.add_argument("--mode", default="pad", help="canvas for the detector: pad or enlarge (served_crops.py)")
-    parser.add_argument("--pad-factor", type=int, help="pad canvas side in image sides (default served_crops.PAD_FACTOR)")
+    parser.add_argument("--pad-factor", type=int, help="pad canvas side in image sides (default "
+                        "served_crops.PAD_FACTOR)")
     parser.add_argument("--enlarged-px", type=int, help="enlarge canvas: the image's longer side in pixels")
     args = parser.parse_args()
     from service.training import served_crops
