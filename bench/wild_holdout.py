@@ -75,10 +75,14 @@ def happy_calls(classifier, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return probabilities, classifier.decide(probabilities) == classifier.classes.index("happy")
 
 
-def scored(classifier, crops: np.ndarray, truth: np.ndarray, labels: np.ndarray | None, draws: np.ndarray,
-           rates) -> tuple[dict, list[dict]]:
-    """(scores with intervals, bootstrap samples) of one classifier on the crops."""
+def scored(classifier, crops: np.ndarray, truth: np.ndarray, labels: np.ndarray | None,
+           draws: np.ndarray) -> tuple[dict, list[dict]]:
+    """(scores with intervals, bootstrap samples) of one classifier on the crops; its adjusted
+    share divides by its own stored rates."""
+    from service.training.evaluate import stored_tpr_fpr
     from service.training.uncertainty import bootstrap_decisions, decision_scores, intervals
+
+    rates = stored_tpr_fpr(classifier.metadata)
 
     probabilities, called = happy_calls(classifier, crops)
     samples = bootstrap_decisions(called, truth, draws, rates)
@@ -90,14 +94,13 @@ def scored(classifier, crops: np.ndarray, truth: np.ndarray, labels: np.ndarray 
 
 def set_report(classifier, variants: dict, crops: np.ndarray, truth: np.ndarray, labels: np.ndarray | None) -> dict:
     """The model's scores, and each variant's scores and the model-minus-variant differences."""
-    from service.training.evaluate import stored_tpr_fpr
     from service.training.uncertainty import paired_differences, resample_indices
 
-    draws, rates = resample_indices(len(truth), RESAMPLES, seed=0), stored_tpr_fpr(classifier.metadata)
-    main, main_samples = scored(classifier, crops, truth, labels, draws, rates)
+    draws = resample_indices(len(truth), RESAMPLES, seed=0)
+    main, main_samples = scored(classifier, crops, truth, labels, draws)
     report = {"model": main}
     for name, variant in variants.items():
-        row, samples = scored(variant, crops, truth, labels, draws, rates)
+        row, samples = scored(variant, crops, truth, labels, draws)
         row["model_minus_this"] = paired_differences(main_samples, samples, main["scores"], row["scores"])
         row["decisions_changed"] = int(np.sum(row["_called"] != main["_called"]))
         row["max_probability_change"] = float(np.abs(row["_probabilities"] - main["_probabilities"]).max())

@@ -54,3 +54,14 @@ def test_variant_rows_hold_paired_differences_and_changed_decisions():
     assert difference["difference"] == pytest.approx(0.4)
     assert difference["interval"][0] > 0
     assert "_called" not in model and "_probabilities" not in flipped
+
+
+def test_each_model_adjusts_its_share_with_its_own_stored_rates():
+    other = LeftBrightIsHappy()
+    other.metadata = {"happy_vs_rest": {"tpr": 0.6, "fpr": 0.2}}
+    faces = faces_lit([200] * 6 + [10] * 4, [50] * 6 + [90] * 4)
+    truth = np.array([True] * 5 + [False] * 5)
+    report = set_report(LeftBrightIsHappy(), {"compare_model": other}, faces, truth, None)
+    assert report["model"]["scores"]["adjusted_share"] == pytest.approx((0.6 - 0.1) / 0.7)
+    assert report["compare_model"]["scores"]["adjusted_share"] == pytest.approx((0.6 - 0.2) / 0.4)
+    assert report["compare_model"]["model_minus_this"]["adjusted_share"]["difference"] == pytest.approx(0.5 / 0.7 - 1)
