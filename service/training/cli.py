@@ -51,6 +51,12 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                         "training face's loss by (mean class size / its class size) ** POWER: 0 (default) "
                         "weighs faces alike, 0.5 lets rare classes such as disgust count more, 1 gives "
                         "every class the same total weight")
+    parser.add_argument("--genki", metavar="ROOT", help="also train on GENKI-4K's faces (smile / non_smile "
+                        "folders, e.g. ../shared/datasets/genki4k-train) read through the service's detector and "
+                        "crop, as happy / not-happy targets on p(happy) alone; its committed hold-out "
+                        "(service/training/genki_holdout.txt) is never trained on")
+    parser.add_argument("--genki-weight", type=float, default=1.0, metavar="W", help="with --genki: loss weight "
+                        "of a GENKI face beside a FER2013 face (default 1)")
     parser.add_argument("--equalize", action="store_true", help="histogram-equalise every face in training "
                         "and validation, and record it in the model's metadata so that the service "
                         "equalises each face crop the same way (FER2013's files were equalised)")
@@ -167,7 +173,7 @@ def run_train_command(args: argparse.Namespace) -> int:
             patience=args.patience, learning_rate=args.learning_rate, init=args.init,
             swa_start=args.swa_start, soft_labels=args.soft_labels, votes_weight=args.votes_weight,
             camera_augment=args.camera_augment, class_balance=args.class_balance,
-            equalize=args.equalize, command=_invocation(args),
+            equalize=args.equalize, genki=args.genki, genki_weight=args.genki_weight, command=_invocation(args),
         )
         if config.cv:
             print(json.dumps(cross_validate(config)["metrics"], indent=2))

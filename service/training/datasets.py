@@ -60,6 +60,9 @@ class FaceSet:
     paths: list[str] = field(default_factory=list)
     # soft training targets [N, C] (e.g. FER+ vote shares); None: one-hot of `labels`
     targets: np.ndarray | None = None
+    # bool [N]: faces labelled only happy / not happy (GENKI's smiles), whose loss is on p(happy)
+    # alone (happy_targets.py); their target's happy column says which. None: no such face
+    happy_only: np.ndarray | None = None
 
     def counts(self) -> dict[str, int]:
         """Number of faces per class name, in class order."""
@@ -70,13 +73,20 @@ class FaceSet:
         """The faces at ``indices``, same classes."""
         paths = [self.paths[i] for i in indices] if self.paths else []
         targets = None if self.targets is None else self.targets[indices]
-        return FaceSet(self.images[indices], self.labels[indices], self.classes, paths=paths, targets=targets)
+        happy_only = None if self.happy_only is None else self.happy_only[indices]
+        return FaceSet(self.images[indices], self.labels[indices], self.classes, paths=paths, targets=targets,
+                       happy_only=happy_only)
 
     def training_targets(self) -> np.ndarray:
-        """float32 [N, C]: the soft targets when set, else the labels one-hot."""
+        """float32 [N, C]: the soft targets when set, else the labels one-hot; with happy-only
+        faces [N, C + 1], the last column marking them (happy_targets.py)."""
         if self.targets is not None:
-            return self.targets.astype(np.float32)
-        return np.eye(len(self.classes), dtype=np.float32)[self.labels]
+            targets = self.targets.astype(np.float32)
+        else:
+            targets = np.eye(len(self.classes), dtype=np.float32)[self.labels]
+        if self.happy_only is None:
+            return targets
+        return np.concatenate([targets, self.happy_only.astype(np.float32)[:, None]], axis=1)
 
 
 def class_balance_weights(targets: np.ndarray, power: float) -> np.ndarray:

@@ -58,6 +58,9 @@ class TrainConfig:
     camera_augment: bool = False  # camera-like effects (augmentation.camera_effects)
     equalize: bool = False  # histogram-equalise every face in training, validation and serving
     class_balance: float = 0.0  # power of the inverse class-size loss weights (datasets.class_balance_weights)
+    genki: str | None = None  # GENKI-4K root: its training part as happy/not-happy faces (happy_targets.py)
+    genki_weight: float = 1.0  # loss weight of a GENKI face beside a face with a class target
+    genki_detector: str = "blazeface"  # the detector GENKI's faces are read with (the served crop)
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
     def recipe(self) -> Recipe:
@@ -75,6 +78,9 @@ class TrainConfig:
             raise ValueError(f"--swa-start {self.swa_start} must be an epoch between 1 and {self.recipe().epochs}")
         if self.class_balance < 0:
             raise ValueError(f"--class-balance {self.class_balance} must be 0 or more")
+        if self.genki and (self.class_balance or self.cv or "happy" not in self.classes or self.genki_weight < 0):
+            raise ValueError("--genki needs the happy class and a --genki-weight of 0 or more, and does not go "
+                             "with --class-balance or --cv")
 
     def treatment(self) -> InputTreatment:
         return InputTreatment(camera=self.camera_augment, equalize=self.equalize)
@@ -100,7 +106,33 @@ def load_train_val(config: TrainConfig) -> tuple[FaceSet, FaceSet, dict]:
     if len(train.labels) == 0 or len(val.labels) == 0:
         raise ValueError(f"no usable faces under {config.data} for classes {', '.join(config.classes)}")
     train, soft = _with_soft_targets(train, config.soft_labels, config.votes_weight)
-    return train, val, {**_data_summary(train_dir, val_source, train, val), **soft}
+    summary = {**_data_summary(train_dir, val_source, train, val), **soft}
+    if config.genki:
+        train, summary["genki"] = with_genki(train, config)
+    return train, val, summary
+
+
+def with_genki(train: FaceSet, config: TrainConfig) -> tuple[FaceSet, dict]:
+    """The training faces and GENKI's training part (never its hold-out) read through the served
+    crop, as happy-only faces: a smile's target is happy, a non-smile's not happy."""
+    from service.training import genki
+    from service.vision.detectors import build_detector
+
+    faces = genki.load_genki(config.genki, "train", build_detector(config.genki_detector))
+    happy = train.classes.index("happy")
+    names = train.classes
+    other = names.index("neutral") if "neutral" in names else next(i for i, n in enumerate(names) if n != "happy")
+    targets = np.zeros((len(faces.smile), len(train.classes)), np.float32)
+    targets[faces.smile, happy] = 1.0
+    combined = FaceSet(
+        np.concatenate([train.images, faces.crops]),
+        # labels of happy-only faces are never a target (their targets are); neutral stands for "not happy"
+        np.concatenate([train.labels, np.where(faces.smile, happy, other)]), train.classes,
+        paths=[*train.paths, *(f"genki/{name}" for name in faces.names)],
+        targets=np.concatenate([train.training_targets(), targets]),
+        happy_only=np.concatenate([np.zeros(len(train.labels), bool), np.ones(len(faces.smile), bool)]))
+    return combined, {"root": config.genki, "part": "train (all but service/training/genki_holdout.txt)",
+                      "detector": config.genki_detector, "weight": config.genki_weight, **faces.summary()}
 
 
 def _with_soft_targets(train: FaceSet, votes_csv: str | None, votes_weight: float) -> tuple[FaceSet, dict]:
@@ -267,13 +299,22 @@ def _compiled_model(config: TrainConfig, recipe: Recipe):
         else keras.optimizers.Adam(recipe.learning_rate)
     )
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    metrics: list = ["accuracy"]
+    if config.genki:  # faces labelled happy / not happy beside the class targets
+        from service.training.happy_targets import HappyAccuracy, HappyTargetLoss
+
+        happy = config.classes.index("happy")
+        loss = HappyTargetLoss(len(config.classes), happy, config.genki_weight, recipe.label_smoothing)
+        metrics = [HappyAccuracy(len(config.classes), happy)]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return model
 
 
 def _start_or_resume(config: TrainConfig, recipe: Recipe, work: Path) -> tuple[object, dict]:
     """(model, state): restored from ``work`` when resuming and a checkpoint exists, else fresh."""
     import keras
+
+    from service.training import happy_targets  # noqa: F401  (registers its loss for a checkpoint that uses it)
 
     state_path, last_path = work / "state.json", work / "last.keras"
     if config.resume and state_path.exists() and last_path.exists():
@@ -449,6 +490,8 @@ def build_metadata(config: TrainConfig, model, state: dict, data: dict, metrics:
             "soft_labels": config.soft_labels,
             "camera_augment": config.camera_augment,
             "class_balance": config.class_balance,
+            "genki": config.genki,
+            "genki_weight": config.genki_weight if config.genki else None,
             "epochs_run": state["epoch"],
             "best_epoch": state["best_epoch"],
             "selected_on": _selection(config, state),

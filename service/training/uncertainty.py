@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.training.evaluate import evaluate_probabilities, happy_rates
+from service.training.evaluate import adjusted_share, binary_scores, evaluate_probabilities, happy_rates
 
 DEFAULT_RESAMPLES = 2000
 LEVEL = 0.95
@@ -41,6 +41,27 @@ def headline_scores(probabilities: np.ndarray, labels: np.ndarray, classes: tupl
         "happy_vs_sad_accuracy": metrics["happy_vs_sad_accuracy"],
         "adjusted_happy_share": (metrics["happy_share"] or {}).get("adjusted"),
     }
+
+
+def decision_scores(called_happy: np.ndarray, truly_happy: np.ndarray,
+                    tpr_fpr: tuple[float, float] | None = None) -> dict[str, float | None]:
+    """Scores of yes/no happy decisions against yes/no truth (e.g. GENKI's smile labels): accuracy,
+    precision, recall, F1, fpr, and the index's view of them: the true share, the raw share (the
+    faces called happy) and, with a model's stored ``tpr_fpr``, the adjusted share, each share's
+    error in share points beside it."""
+    scores: dict[str, float | None] = dict(binary_scores(truly_happy, called_happy))
+    truth, raw = float(np.mean(truly_happy)), float(np.mean(called_happy))
+    adjusted = adjusted_share(raw, *tpr_fpr) if tpr_fpr is not None else None
+    scores |= {"true_share": truth, "raw_share": raw, "raw_error": raw - truth, "adjusted_share": adjusted,
+               "adjusted_error": None if adjusted is None else adjusted - truth}
+    return scores
+
+
+def bootstrap_decisions(called_happy: np.ndarray, truly_happy: np.ndarray, draws: np.ndarray,
+                        tpr_fpr: tuple[float, float] | None = None) -> list[dict]:
+    """``decision_scores`` of every resample in ``draws`` (rows of face indices)."""
+    called, truth = np.asarray(called_happy, bool), np.asarray(truly_happy, bool)
+    return [decision_scores(called[rows], truth[rows], tpr_fpr) for rows in draws]
 
 
 def resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:

@@ -128,3 +128,33 @@ def test_too_few_resamples_are_refused():
     labels = np.zeros(10, int)
     with pytest.raises(ValueError, match="at least 100"):
         uncertainty_report(Run(labels, labels), resamples=20)
+
+
+def test_decision_scores_on_a_hand_checked_case():
+    from service.training.uncertainty import decision_scores
+
+    truth = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], bool)
+    called = np.array([1, 1, 1, 0, 1, 0, 0, 0, 0, 0], bool)  # 3 of 4 smiles, 1 of 6 others
+    scores = decision_scores(called, truth, tpr_fpr=(0.5, 0.1))
+    assert scores["accuracy"] == pytest.approx(0.8)
+    assert (scores["precision"], scores["recall"], scores["fpr"]) == pytest.approx((0.75, 0.75, 1 / 6))
+    assert (scores["true_share"], scores["raw_share"], scores["raw_error"]) == pytest.approx((0.4, 0.4, 0.0))
+    # rates measured elsewhere pull the adjusted share away from a raw share that was right
+    assert scores["adjusted_share"] == pytest.approx((0.4 - 0.1) / (0.5 - 0.1))
+    assert scores["adjusted_error"] == pytest.approx(0.75 - 0.4)
+    assert decision_scores(called, truth)["adjusted_share"] is None
+
+
+def test_bootstrap_decisions_interval_covers_the_point_and_pairs_with_itself():
+    from service.training.uncertainty import bootstrap_decisions, decision_scores
+
+    rng = np.random.default_rng(3)
+    truth = rng.random(400) < 0.5
+    called = np.where(rng.random(400) < 0.9, truth, ~truth)
+    draws = resample_indices(400, 300, seed=1)
+    samples = bootstrap_decisions(called, truth, draws, (0.9, 0.1))
+    low, high = intervals(samples)["accuracy"]
+    assert low < decision_scores(called, truth)["accuracy"] < high and high - low < 0.1
+    point = decision_scores(called, truth, (0.9, 0.1))
+    same = paired_differences(samples, samples, point, point)
+    assert same["f1"] == {"difference": 0.0, "interval": [0.0, 0.0]}
