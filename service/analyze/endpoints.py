@@ -26,7 +26,8 @@ async def analyze(
 ):
     """Faces and emotions of one uploaded image (admin), e.g. to check a camera's placement.
     Nothing is stored or counted. Send it like a frame: multipart `image` or a raw body. With
-    `annotate=true` the answer is a JPEG; its X-Faces, X-Happy and X-Not-Happy headers carry the counts."""
+    `annotate=true` the answer is a JPEG (read faces boxed with their label, faces too small to read
+    boxed in grey); its X-Faces, X-Happy, X-Not-Happy and X-Unread headers carry the counts."""
     upload = await read_upload(request, settings.max_upload_bytes)
     analysis = await run_analysis(request, service.analyze, pipeline, upload.image, settings)
     request.app.state.metrics.observe_stage_timings(analysis.result.timings_ms)
@@ -38,4 +39,4 @@ async def analyze(
 
 def _count_headers(result) -> dict[str, str]:
     return {"X-Faces": str(result.faces), "X-Happy": str(result.happy),
-            "X-Not-Happy": str(result.not_happy), "Cache-Control": "no-store"}
+            "X-Not-Happy": str(result.not_happy), "X-Unread": str(result.unread), "Cache-Control": "no-store"}

@@ -13,7 +13,7 @@ from service.config import Settings
 from service.frames.schemas import Box, DetectionOut
 from service.frames.service import analyze_image, box_out
 
-HAPPY_COLOUR, OTHER_COLOUR = (46, 204, 64), (255, 133, 27)
+HAPPY_COLOUR, OTHER_COLOUR, UNREAD_COLOUR = (46, 204, 64), (255, 133, 27), (170, 170, 170)
 JPEG_QUALITY = 85
 
 
@@ -58,13 +58,16 @@ def _detection_out(detection) -> DetectionOut:
 
 
 def annotated_jpeg(analysis: Analysis) -> bytes:
-    """The image with each face's box and `label score` drawn; encoded in memory only."""
+    """The image with each read face's box and `label score` drawn, and each face too small to
+    read boxed in grey; encoded in memory only."""
     image = Image.fromarray(analysis.rgb)
     draw = ImageDraw.Draw(image)
     line = max(2, round(max(image.size) / 400))  # stays visible on large frames
     font = ImageFont.load_default(size=max(12, 6 * line))
     for detection in analysis.result.detections:
         _draw_detection(draw, detection, line, font)
+    for box in analysis.result.unread_boxes:
+        draw.rectangle((box.left, box.top, box.right - 1, box.bottom - 1), outline=UNREAD_COLOUR, width=line)
     buffer = BytesIO()
     image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()

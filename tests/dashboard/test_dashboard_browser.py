@@ -182,6 +182,7 @@ def test_analyze_page_shows_the_annotated_image(browser, live_server, artifacts)
     page.click("#analyze-form button[type=submit]")
     expect(page.locator('[data-field="Faces"]')).to_have_text("2")
     assert page.locator('[data-field="Happy"]').inner_text() == "1"
+    assert page.locator('[data-field="Unread"]').inner_text() == "0"
     expect(page.locator("#annotated")).to_have_js_property("naturalWidth", 160)  # the JPEG decoded
     page.screenshot(path=str(artifacts / "dashboard-analyze.png"), full_page=True)
     assert console.errors == []

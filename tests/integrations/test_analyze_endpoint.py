@@ -37,6 +37,7 @@ def test_annotate_returns_a_jpeg_with_the_boxes_drawn(client):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/jpeg"
     assert (response.headers["x-faces"], response.headers["x-happy"], response.headers["x-not-happy"]) == ("2", "1", "1")
+    assert response.headers["x-unread"] == "0"
     image = Image.open(io.BytesIO(response.content))
     assert (image.format, image.size) == ("JPEG", (160, 120))
     pixels = np.asarray(image.convert("RGB")).astype(int)
@@ -75,3 +76,13 @@ def test_faces_too_small_to_read_are_answered_apart_and_nothing_is_stored(client
     assert (body["faces"], body["unread"], len(body["detections"])) == (2, 2, 2)
     assert body["unread_boxes"][1] == {"top": 5, "right": 100, "bottom": 15, "left": 90}
     assert client.get("/happiness-index", headers=ADMIN).json()["overall"]["unread"] == 0
+
+
+def test_the_annotated_image_boxes_faces_too_small_to_read_in_grey(client, pipeline):
+    pipeline.unread = 1  # a 10 px box at top 5, left 70 (support.ScriptedPipeline)
+    response = client.post("/analyze", params={"annotate": "true"}, content=jpeg_bytes(160, 120),
+                           headers={**ADMIN, **IMAGE})
+    assert response.headers["x-unread"] == "1"
+    pixels = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
+    edge, inside = pixels[10, 70], pixels[10, 75]  # the unread box's left edge, its middle (the frame's 128 grey)
+    assert (edge - inside).min() > 25 and np.ptp(edge) < 25  # a lighter grey outline, not a label's colour

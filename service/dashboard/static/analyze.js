@@ -1,5 +1,5 @@
 // Upload a test image to POST /analyze?annotate=true and show the annotated JPEG; the counts
-// come in the answer's X-Faces, X-Happy and X-Not-Happy headers, so one call does both.
+// come in the answer's X-Faces, X-Happy, X-Not-Happy and X-Unread headers, so one call does both.
 import { api, el, explain, renderHeader, showMessage } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +23,8 @@ async function analyse(event) {
 
 function show(headers, image) {
   const item = (label, name) => el("div", {}, el("dt", {}, label), el("dd", { "data-field": name }, headers.get(`X-${name}`) ?? "–"));
-  $("counts").replaceChildren(item("faces", "Faces"), item("happy", "Happy"), item("not happy", "Not-Happy"));
+  $("counts").replaceChildren(item("faces read", "Faces"), item("happy", "Happy"), item("not happy", "Not-Happy"),
+    item("too small to read (grey)", "Unread"));
   if (shownUrl) URL.revokeObjectURL(shownUrl); // the previous image is no longer shown
   shownUrl = URL.createObjectURL(image);
   $("annotated").src = shownUrl;
