@@ -79,10 +79,10 @@ def test_faces_too_small_to_read_are_answered_apart_and_nothing_is_stored(client
 
 
 def test_the_annotated_image_boxes_faces_too_small_to_read_in_grey(client, pipeline):
-    pipeline.unread = 1  # a 10 px box at top 5, left 70 (support.ScriptedPipeline)
+    pipeline.unread = 3  # 10 px boxes at top 5, left 70, 90, 110 (support.ScriptedPipeline)
     response = client.post("/analyze", params={"annotate": "true"}, content=jpeg_bytes(160, 120),
                            headers={**ADMIN, **IMAGE})
-    assert response.headers["x-unread"] == "1"
+    assert response.headers["x-unread"] == "3"
     pixels = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
-    edge, inside = pixels[10, 70], pixels[10, 75]  # the unread box's left edge, its middle (the frame's 128 grey)
+    edge, inside = pixels[10, 110], pixels[10, 115]  # the last box's left edge, its middle (the frame's grey)
     assert (edge - inside).min() > 25 and np.ptp(edge) < 25  # a lighter grey outline, not a label's colour
