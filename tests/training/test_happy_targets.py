@@ -127,7 +127,7 @@ def test_genki_faces_reach_the_loss_of_a_training_batch(tiny_dataset, genki_root
 
 def test_cli_trains_with_genki_and_records_it(tiny_dataset, genki_root, tmp_path):
     from service.training.cli import main
-    from service.training.train import read_metadata
+    from service.training.model_folder import read_metadata
 
     out = tmp_path / "with-genki"
     args = ["train", "--data", str(tiny_dataset), "--arch", "paper", "--out", str(out), "--epochs", "1",
