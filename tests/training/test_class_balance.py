@@ -48,7 +48,7 @@ def test_refusals():
 
 def test_training_pipeline_pairs_each_face_with_its_weight():
     pytest.importorskip("tensorflow")
-    from service.training.train import make_train_dataset
+    from service.training.train_data import make_train_dataset
 
     labels = np.array([0] * 3 + [1] * 9)
     # each face's pixels carry its label, so a shuffled batch can be checked face by face
