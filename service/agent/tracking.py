@@ -9,11 +9,11 @@ away is still followed and counted as seen; only the readable frames add probabi
 person with none is an unread Person (label None): counted as seen, never as read.
 
 Why ByteTrack from supervision 0.30: on the composed videos of bench/agent_trackers.py it counted
-the people right from 2 analysed frames/s up, as the `trackers` package's trackers did and
-norfair did not (BENCHMARKS.md, section 4), and it is the one of them that installs beside our
-numpy 2 and opencv-python-headless: norfair pins numpy < 2, `trackers` (ByteTrack's new home)
-pulls opencv-python, whose cv2 clashes with ours. supervision marks its ByteTrack deprecated
-from 0.28 and drops it in 0.31, hence the pin."""
+the people right down to low analysed frame rates, as the `trackers` package's trackers did
+and norfair did not (the rates: BENCHMARKS.md, section 4), and it is the one of them that
+installs beside our numpy 2 and opencv-python-headless: norfair pins numpy < 2, `trackers`
+(ByteTrack's new home) pulls opencv-python, whose cv2 clashes with ours. supervision marks its
+ByteTrack deprecated from 0.28 and drops it in 0.31, hence the pin."""
 
 from __future__ import annotations
 

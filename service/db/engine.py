@@ -40,8 +40,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
 def _postgres_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     """A pool whose connections are pinged only after PING_AFTER_IDLE_S idle: pool_pre_ping's
-    round trip on every checkout cost each frame 35-45 us of CPU here, 10-20 us of PostgreSQL's
-    and 45-65 us of wall time, while a connection used a moment ago has just shown it works."""
+    round trip on every checkout cost each frame CPU here and in PostgreSQL, and wall time
+    (BENCHMARKS.md, section 2), while a connection used a moment ago has just shown it works."""
     engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     event.listen(engine, "checkin", _note_idle_since)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))

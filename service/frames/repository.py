@@ -151,8 +151,8 @@ def claim_frame(session: Session, camera_id: int, frame_id: str, received_at: da
 
 @lru_cache(maxsize=4)
 def _claim_statement(dialect: str):
-    """The receipt insert, built once per dialect with bound parameters on the table: the ORM
-    insert built per frame cost 110-150 us of CPU per frame."""
+    """The receipt insert, built once per dialect with bound parameters on the table: an ORM
+    insert built anew for every frame cost CPU on every frame (BENCHMARKS.md, section 2)."""
     return _claim(dialect)
 
 

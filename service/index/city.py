@@ -97,7 +97,7 @@ DAY_COLUMNS = ("frames", "faces", "happy", "sightings", "unread")
 
 
 def _sum_days(rows: list[Row], days: DayCalendar) -> DaySums:
-    """A location's rows as columns (by position: a row attribute costs ten times as much), then
+    """A location's rows as columns (by position: a row attribute costs far more), then
     numpy: totals and latest day of the range, daily counts of the range and of the window."""
     _, day_column, *columns = zip(*rows)  # transposed in C
     ordinals = np.fromiter((day.toordinal() for day in day_column), np.int64, len(day_column))

@@ -69,14 +69,15 @@ def days_between(session: Session, location_ids: list[int], first: date, end: da
                  columns: tuple[str, ...] = COUNT_COLUMNS) -> list[Row]:
     """Daily rollup rows (location_id, day, then `columns`) of these locations for the local
     days in [first, end), by location and day: one query for any number of locations."""
-    return session.execute(_days_query(location_ids, first, end, columns)).all()  # a row at a time costs twice as much
+    return session.execute(_days_query(location_ids, first, end, columns)).all()  # a row at a time costs more
 
 
 def days_streamed(session: Session, location_ids: list[int], first: date, end: date,
                   columns: tuple[str, ...] = COUNT_COLUMNS, chunk: int = 2000) -> Iterator[Row]:
     """days_between's rows, fetched a chunk at a time: each row is used and dropped while young.
     A city year is 36,500 rows; held all at once they outlived the cycle collector's young
-    generations and woke its full collections (measured: a fifth of the overview's time)."""
+    generations and woke its full collections, a large share of the overview's time (BENCHMARKS.md,
+    section 3)."""
     for rows in session.execute(_days_query(location_ids, first, end, columns)).partitions(chunk):
         yield from rows
 

@@ -19,7 +19,7 @@ from prometheus_client.core import InfoMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 PREFIX = "happiness"
-# frames take 50 ms to a few seconds on CPU; API reads take milliseconds
+# from API reads (milliseconds) to a large frame analysed on a slow CPU (seconds)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 

@@ -11,7 +11,7 @@ decodes large frames in a few threads (`happiness bench soak`; see BENCHMARKS.md
 - after each analysed frame, the free pages inside the arenas handed back (`malloc_trim`): a
   frame's smaller buffers (under the threshold) are freed between blocks that live on, and
   glibc returns only the free memory at an arena's top by itself, so a worker that analyses
-  frames side by side kept tens of MiB of free chunks resident. Releasing only once the
+  frames side by side kept many free chunks resident. Releasing only once the
   resident size had grown by 16 MiB let it settle higher again (BENCHMARKS.md, section 7).
 
 Tuned once per worker at start-up; each a no-op where glibc is absent.

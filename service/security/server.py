@@ -82,7 +82,8 @@ def uvicorn_options(settings: Settings) -> dict:
             "limit_concurrency": settings.max_connections, "log_level": settings.log_level,
             # uvicorn's supervisor pings each worker from a thread and kills one that stays silent
             # this long; under load a worker analysing large frames can hold the GIL past the
-            # default 5 s, and a kill drops every frame in flight (the soak saw 15 in 400)
+            # default 5 s, and a kill drops every frame in flight (the soak lost frames that way:
+            # BENCHMARKS.md, section 7)
             "timeout_worker_healthcheck": settings.worker_healthcheck_seconds,
             # SIGTERM ends the server within this, however many connections stay open
             "timeout_graceful_shutdown": settings.graceful_shutdown_seconds}

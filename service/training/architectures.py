@@ -51,7 +51,8 @@ def _dense_bn_relu(x, units: int, dropout: float):
 
 
 def build_compact(num_classes: int = 7, input_shape: tuple[int, int, int] = INPUT_SHAPE) -> keras.Model:
-    """The paper's convolution stack, regularised: the project's first default (62.6% on val).
+    """The paper's convolution stack, regularised: the project's first default (its val figures:
+    models/README.md, Architectures).
 
     Same cost per face as the paper (~14M multiply-adds): 3x3 Conv32-Conv64-Conv128 ('valid',
     2x2 max pools) with batch norm after every convolution and dropout around a single
@@ -73,10 +74,11 @@ DEFAULT_BLOCKS = ((32,), (64,), (128, 128), (256,))
 def build_default(num_classes: int = 7, input_shape: tuple[int, int, int] = INPUT_SHAPE) -> keras.Model:
     """The project's model: a VGG-style stack of 'same' 3x3 convolutions, ~54M multiply-adds per face.
 
-    Chosen by measured cost on this 2-core machine, not by val score: about 4x the paper's
-    multiply-adds still runs in ~0.5 ms per face (TFLite, one core), and an epoch takes a few
-    minutes. The head keeps position (3x3 cells flattened, not averaged away), because where
-    a feature sits (mouth vs brow) matters for expressions.
+    Chosen by its measured cost on a small CPU, not by val score: the largest of the stacks timed
+    that still classifies a face within the per-face latency budget (TFLite, one core) and trains
+    an epoch in minutes (the candidates and their timings: models/README.md, Architectures). The
+    head keeps position (3x3 cells flattened, not averaged away), because where a feature sits
+    (mouth vs brow) matters for expressions.
     """
     inputs, x = _inputs_scaled(input_shape)
     for index, widths in enumerate(DEFAULT_BLOCKS):
@@ -101,7 +103,7 @@ def with_mirror_average(model: keras.Model) -> keras.Model:
     """``model`` scoring each face and its mirror image, returning the mean of the two softmaxes.
 
     Expressions are close to left-right symmetric, so the two views disagree mostly by noise;
-    averaging them is worth about a point of accuracy at twice the cost per face. It lives
+    averaging them gains some accuracy (models/README.md) at twice the cost per face. It lives
     inside the saved model, so the TFLite file and every caller get the same decisions.
     """
     inputs = keras.Input(shape=model.input_shape[1:], name="face")

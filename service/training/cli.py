@@ -163,7 +163,8 @@ def run_train_command(args: argparse.Namespace) -> int:
     """Handler of ``train``: one model, or cross-validation with ``--cv``."""
     _quiet_tensorflow()
     from service.training import datasets
-    from service.training.train import TrainConfig, cross_validate, run_training
+    from service.training.train import cross_validate, run_training
+    from service.training.train_config import TrainConfig
 
     def train() -> None:
         config = TrainConfig(

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from service.training import datasets
-from service.training.train import (machine_description, model_identity, read_metadata, served_val_metrics,
-                                    write_metadata, write_model_files)
+from service.training.model_folder import (machine_description, model_identity, read_metadata, served_val_metrics,
+                                           write_metadata, write_model_files)
 
 log = logging.getLogger(__name__)
 

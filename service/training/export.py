@@ -17,8 +17,8 @@ import numpy as np
 
 from service.training import calibration, datasets
 from service.training.datasets import FaceSet
-from service.training.train import (TFLITE_NOTE, new_version, read_metadata, served_classifier, served_val_metrics,
-                                    write_metadata)
+from service.training.model_folder import (TFLITE_NOTE, new_version, read_metadata, served_classifier,
+                                           served_val_metrics, write_metadata)
 
 log = logging.getLogger(__name__)
 HAPPY = "happy"

@@ -115,8 +115,8 @@ def bare_network(model):
 def initial_weights(model_dir: str | Path, arch: str, classes) -> tuple[list[np.ndarray], dict]:
     """(weights, provenance) of the network in a model folder, checked against this run."""
     from service.training.architectures import load_saved_model
-    from service.training.train import read_metadata
     from service.training.convert import KERAS_FILE
+    from service.training.model_folder import read_metadata
 
     metadata = read_metadata(model_dir)
     if metadata.get("architecture") != arch or list(metadata["classes"]) != list(classes):

@@ -135,7 +135,8 @@ class EmotionClassifier:
         return decide(probabilities, self.classes, self.happy_threshold)
 
     def _fit_batch_size(self, batch_size: int) -> None:
-        """Resize the interpreter's input only when the batch size changes (re-allocation costs ~0.1 ms)."""
+        """Resize the interpreter's input only when the batch size changes: re-allocating its tensors
+        on every call would add that cost to each frame."""
         if batch_size != self._batch_size:
             self._interpreter.resize_tensor_input(self._input, [batch_size, *self.input_size, 1])
             self._interpreter.allocate_tensors()

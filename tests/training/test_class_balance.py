@@ -48,7 +48,7 @@ def test_refusals():
 
 def test_training_pipeline_pairs_each_face_with_its_weight():
     pytest.importorskip("tensorflow")
-    from service.training.train import make_train_dataset
+    from service.training.train_data import make_train_dataset
 
     labels = np.array([0] * 3 + [1] * 9)
     # each face's pixels carry its label, so a shuffled batch can be checked face by face
@@ -69,7 +69,7 @@ def test_training_pipeline_pairs_each_face_with_its_weight():
 def test_cli_trains_with_class_balance_and_records_it(tiny_dataset, tmp_path):
     pytest.importorskip("tensorflow")
     from service.training.cli import main
-    from service.training.train import read_metadata
+    from service.training.model_folder import read_metadata
 
     out = tmp_path / "balanced"
     args = ["train", "--data", str(tiny_dataset), "--arch", "paper", "--out", str(out), "--epochs", "1",

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from service.training.cli import main  # noqa: E402
-from service.training.train import read_metadata  # noqa: E402
+from service.training.model_folder import read_metadata  # noqa: E402
 
 JSON_KEYS = {"n", "accuracy", "macro_f1", "per_class", "confusion_matrix", "happy_vs_rest",
              "happy_vs_sad_accuracy", "happy_share"}

@@ -10,7 +10,7 @@ pytest.importorskip("tensorflow")
 from service.training.architectures import load_saved_model  # noqa: E402
 from service.training.cli import main  # noqa: E402
 from service.training.ensemble import check_compatible  # noqa: E402
-from service.training.train import read_metadata  # noqa: E402
+from service.training.model_folder import read_metadata  # noqa: E402
 from service.vision.classifier import EmotionClassifier  # noqa: E402
 
 

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from service.training.cli import main  # noqa: E402
-from service.training.train import read_metadata  # noqa: E402
+from service.training.model_folder import read_metadata  # noqa: E402
 from service.training.convert import keras_to_tflite  # noqa: E402
 
 

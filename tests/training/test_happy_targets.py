@@ -99,7 +99,9 @@ def genki_root(tmp_path) -> Path:
 
 
 def test_genki_faces_reach_the_loss_of_a_training_batch(tiny_dataset, genki_root, tmp_path):
-    from service.training.train import TrainConfig, _compiled_model, load_train_val, make_train_dataset
+    from service.training.fit import _compiled_model
+    from service.training.train_config import TrainConfig
+    from service.training.train_data import load_train_val, make_train_dataset
 
     config = TrainConfig(data=str(tiny_dataset), arch="paper", out=str(tmp_path / "m"), genki=str(genki_root),
                          genki_weight=4.0)
@@ -127,7 +129,7 @@ def test_genki_faces_reach_the_loss_of_a_training_batch(tiny_dataset, genki_root
 
 def test_cli_trains_with_genki_and_records_it(tiny_dataset, genki_root, tmp_path):
     from service.training.cli import main
-    from service.training.train import read_metadata
+    from service.training.model_folder import read_metadata
 
     out = tmp_path / "with-genki"
     args = ["train", "--data", str(tiny_dataset), "--arch", "paper", "--out", str(out), "--epochs", "1",

@@ -7,7 +7,8 @@ import pytest
 
 from service.training.augmentation import inverse_affine_params
 from service.training.evaluate import adjusted_share, binary_scores, evaluate_probabilities, macro_f1
-from service.training.train import learning_rate_at, mean_and_std
+from service.training.fit import learning_rate_at
+from service.training.train import mean_and_std
 
 CLASSES = ("angry", "happy", "sad")
 

@@ -12,7 +12,8 @@ pytest.importorskip("tensorflow")
 
 from service.training.augmentation import CameraConfig, camera_effects  # noqa: E402
 from service.training.datasets import FaceSet  # noqa: E402
-from service.training.train import InputTreatment, make_train_dataset  # noqa: E402
+from service.training.train_config import InputTreatment  # noqa: E402
+from service.training.train_data import make_train_dataset  # noqa: E402
 from service.vision.classifier import EmotionClassifier  # noqa: E402
 from service.vision.preprocess import equalize  # noqa: E402
 

@@ -16,7 +16,7 @@ from service.training.cli import main  # noqa: E402
 from service.training.swa import (  # noqa: E402
     AVERAGE_FILE, bare_network, load_average, recalibrate_batch_norm, running_mean, save_average,
 )
-from service.training.train import read_metadata  # noqa: E402
+from service.training.model_folder import read_metadata  # noqa: E402
 
 
 def test_running_mean_equals_the_mean_of_all_weight_sets():

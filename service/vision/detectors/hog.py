@@ -28,11 +28,11 @@ class HogDetector(ScaledDlibDetector[HogConfig]):
     config_class: ClassVar[type[DetectorConfig]] = HogConfig
     native_face_px: ClassVar[float] = 80.0
     grayscale: ClassVar[bool] = True
-    # Chosen by bench/crop_framing.py on 3,000 FER2013 train faces (2,209 found), the best of
-    # margins 0.05-0.3 x lifts 0-0.1: 80.9% of them classified right through these crops against
-    # 77.7% with the earlier guess (margin 0.2, no lift). Checked on val (2,639 of 3,589 found):
-    # 69.2% against 66.4%, and 69.9% for the same faces in FER2013's own framing. The box is about
-    # a tenth of a side narrower than a FER face on each side and sits a tenth of a side low.
+    # Chosen by bench/crop_framing.py on FER2013 train faces, the best of margins 0.05-0.3 x lifts
+    # 0-0.1 by faces classified right through these crops, ahead of the earlier guess (margin 0.2,
+    # no lift), and checked on val (the val figures: models/README.md, FER2013 val through the HOG
+    # detector and crop). The box is about a tenth of a side narrower than a FER face on each side
+    # and sits a tenth of a side low.
     framing: ClassVar[CropFraming] = CropFraming(margin=0.1, lift=0.05)
 
     def _create_dlib_detector(self) -> Callable[[np.ndarray], Any]:
