@@ -58,8 +58,8 @@ class LoadResult:
 
 
 class CameraConnection:
-    """One camera's keep-alive HTTP/1.1 connection, written by hand: httpx spent 1-2 ms of CPU
-    per request, as much as the server it measures, on the same two cores. It sends what a
+    """One camera's keep-alive HTTP/1.1 connection, written by hand: httpx's own CPU per
+    request was as large as the server's it measures, on the same cores. It sends what a
     camera sends (a raw image/jpeg body, its Bearer key, the frame_id as a query parameter) and
     reads the status line and the JSON body; a broken exchange closes the connection (the
     next frame opens a new one) and counts as an error."""

@@ -9,7 +9,7 @@ As in a worker, the objects loaded before timing are frozen out of the garbage c
 collections (HAPPINESS_FREEZE_STARTUP_OBJECTS); --no-freeze times a process that does not.
 
 Each timed call opens a session, runs the service function and serialises the answer to JSON
-as the endpoint does (no HTTP: uvicorn adds about a millisecond). The baseline city overview
+as the endpoint does (no HTTP: uvicorn's share is small beside the query's). The baseline city overview
 takes minutes on a full year, so it runs once, and only when --locations is at most 10.
 """
 
