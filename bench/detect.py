@@ -1,6 +1,6 @@
 """`happiness bench detect`: each face detector on faces whose truth is known, and its cost.
 
-- samples: the ten shared photos (15 faces, listed in ../shared/samples/README.md); a face is
+- samples: the ten shared photos (14 faces, listed in ../shared/samples/README.md); a face is
   found when a box overlaps the seed's box for it (IoU >= 0.3); any other box is false.
 - street: bench/street.py's 1920x1080 street with 4 faces of each size from 16 to 200 px.
 - footage: the shared clip's faces counted by eye (bench/footage_truth.py).
