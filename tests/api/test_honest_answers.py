@@ -143,6 +143,9 @@ def test_model_rates_not_applied_leave_the_adjusted_index_null_and_say_why(publi
     assert city["overall"]["adjusted_index"] is None and city["locations"][0]["rates"]["applied"] is False
     entity = public_client.get("/ngsi-ld/v1/entities", headers=VIEWER).json()[0]
     assert entity["happinessRatesApplied"]["value"] is False and "adjustedHappinessIndex" not in entity
+    rows = list(csv.DictReader(io.StringIO(public_client.get(
+        "/happiness-index", params={**RANGE, "format": "csv"}, headers=VIEWER).text)))
+    assert rows[0]["rates_applied"] == "false" and rows[0]["adjusted_index"] == ""
 
 
 def test_a_location_calibration_adjusts_where_the_model_rates_do_not(public_client, place):
