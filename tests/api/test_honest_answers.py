@@ -146,6 +146,8 @@ def test_model_rates_not_applied_leave_the_adjusted_index_null_and_say_why(publi
     rows = list(csv.DictReader(io.StringIO(public_client.get(
         "/happiness-index", params={**RANGE, "format": "csv"}, headers=VIEWER).text)))
     assert rows[0]["rates_applied"] == "false" and rows[0]["adjusted_index"] == ""
+    public = public_client.get(f"/locations/{place}/public").text
+    assert "not corrected: the model's error rates have not been measured on faces of this place" in public
 
 
 def test_a_location_calibration_adjusts_where_the_model_rates_do_not(public_client, place):
