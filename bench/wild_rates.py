@@ -188,7 +188,8 @@ def genki_faces(root: str, classifier, detector, mode: str) -> tuple[Faces, np.n
     return Faces(called, faces.smile.astype(bool)), halves, faces.summary()
 
 
-def folder_faces(folder: str, classifier, detector, mode: str, classes=("happy", "neutral")) -> tuple[Faces, np.ndarray, dict]:
+def folder_faces(folder: str, classifier, detector, mode: str,
+                 classes=("happy", "neutral")) -> tuple[Faces, np.ndarray, dict]:
     """A class folder's happy/ against its neutral/ through the served crop."""
     from bench.wild_holdout import happy_calls
     from service.training.datasets import image_files

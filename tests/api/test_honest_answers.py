@@ -163,7 +163,8 @@ def test_a_location_calibration_adjusts_where_the_model_rates_do_not(public_clie
 def test_default_rates_written_for_another_model_version_are_ignored(public_client, place):
     not_applied(public_client, version="older")
     body = index_of(public_client, place, VIEWER)
-    assert body["rates"]["applied"] is True and body["overall"]["adjusted_index"] == pytest.approx((173 / 366 - 0.1) / 0.8)
+    assert body["rates"]["applied"] is True
+    assert body["overall"]["adjusted_index"] == pytest.approx((173 / 366 - 0.1) / 0.8)
 
 
 def test_a_calibration_for_another_model_version_is_not_used_and_is_named(public_client, place):

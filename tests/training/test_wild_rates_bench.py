@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,8 @@ from service.index.statistics import adjusted_index
 
 
 def decisions(happy_called: int, happy: int, other_called: int, other: int) -> Faces:
-    called = [True] * happy_called + [False] * (happy - happy_called) + [True] * other_called + [False] * (other - other_called)
+    called = ([True] * happy_called + [False] * (happy - happy_called)
+              + [True] * other_called + [False] * (other - other_called))
     return Faces(np.array(called), np.array([True] * happy + [False] * other))
 
 
@@ -62,3 +66,27 @@ def test_held_out_rows_fit_on_the_other_half_of_each_set_and_of_all_sets():
     assert pooled["tpr"] == pytest.approx(fit_rates(both.called, both.truth)["tpr"])
     summary = summary_of(rows)
     assert set(summary) == {"own other half", "pooled other half"} and summary["own other half"]["of"] == 4
+
+
+SHARED_WILD = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "wild-dev"
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+@pytest.mark.skipif(not SHARED_WILD.is_dir(), reason=f"{SHARED_WILD} is absent (wild-dev is not shipped with the code)")
+def test_the_real_measurement_on_a_few_wild_dev_faces(tmp_path):
+    """The bench's reading of wild-dev happy/neutral (served model, BlazeFace, served crop) on 12
+    faces of each: labels follow the folders, and the rates are counts over them."""
+    from bench.wild_rates import folder_faces
+    from service.vision.classifier import EmotionClassifier
+    from service.vision.detectors import build_detector
+
+    for name in ("happy", "neutral"):
+        (tmp_path / name).mkdir()
+        for path in sorted((SHARED_WILD / name).iterdir())[:12]:
+            shutil.copy(path, tmp_path / name / path.name)
+    classifier, detector = EmotionClassifier.load(MODEL_DIR), build_detector("blazeface")
+    faces, halves, found = folder_faces(str(tmp_path), classifier, detector, "pad")
+    assert found["images"] == 24 and found["happy_found"] + found["neutral_found"] == found["found"] == len(faces.truth)
+    assert found["found"] >= 20 and set(halves) <= {0, 1}
+    rates = fit_rates(faces.called, faces.truth)
+    assert rates["n_happy"] == found["happy_found"] and rates["tpr"] > rates["fpr"]
