@@ -46,8 +46,9 @@ class RatesOut(BaseModel):
     """The happy-vs-rest rates behind adjusted_index and adjusted_ci95."""
 
     source: Literal["model", "location"] = Field(
-        description="model: the model's validation faces (FER2013, not this place's faces); location: this "
-                    "location's own labelled faces (`happiness calibrate`).")
+        description="model: the model's own rates (measured_on names the faces; not this place's faces, and "
+                    "`applied` says whether they adjust); location: this location's own labelled faces "
+                    "(`happiness calibrate`).")
     tpr: float
     fpr: float
     n_happy: int | None = Field(description="Labelled happy faces the tpr was measured on; null: unknown (rates taken as exact).")
@@ -56,3 +57,9 @@ class RatesOut(BaseModel):
     calibrated_at: datetime | None = None
     stale_calibration_version: str | None = Field(
         None, description="The location was calibrated for this other model version; its rates are not used.")
+    measured_on: str = Field(
+        "the model's validation faces", description="The labelled faces tpr and fpr were measured on.")
+    applied: bool = Field(
+        True, description="False: these rates do not adjust the index, and adjusted_index and adjusted_ci95 are "
+                          "null (see note); calibrating the location (`happiness calibrate`) makes them apply.")
+    note: str | None = Field(None, description="Why the rates are not applied, when they are not.")

@@ -94,10 +94,10 @@ def _cell(value):
 def series_rows(result: LocationIndex) -> list[list]:
     # emotion_ prefix: the happy emotion's count would otherwise repeat the `happy` column's name
     header = ["location_id", "location", "bucket", "start", "end", *SUMMARY_COLUMNS,
-              *(f"emotion_{emotion}" for emotion in EMOTIONS), "rates_source", "paused"]
+              *(f"emotion_{emotion}" for emotion in EMOTIONS), "rates_source", "rates_applied", "paused"]
     return [header, *([result.location_id, result.name, result.bucket, _iso(point.start), _iso(point.end),
                        *_summary_cells(point), *_emotion_cells(point), result.rates.source,
-                       "true" if point.paused else "false"]
+                       str(result.rates.applied).lower(), "true" if point.paused else "false"]
                       for point in result.series)]
 
 
@@ -109,7 +109,7 @@ def city_rows(result: CityOverview) -> list[list]:
     header = ["location_id", "location", "latitude", "longitude", "timezone", "from", "to",
               *SUMMARY_COLUMNS, "latest_day_start", *(f"latest_day_{c}" for c in SUMMARY_COLUMNS),
               "trend_direction", "trend_slope_per_day", "trend_slope_ci95_low", "trend_slope_ci95_high",
-              "trend_p_value", "trend_unit", "rates_source", "tpr", "fpr"]
+              "trend_p_value", "trend_unit", "rates_source", "tpr", "fpr", "rates_applied"]
     return [header, *(_city_row(row, result) for row in result.locations)]
 
 
@@ -119,7 +119,8 @@ def _city_row(row: CityLocation, result: CityOverview) -> list:
             _iso(result.start), _iso(result.end), *_summary_cells(row.range),
             _iso(latest.start) if latest else "", *_summary_cells(latest),
             row.trend.direction, _cell(row.trend.slope_per_day), *_pair(row.trend.slope_ci95),
-            _cell(row.trend.p_value), row.trend.unit, row.rates.source, row.rates.tpr, row.rates.fpr]
+            _cell(row.trend.p_value), row.trend.unit, row.rates.source, row.rates.tpr, row.rates.fpr,
+            str(row.rates.applied).lower()]
 
 
 def _iso(moment: datetime) -> str:

@@ -1,23 +1,32 @@
 """Which happy-vs-rest rates adjust a location's index: its own calibration while it was
-measured with the served model, else the model's validation rates."""
+measured with the served model, else the model's rates, which adjust only where the model's
+metadata applies them (``default_rates``: on in-the-wild faces the model's rates differ from
+one population to the next, so rates measured elsewhere can move the share away from the
+truth; models/README.md, "Default rates")."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.api.model import ModelInfo
+from service.api.model import VALIDATION_FACES, ModelInfo
 from service.calibrations import repository
 from service.calibrations.schemas import RatesOut
 from service.calibrations.service import rates_of
 from service.db.tables import LocationCalibration
 from service.index.statistics import Rates
 
+LOCATION_FACES = "this location's own labelled faces"
+
 
 def model_rates(model: ModelInfo, stale: LocationCalibration | None = None) -> tuple[Rates, RatesOut]:
-    rates = Rates(model.tpr, model.fpr, model.n_happy, model.n_other)
+    # getattr: bench/query.py runs earlier revisions' index code, whose ModelInfo lacks these fields
+    applied = getattr(model, "rates_applied", True)
+    rates = Rates(model.tpr, model.fpr, model.n_happy, model.n_other, applied=applied)
     return rates, RatesOut(source="model", tpr=model.tpr, fpr=model.fpr, n_happy=model.n_happy,
                            n_other=model.n_other, model_version=model.version,
-                           stale_calibration_version=stale.model_version if stale else None)
+                           stale_calibration_version=stale.model_version if stale else None,
+                           measured_on=getattr(model, "rates_measured_on", VALIDATION_FACES), applied=applied,
+                           note=getattr(model, "rates_note", None))
 
 
 def rates_in_use(calibration: LocationCalibration | None, model: ModelInfo) -> tuple[Rates, RatesOut]:
@@ -28,7 +37,7 @@ def rates_in_use(calibration: LocationCalibration | None, model: ModelInfo) -> t
     return (Rates(tpr, fpr, calibration.n_happy, calibration.n_other),
             RatesOut(source="location", tpr=tpr, fpr=fpr, n_happy=calibration.n_happy,
                      n_other=calibration.n_other, model_version=calibration.model_version,
-                     calibrated_at=calibration.calibrated_at))
+                     calibrated_at=calibration.calibrated_at, measured_on=LOCATION_FACES))
 
 
 def rates_of_locations(session: Session, location_ids: list[int],

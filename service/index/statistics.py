@@ -161,12 +161,21 @@ def sampling_of(faces: int, spread: Spread, whole_range: bool) -> Sampling:
 
 @dataclass(frozen=True)
 class Rates:
-    """Happy-vs-rest rates of the classifier and the labelled faces they were measured on."""
+    """Happy-vs-rest rates of the classifier and the labelled faces they were measured on.
+
+    applied False: these rates are not trusted to adjust this index (measured on faces unlike
+    the location's, see service/index/rates.py); its adjusted index and interval are None."""
 
     tpr: float
     fpr: float
     n_happy: int
     n_other: int
+    applied: bool = True
+
+    @property
+    def adjusts(self) -> bool:
+        """Whether these rates adjust: applied, and better than chance (tpr > fpr)."""
+        return self.applied and self.tpr > self.fpr
 
 
 def adjusted_index(index: float | None, tpr: float, fpr: float) -> float | None:
@@ -196,7 +205,7 @@ def adjusted_interval(index: float | None, sampling: Sampling, rates: Rates) -> 
     vt, vf the rates' variances. Squared, that is a quadratic in P, solved exactly; with exact
     rates (tpr 1, fpr 0) it is the Wilson interval. When the rates are too uncertain to bound
     P (leading coefficient <= 0) the answer is [0, 1]; bounds are clipped to [0, 1]."""
-    if index is None or rates.tpr <= rates.fpr or sampling.effective_faces <= 0:
+    if index is None or not rates.adjusts or sampling.effective_faces <= 0:
         return None
     low, high = _adjusted_bounds(index, sampling.effective_faces, sampling.quantile, rates)
     return float(low), float(high)
@@ -245,7 +254,7 @@ def summarize(happy: int, faces: int, rates: Rates, spread: Spread = NO_SPREAD,
     return IndexSummary(
         faces=faces, happy=happy, not_happy=faces - happy, index=index,
         ci95=wilson_bounds(index, sampling.effective_faces, sampling.quantile),
-        adjusted_index=adjusted_index(index, rates.tpr, rates.fpr),
+        adjusted_index=adjusted_index(index, rates.tpr, rates.fpr) if rates.applied else None,
         adjusted_ci95=adjusted_interval(index, sampling, rates),
         design_effect=sampling.inflation,
     )
@@ -256,7 +265,7 @@ class PeriodSummaries:
     """summarize(..., whole_range=False) of many periods at once, as arrays: a year of hours is
     8,760 periods, one at a time they cost more than reading their counts. index and the
     bounds are NaN where a period has no faces; adjusted values are NaN as well when the
-    rates cannot adjust (tpr <= fpr)."""
+    rates do not adjust (not applied, or tpr <= fpr)."""
 
     index: np.ndarray
     ci95_low: np.ndarray
@@ -275,7 +284,7 @@ def summarize_periods(happy: np.ndarray, faces: np.ndarray, rates: Rates, spread
     index = happy / n
     sampling = sampling_of(n, spread, whole_range=False)
     low, high = _wilson(index, sampling.effective_faces, sampling.quantile)
-    if rates.tpr > rates.fpr:
+    if rates.adjusts:
         adjusted = _clip01((index - rates.fpr) / (rates.tpr - rates.fpr))
         adjusted_low, adjusted_high = _adjusted_bounds(index, sampling.effective_faces, sampling.quantile, rates)
     else:

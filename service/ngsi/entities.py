@@ -55,6 +55,7 @@ def to_entity(row: CityLocation, start: datetime, end: datetime, model) -> dict:
             entity |= _happiness_properties(observed, period[1])
     entity["happinessTrend"] = _property(row.trend.direction)
     entity["happinessRatesSource"] = _property(row.rates.source)
+    entity["happinessRatesApplied"] = _property(row.rates.applied)
     entity |= {"modelName": _property(model.name), "modelVersion": _property(model.version)}
     return entity
 

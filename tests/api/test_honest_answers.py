@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from service.db.engine import make_engine, make_session_factory
 from service.frames.repository import add_counts
+from service.api.model import model_info
 from service.main import create_app
-from support import ADMIN, VIEWER, ScriptedPipeline, add_camera, add_location, make_settings
+from support import ADMIN, VIEWER, ScriptedClassifier, ScriptedPipeline, add_camera, add_location, make_settings
 
 RANGE = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-11T00:00:00Z"}
 
@@ -106,7 +107,8 @@ def test_ngsi_ld_leaves_withheld_properties_out(public_client, database_url):
 def test_answers_name_the_model_rates_until_the_location_is_calibrated(public_client, place):
     before = index_of(public_client, place, VIEWER)
     assert before["rates"] == {"source": "model", "tpr": 0.9, "fpr": 0.1, "n_happy": 900, "n_other": 2700,
-                               "model_version": "test", "calibrated_at": None, "stale_calibration_version": None}
+                               "model_version": "test", "calibrated_at": None, "stale_calibration_version": None,
+                               "measured_on": "the model's validation faces", "applied": True, "note": None}
     counts = {"model_version": "test", "n_happy": 50, "happy_as_happy": 40, "n_other": 150, "other_as_happy": 30}
     stored = public_client.put(f"/locations/{place}/calibration", json=counts, headers=ADMIN)
     assert stored.status_code == 200, stored.text
@@ -119,6 +121,50 @@ def test_answers_name_the_model_rates_until_the_location_is_calibrated(public_cl
     assert width(after) > width(before)
     city = public_client.get("/happiness-index", params=RANGE, headers=VIEWER).json()
     assert city["locations"][0]["rates"]["source"] == "location"
+
+
+def not_applied(client, version: str = "test") -> None:
+    """Serve the scripted model with metadata whose default_rates keep its rates from adjusting."""
+    metadata = {**ScriptedClassifier.metadata, "default_rates": {
+        "model_version": version, "applied": False, "happy_vs_rest_measured_on": "FER2013 validation faces",
+        "note": "rates differ between in-the-wild populations"}}
+    client.app.state.model_info = model_info("scripted", "test", metadata, "stub")
+
+
+def test_model_rates_not_applied_leave_the_adjusted_index_null_and_say_why(public_client, place):
+    not_applied(public_client)
+    body = index_of(public_client, place, VIEWER)
+    assert body["rates"]["source"] == "model" and body["rates"]["applied"] is False
+    assert body["rates"]["measured_on"] == "FER2013 validation faces" and "in-the-wild" in body["rates"]["note"]
+    assert body["overall"]["index"] == pytest.approx(173 / 366)
+    assert body["overall"]["adjusted_index"] is None and body["overall"]["adjusted_ci95"] is None
+    assert all(point["adjusted_index"] is None for point in body["series"])
+    city = public_client.get("/happiness-index", params=RANGE, headers=VIEWER).json()
+    assert city["overall"]["adjusted_index"] is None and city["locations"][0]["rates"]["applied"] is False
+    entity = public_client.get("/ngsi-ld/v1/entities", headers=VIEWER).json()[0]
+    assert entity["happinessRatesApplied"]["value"] is False and "adjustedHappinessIndex" not in entity
+    rows = list(csv.DictReader(io.StringIO(public_client.get(
+        "/happiness-index", params={**RANGE, "format": "csv"}, headers=VIEWER).text)))
+    assert rows[0]["rates_applied"] == "false" and rows[0]["adjusted_index"] == ""
+    public = public_client.get(f"/locations/{place}/public").text
+    assert "not corrected: the model's error rates have not been measured on faces of this place" in public
+
+
+def test_a_location_calibration_adjusts_where_the_model_rates_do_not(public_client, place):
+    not_applied(public_client)
+    counts = {"model_version": "test", "n_happy": 50, "happy_as_happy": 40, "n_other": 150, "other_as_happy": 30}
+    assert public_client.put(f"/locations/{place}/calibration", json=counts, headers=ADMIN).status_code == 200
+    body = index_of(public_client, place, VIEWER)
+    assert body["rates"]["source"] == "location" and body["rates"]["applied"] is True
+    assert body["rates"]["measured_on"] == "this location's own labelled faces"
+    assert body["overall"]["adjusted_index"] == pytest.approx((173 / 366 - 0.2) / 0.6)
+
+
+def test_default_rates_written_for_another_model_version_are_ignored(public_client, place):
+    not_applied(public_client, version="older")
+    body = index_of(public_client, place, VIEWER)
+    assert body["rates"]["applied"] is True
+    assert body["overall"]["adjusted_index"] == pytest.approx((173 / 366 - 0.1) / 0.8)
 
 
 def test_a_calibration_for_another_model_version_is_not_used_and_is_named(public_client, place):

@@ -83,7 +83,7 @@ def test_overview_cards_show_the_seeded_values(page_with_token, seeded, artifact
     # Central Station's 8 faces are under the publishing minimum: its card is greyed out
     assert "low-count" in station.get_attribute("class")
     assert "low-count" not in museum.get_attribute("class")
-    assert "FER2013 validation faces" in page.locator('[data-field="model-rates"]').inner_text()
+    assert "measured on the model's validation faces" in page.locator('[data-field="model-rates"]').inner_text()
     assert "no faces yet" in card(page, "Quiet Park").inner_text()
     assert int(museum.locator("svg.sparkline").get_attribute("data-points")) in (30, 31)
     assert museum.locator("svg.sparkline path").count() >= 1

@@ -12,7 +12,8 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import theilslopes
 
-from service.index.statistics import IndexSummary, Rates, adjusted_index, index_of, summarize, wilson_interval
+from service.index.statistics import (IndexSummary, Rates, adjusted_index, index_of, summarize, summarize_periods,
+                                      wilson_interval)
 from service.index.robust_trend import Trend, mann_kendall, theil_sen_slope, trend
 
 Z95 = 1.959963984540054
@@ -349,3 +350,13 @@ def test_theil_sen_over_a_year_matches_scipy():
         xs = np.sort(rng.uniform(0, 400, n))
         ys = 0.002 * xs + rng.normal(0, 0.05, n)
         assert theil_sen_slope(xs, ys) == pytest.approx(theilslopes(ys, xs)[0], rel=1e-12)
+
+
+def test_rates_not_applied_leave_the_index_unadjusted_in_one_period_and_many():
+    applied, held_back = Rates(0.9, 0.1, 900, 2700), Rates(0.9, 0.1, 900, 2700, applied=False)
+    summary = summarize(30, 100, held_back)
+    assert summary.index == 0.3 and summary.ci95 == summarize(30, 100, applied).ci95
+    assert summary.adjusted_index is None and summary.adjusted_ci95 is None
+    periods = summarize_periods(np.array([30, 5]), np.array([100, 10]), held_back)
+    assert np.isnan(periods.adjusted_index).all() and np.isnan(periods.adjusted_low).all()
+    assert not np.isnan(summarize_periods(np.array([30]), np.array([100]), applied).adjusted_index).any()

@@ -38,7 +38,7 @@ def test_location_csv_has_a_row_per_bucket_with_the_json_values(client):
     assert list(rows[0]) == ["location_id", "location", "bucket", "start", "end", "frames", "faces", "sightings",
                              "unread", "happy", "not_happy", "index", "ci95_low", "ci95_high", "adjusted_index",
                              "adjusted_ci95_low", "adjusted_ci95_high", "design_effect", "low_count",
-                             *(f"emotion_{e}" for e in EMOTIONS), "rates_source", "paused"]
+                             *(f"emotion_{e}" for e in EMOTIONS), "rates_source", "rates_applied", "paused"]
     empty, counted = rows[0], rows[1]
     assert empty["paused"] == counted["paused"] == "false"
     assert (empty["faces"], empty["index"], empty["ci95_low"]) == ("0", "", "")
@@ -49,6 +49,7 @@ def test_location_csv_has_a_row_per_bucket_with_the_json_values(client):
     assert (counted["emotion_happy"], counted["emotion_sad"], counted["emotion_neutral"]) == ("2", "2", "0")
     assert counted["location"] == "Dam Square" and counted["bucket"] == "hour"
     assert counted["low_count"] == "true" and counted["rates_source"] == "model"  # 4 faces, read with a token
+    assert counted["rates_applied"] == "true"
     assert [float(counted["adjusted_ci95_low"]), float(counted["adjusted_ci95_high"])] == as_json["series"][1]["adjusted_ci95"]
     assert datetime.fromisoformat(counted["start"]) == hour
 

@@ -77,8 +77,12 @@ export function ratesNote(rates) {
   }
   const stale = rates.stale_calibration_version
     ? ` Its calibration was made for model ${rates.stale_calibration_version} and is not used.` : "";
-  return "Adjusted with the model's own rates, measured on FER2013 validation faces, not on this place's: "
-    + `away from those faces the adjustment can move the estimate away from the truth.${stale}`;
+  if (rates.applied === false) {
+    return `Not adjusted: the model's rates (measured on ${rates.measured_on}) are not applied by default. `
+      + `${rates.note || ""}${stale}`;
+  }
+  return `Adjusted with the model's own rates, measured on ${rates.measured_on || "its validation faces"}, not on `
+    + `this place's: away from those faces the adjustment can move the estimate away from the truth.${stale}`;
 }
 
 export function count(value) {

@@ -51,9 +51,10 @@ function render() {
   const query = $("search").value.trim().toLowerCase();
   const shown = state.locations.filter((l) => l.name.toLowerCase().includes(query)).sort(SORTS[$("sort").value]);
   $("cards").replaceChildren(...shown.map(card));
-  const onModelRates = state.locations.filter((l) => l.rates.source === "model").length;
+  const onModel = state.locations.filter((l) => l.rates.source === "model");
+  const onModelRates = onModel.length;
   $("rates").replaceChildren(onModelRates ? el("p", { class: "rates-note", "data-field": "model-rates" },
-    `${onModelRates} of ${state.locations.length} locations: ${ratesNote({ source: "model" })} `
+    `${onModelRates} of ${state.locations.length} locations: ${ratesNote({ ...onModel[0].rates, stale_calibration_version: null })} `
     + "Calibrate a location (happiness calibrate) to use its own faces.") : "");
   if (!state.locations.length) showMessage($("status"), "No locations yet. An admin adds them with POST /locations.", "empty");
   else if (!shown.length) showMessage($("status"), `No location matches “${query}”.`, "empty");
