@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pydantic import create_model
 from sqlalchemy import text
 from tqdm import tqdm
 
@@ -30,7 +31,8 @@ from bench.baseline import index_service_at
 from bench.history import generate
 from bench.timing import Lap, measured, percentile
 from service.index import service as current
-from service.index.schemas import ModelInfo
+from service.api.model import ModelInfo
+from service.api.model import model_info as served_model_info
 
 REFERENCES = {
     "before": "63309c4",    # main before issue 14 (plain Wilson, Mann-Kendall over every bucket pair)
@@ -59,14 +61,18 @@ class Timings:
 
 
 def model_info(schemas=None):
-    """The committed model's description, as `schemas` (a revision's index schemas) builds it."""
+    """The committed model's description as the service builds it, in the ModelInfo class of
+    `schemas` (a revision's index schemas). An earlier revision's class lacks fields added since,
+    which the current rates code (service.index.rates, shared by every revision here) reads: it
+    is extended with them, so its instances still pass that revision's own schemas."""
     metadata = json.loads(MODEL_METADATA.read_text())
-    rates = metadata.get("happy_vs_rest", {})
-    fields = dict(name=metadata["name"], version=str(metadata["version"]), tpr=float(rates.get("tpr", 1.0)),
-                  fpr=float(rates.get("fpr", 0.0)), n_happy=rates.get("n_happy"), n_other=rates.get("n_other"),
-                  detector="stub")
+    current = served_model_info(metadata["name"], metadata["version"], metadata, "stub")
     model_class = getattr(schemas, "ModelInfo", ModelInfo)
-    return model_class(**{key: value for key, value in fields.items() if key in model_class.model_fields})
+    missing = {name: (field.annotation, field) for name, field in ModelInfo.model_fields.items()
+               if name not in model_class.model_fields}
+    if missing:
+        model_class = create_model(model_class.__name__, __base__=model_class, **missing)
+    return model_class(**{key: value for key, value in current.model_dump().items() if key in model_class.model_fields})
 
 
 def query_for(service, days: int):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.api.model import VALIDATION_FACES, ModelInfo
+from service.api.model import ModelInfo
 from service.calibrations import repository
 from service.calibrations.schemas import RatesOut
 from service.calibrations.service import rates_of
@@ -19,14 +19,12 @@ LOCATION_FACES = "this location's own labelled faces"
 
 
 def model_rates(model: ModelInfo, stale: LocationCalibration | None = None) -> tuple[Rates, RatesOut]:
-    # getattr: bench/query.py runs earlier revisions' index code, whose ModelInfo lacks these fields
-    applied = getattr(model, "rates_applied", True)
-    rates = Rates(model.tpr, model.fpr, model.n_happy, model.n_other, applied=applied)
+    rates = Rates(model.tpr, model.fpr, model.n_happy, model.n_other, applied=model.rates_applied)
     return rates, RatesOut(source="model", tpr=model.tpr, fpr=model.fpr, n_happy=model.n_happy,
                            n_other=model.n_other, model_version=model.version,
                            stale_calibration_version=stale.model_version if stale else None,
-                           measured_on=getattr(model, "rates_measured_on", VALIDATION_FACES), applied=applied,
-                           note=getattr(model, "rates_note", None))
+                           measured_on=model.rates_measured_on, applied=model.rates_applied,
+                           note=model.rates_note)
 
 
 def rates_in_use(calibration: LocationCalibration | None, model: ModelInfo) -> tuple[Rates, RatesOut]:
