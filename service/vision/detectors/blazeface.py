@@ -89,11 +89,11 @@ def decode(raw: np.ndarray, logits: np.ndarray, min_score: float) -> tuple[np.nd
     centre; width and height follow them, then six (x, y) keypoints, eyes first."""
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
     keep = scores >= min_score
-    raw, scores = raw[keep], scores[keep]
-    centre = ANCHORS[keep] * INPUT_PX + raw[:, 0:2]
+    raw, scores, anchors = raw[keep], scores[keep], ANCHORS[keep] * INPUT_PX
+    centre = anchors + raw[:, 0:2]
     half = raw[:, 2:4] / 2.0
     boxes = np.concatenate([centre - half, centre + half], axis=1)
-    eyes = (raw[:, 4:8].reshape(-1, 2, 2) + ANCHORS[keep][:, None, :] * INPUT_PX)
+    eyes = raw[:, 4:8].reshape(-1, 2, 2) + anchors[:, None, :]
     return boxes, scores, eyes
 
 
