@@ -57,6 +57,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                         "(service/training/genki_holdout.txt) is never trained on")
     parser.add_argument("--genki-weight", type=float, default=1.0, metavar="W", help="with --genki: loss weight "
                         "of a GENKI face beside a FER2013 face (default 1)")
+    parser.add_argument("--keep", choices=("best", "last"), default="best", help="the network the run ends "
+                        "with: the best epoch on val accuracy (default), or the last epoch, so that a fine-tuning "
+                        "judged on other data than FER2013 val is not cut back to its first epoch")
     parser.add_argument("--equalize", action="store_true", help="histogram-equalise every face in training "
                         "and validation, and record it in the model's metadata so that the service "
                         "equalises each face crop the same way (FER2013's files were equalised)")
@@ -174,7 +177,8 @@ def run_train_command(args: argparse.Namespace) -> int:
             patience=args.patience, learning_rate=args.learning_rate, init=args.init,
             swa_start=args.swa_start, soft_labels=args.soft_labels, votes_weight=args.votes_weight,
             camera_augment=args.camera_augment, class_balance=args.class_balance,
-            equalize=args.equalize, genki=args.genki, genki_weight=args.genki_weight, command=_invocation(args),
+            equalize=args.equalize, genki=args.genki, genki_weight=args.genki_weight, keep=args.keep,
+            command=_invocation(args),
         )
         if config.cv:
             print(json.dumps(cross_validate(config)["metrics"], indent=2))

@@ -153,7 +153,8 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
     """Train (or resume) in ``work``; returns (model to keep, state with history and wall time)."""
     import keras
 
-    recipe, select_best = config.recipe(), select_best and not config.swa_start
+    recipe = config.recipe()
+    select_best = select_best and not config.swa_start and config.keep == "best"
     work.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     model, state = _start_or_resume(config, recipe, work)

@@ -52,6 +52,8 @@ def _selection(config: TrainConfig, state: dict) -> str:
     if config.swa_start:
         return (f"none: mean of the weights after epochs {config.swa_start}-{state['epoch']} "
                 f"({state.get('swa_epochs', 0)} epochs), batch norm measured again on train")
+    if config.keep == "last":
+        return f"none: the last epoch ({state['epoch']}), a fixed count chosen before the run"
     return "val accuracy (best epoch)"
 
 

@@ -39,6 +39,7 @@ class TrainConfig:
     genki: str | None = None  # GENKI-4K root: its training part as happy/not-happy faces (happy_targets.py)
     genki_weight: float = 1.0  # loss weight of a GENKI face beside a face with a class target
     genki_detector: str = "blazeface"  # the detector GENKI's faces are read with (the served crop)
+    keep: str = "best"  # which network ends the run: "best" epoch on val accuracy, or the "last" one
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
     def recipe(self) -> Recipe:
@@ -54,6 +55,8 @@ class TrainConfig:
         """Refuse option combinations that cannot train, for one model and for --cv alike."""
         if self.swa_start is not None and not 1 <= self.swa_start <= self.recipe().epochs:
             raise ValueError(f"--swa-start {self.swa_start} must be an epoch between 1 and {self.recipe().epochs}")
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"--keep {self.keep!r} must be 'best' or 'last'")
         if self.class_balance < 0:
             raise ValueError(f"--class-balance {self.class_balance} must be 0 or more")
         if self.genki and (self.class_balance or self.cv or "happy" not in self.classes or self.genki_weight < 0):

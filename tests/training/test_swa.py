@@ -128,3 +128,23 @@ def test_cross_validation_refuses_the_same_swa_start(tiny_dataset, tmp_path):
             "--cv", "2", "--swa-start", "3", "--work-dir", str(tmp_path / "work")]
     assert main(args) == 2
     assert not (tmp_path / "cv").exists() and not (tmp_path / "work").exists()
+
+
+def test_keep_last_ships_the_last_epoch_not_the_best(tiny_model, tiny_dataset, tmp_path):
+    """`--keep last`: no selection on val accuracy; the network after the final epoch is shipped."""
+    out, work = tmp_path / "m", tmp_path / "work"
+    args = ["train", "--data", str(tiny_dataset), "--arch", "default", "--out", str(out), "--batch-size", "16",
+            "--work-dir", str(work), "--init", str(tiny_model), "--epochs", "2", "--keep", "last"]
+    assert main(args) == 0
+    shipped = bare_network(load_saved_model(out / "model.keras")).get_weights()
+    last = bare_network(keras.models.load_model(work / "last.keras")).get_weights()
+    np.testing.assert_allclose(shipped[0], last[0], rtol=1e-6)
+    assert not (work / "best.keras").exists()
+    assert read_metadata(out)["training"]["selected_on"].startswith("none: the last epoch (2)")
+
+
+def test_keep_refuses_an_unknown_choice(tiny_dataset, tmp_path):
+    from service.training.train_config import TrainConfig
+
+    with pytest.raises(ValueError, match="--keep"):
+        TrainConfig(data=str(tiny_dataset), arch="default", out=str(tmp_path / "m"), keep="worst")
