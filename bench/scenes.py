@@ -35,7 +35,9 @@ class Face:
 class Walk:
     """One person: visible from `enter` to `leave` seconds, the face's centre moving in a line
     from `start` to `end` (fractions of the frame) while its height goes from `height` to
-    `final_height` pixels (at BASE_WIDTH)."""
+    `final_height` pixels (at BASE_WIDTH). With an `episode` (face, from, to), that face is shown
+    instead of `face` from share `from` to share `to` of the time in view: a change of expression
+    for part of the walk (e.g. a non-smiling face that smiles for a third of it)."""
 
     face: int
     enter: float
@@ -44,6 +46,15 @@ class Walk:
     end: tuple[float, float]
     height: float
     final_height: float
+    episode: tuple[int, float, float] | None = None
+
+    def face_at(self, seconds: float) -> int:
+        """Which face is shown at a moment in view."""
+        if self.episode is None:
+            return self.face
+        face, start, end = self.episode
+        share = (seconds - self.enter) / (self.leave - self.enter)
+        return face if start <= share < end else self.face
 
     def at(self, seconds: float) -> tuple[float, float, float] | None:
         """(x, y, face height) at a moment, None while the person is not in the scene."""
@@ -137,7 +148,7 @@ def render(scene: Scene, cutouts: Sequence[Face], size: tuple[int, int], seconds
         where = walk.at(seconds)
         if where is None:
             continue
-        face = cutouts[walk.face % len(cutouts)]
+        face = cutouts[walk.face_at(seconds) % len(cutouts)]
         scale = where[2] * unit / (face.box[2] - face.box[0])
         pixels = cv2.resize(face.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(face.alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_LINEAR)
