@@ -1,8 +1,9 @@
 """Faces followed from frame to frame, in memory only: ByteTrack (from `supervision`) associates
 each frame's face boxes with the tracks so far, and for each track the agent keeps nothing but
-a frame count, the sum of its class probabilities and when it was last seen: no image, crop,
-box history or embedding. A track the tracker has given up on (unseen for `patience_s`) is
-finished: it becomes a Person, or noise when it has fewer than `min_frames` frames.
+frame counts (the frames, the readable ones, and of those the ones decided happy), the sum of its
+class probabilities and when it was last seen: no image, crop, box history or embedding. A track
+the tracker has given up on (unseen for `patience_s`) is finished: it becomes a Person (decided
+by decisions.expression), or noise when it has fewer than `min_frames` frames.
 
 Faces too small to read (a frame's unread boxes) are tracked like the others, so a person far
 away is still followed and counted as seen; only the readable frames add probabilities, and a
@@ -24,7 +25,7 @@ from datetime import datetime
 
 import numpy as np
 
-from service.agent.decisions import Person, expression
+from service.agent.decisions import Person, expression, frame_is_happy
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Track:
     frames: int              # every frame the face was tracked in, read or not
     read_frames: int         # of them, those whose face was large enough to read
     probability_sum: np.ndarray  # over the read frames only
+    happy_frames: int        # of the read frames, those decided happy one by one
     last_seen: datetime
     last_update: int
 
@@ -99,11 +101,12 @@ class FaceTracker:
         """Add one frame to the track; `scores` None: the face was unread in this frame."""
         track = self.live.get(track_id)
         if track is None:
-            track = self.live[track_id] = Track(0, 0, np.zeros(len(self.classes)), moment, self.updates)
+            track = self.live[track_id] = Track(0, 0, np.zeros(len(self.classes)), 0, moment, self.updates)
         track.frames += 1
         if scores is not None:
             track.read_frames += 1
             track.probability_sum += scores
+            track.happy_frames += frame_is_happy(scores, self.classes, self.happy_threshold)
         track.last_seen, track.last_update = moment, self.updates
 
     def _finish(self, track_ids: list[int]) -> list[Person]:
@@ -117,8 +120,9 @@ class FaceTracker:
         return people
 
     def _person(self, track: Track) -> Person:
-        """The finished track decided from its read frames; unread (label None) without any."""
+        """The finished track decided from its read frames (decisions.expression); unread (label
+        None) without any."""
         label = None
         if track.read_frames:
-            label = expression(track.probability_sum, self.classes, track.read_frames, self.happy_threshold)
+            label = expression(track.probability_sum, track.happy_frames, self.classes, track.read_frames)
         return Person(track.last_seen, track.frames, label)

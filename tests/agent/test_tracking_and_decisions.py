@@ -1,13 +1,14 @@
 """Tracking and the per-bucket decisions on constructed detections with known answers: a face
-followed across frames is one person, decided by the mean of its class probabilities over its
-readable frames, counted in the bucket where it was last seen; a face never large enough to
-read is one unread person; short tracks are noise; a bucket waits for its people."""
+followed across frames is one person, happy when at least a third of its readable frames are
+decided happy, else the most probable other class of its mean probabilities, counted in the
+bucket where it was last seen; a face never large enough to read is one unread person; short
+tracks are noise; a bucket waits for its people."""
 
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from service.agent.decisions import BucketBook, Person, expression
+from service.agent.decisions import BucketBook, Person, expression, frame_is_happy
 from service.agent.tracking import FaceTracker
 from service.vision.detectors.base import FaceBox
 from service.vision.pipeline import Detection
@@ -67,21 +68,52 @@ def test_short_tracks_are_dropped_as_noise():
     assert len(people) == 1 and tracker.noise == 1
 
 
-def test_expression_is_the_class_of_highest_mean_probability():
-    # four frames lean 'happy' only slightly, one is sure of 'sad': the mean says happy, a vote of
-    # per-frame labels would too, but the single surest frame would say sad
-    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
-    frames = [[face(100, happy=0.55, neutral=0.45)]] * 5 + [[face(100, sad=0.95, happy=0.05)]]
-    people = run(tracker, frames)
-    assert [p.label for p in people] == ["happy"]
-    assert expression(np.array([0.1, 0, 0, 2.0, 2.5, 0, 0]), CLASSES) == "neutral"
+NEUTRAL = {"happy": 0.05, "neutral": 0.9, "sad": 0.05}
+SMILE = {"happy": 0.9, "neutral": 0.1}
 
 
-def test_expression_follows_the_models_happy_threshold_on_the_mean():
-    # mean p(happy) = 0.6 over 5 frames: happy under argmax, not under a threshold of 0.7
-    total = 5 * np.array([0, 0, 0, 0.6, 0.3, 0.1, 0])
-    assert expression(total, CLASSES, 5) == "happy"
-    assert expression(total, CLASSES, 5, happy_threshold=0.7) == "neutral"
+def test_a_person_who_smiles_in_a_third_of_their_frames_is_happy():
+    # 4 smiling frames of 12: mean p(happy) 0.33, under the model's threshold, which the mean
+    # of the frames would have decided not happy
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.49)
+    frames = [[face(100, **NEUTRAL)]] * 4 + [[face(100, **SMILE)]] * 4 + [[face(100, **NEUTRAL)]] * 4
+    [person] = run(tracker, frames)
+    assert person.frames == 12 and person.label == "happy"
+
+
+def test_a_smile_in_less_than_a_third_of_the_frames_is_not_happy():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.49)
+    frames = [[face(100, **NEUTRAL)]] * 9 + [[face(100, **SMILE)]] * 3  # a quarter of the frames
+    assert [p.label for p in run(tracker, frames)] == ["neutral"]
+
+
+def test_one_misread_frame_in_a_long_never_smiling_track_is_not_happy():
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.49)
+    frames = [[face(100, **NEUTRAL)]] * 12 + [[face(100, happy=0.97, neutral=0.03)]] + [[face(100, **NEUTRAL)]] * 12
+    assert [p.label for p in run(tracker, frames)] == ["neutral"]
+
+
+def test_short_tracks_are_happy_from_a_third_of_their_frames():
+    total = np.array([0, 0, 0, 0.1, 0.6, 0.3, 0])  # one frame's worth of probabilities
+    assert expression(total, 1, CLASSES, 1) == "happy"
+    assert expression(total, 0, CLASSES, 1) == "neutral"
+    assert expression(2 * total, 1, CLASSES, 2) == "happy"
+    assert expression(3 * total, 1, CLASSES, 3) == "happy"  # exactly a third
+    assert expression(3 * total, 0, CLASSES, 3) == "neutral"
+    assert expression(4 * total, 1, CLASSES, 4) == "neutral"  # a quarter
+    assert expression(4 * total, 2, CLASSES, 4) == "happy"
+
+
+def test_a_person_not_happy_takes_the_most_probable_other_class_of_the_mean():
+    # the mean leans happy (argmax), but no frame was decided happy: the label is the next class
+    assert expression(np.array([0.1, 0, 0, 2.5, 0.9, 1.5, 0]), 0, CLASSES, 5) == "sad"
+    assert expression(np.array([0.1, 0, 0, 2.0, 2.5, 0, 0]), 1, CLASSES, 5) == "neutral"
+
+
+def test_each_frame_is_decided_by_the_models_happy_threshold():
+    leaning = np.array([0, 0, 0, 0.6, 0.3, 0.1, 0])
+    assert frame_is_happy(leaning, CLASSES) and not frame_is_happy(leaning, CLASSES, happy_threshold=0.7)
+    assert frame_is_happy(np.array([0, 0, 0, 0.4, 0.35, 0.25, 0]), CLASSES, happy_threshold=0.35)
     tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.7)
     people = run(tracker, [[face(100, happy=0.6, neutral=0.3, sad=0.1)]] * 5)
     assert [p.label for p in people] == ["neutral"]
@@ -115,7 +147,8 @@ def test_a_tracker_keeps_counts_and_sums_only():
     for number in range(3):
         tracker.update(T0 + number * STEP, [face(100)])
     [track] = tracker.live.values()
-    assert set(vars(track)) == {"frames", "read_frames", "probability_sum", "last_seen", "last_update"}
+    assert set(vars(track)) == {"frames", "read_frames", "probability_sum", "happy_frames", "last_seen",
+                                "last_update"}
     assert track.probability_sum.shape == (len(CLASSES),)
 
 
