@@ -19,12 +19,12 @@ DESCRIPTION = """Run beside a camera: read its video, and send the server counts
 
 people mode (default): every sampled frame goes through the service's own face detector and
 expression classifier; faces are followed from frame to frame (ByteTrack), and each person is
-counted ONCE, with the expression that is most probable over all of their frames, in the server
-bucket where they were last seen. A face too small to read is followed too: a person never
-seen large enough to read counts as unread (seen, never in the index). Per bucket the agent
-sends: people, happy, per-emotion counts, unread, sightings (faces in all analysed frames,
-read or not) and frames. No image, crop, face box or embedding leaves the agent or touches its
-disk: the queue holds counts only.
+counted ONCE, in the server bucket where they were last seen: happy when at least a third of
+their readable frames are decided happy, else the most probable other class over their frames.
+A face too small to read is followed too: a person never seen large enough to read counts as
+unread (seen, never in the index). Per bucket the agent sends: people, happy, per-emotion
+counts, unread, sightings (faces in all analysed frames, read or not) and frames. No image,
+crop, face box or embedding leaves the agent or touches its disk: the queue holds counts only.
 
 frames mode: no analysis here; one frame every --frame-interval seconds is posted to the
 server's /frames endpoint (kept only in memory meanwhile), and the server counts each face of
