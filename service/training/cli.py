@@ -128,6 +128,9 @@ def add_export_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--balance-data", nargs="+", metavar="FOLDER", default=[], help="choose the happy "
                         "decision threshold that keeps the happy share unbiased on the val faces and on half of "
                         "each labelled FOLDER (the other half checks it), e.g. ../shared/datasets/wild-dev")
+    parser.add_argument("--balance-crop", choices=("own", "served"), default="own", help="how --balance-data "
+                        "faces are read: 'own' as the folder frames them, 'served' found by the service's default "
+                        "detector and cut by its crop, as a camera's face would be (slower: runs the detector)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit/check halves of --balance-data")
     parser.set_defaults(func=run_export_command)
     return parser
@@ -203,7 +206,8 @@ def run_export_command(args: argparse.Namespace) -> int:
     from service.training.export import export_model_folder
 
     return _exit_code(lambda: export_model_folder(Path(args.model), _resolve_split(args.data), _invocation(args),
-                                                  args.calibrate, tuple(map(Path, args.balance_data)), args.seed))
+                                                  args.calibrate, tuple(map(Path, args.balance_data)), args.seed,
+                                                  args.balance_crop))
 
 
 def _resolve_split(data: str) -> Path:

@@ -3,7 +3,9 @@
 The served TFLite file is rebuilt from the unchanged Keras weights (for a model trained before a
 converter change). With ``--calibrate`` a temperature is fitted on the val faces; with
 ``--balance-data`` a happy threshold is chosen so that the happy share stays unbiased on the
-val faces and on half of each given labelled folder (the other half checks it). The metadata's
+val faces and on half of each given labelled folder (the other half checks it), its faces read
+either in the folder's own framing or, with ``balance_crop="served"``, through the service's
+detector and crop (served_crops.py), as the service would read them. The metadata's
 val metrics and happy rates (behind the adjusted index) are then measured through the served
 file with the served rule, under a new version. The training record is kept.
 """
@@ -22,14 +24,19 @@ from service.training.model_folder import (TFLITE_NOTE, new_version, read_metada
 
 log = logging.getLogger(__name__)
 HAPPY = "happy"
+# how a --balance-data folder's faces are read: as the folder frames them, or as the service would
+BALANCE_CROPS = ("own", "served")
+SERVED_DETECTOR = "blazeface"  # the service's default detector (service/config.py)
 
 
 def export_model_folder(model_dir: Path, val_dir: Path, command: str, calibrate: bool = False,
-                        balance_dirs: tuple[Path, ...] = (), seed: int = 0) -> dict:
+                        balance_dirs: tuple[Path, ...] = (), seed: int = 0, balance_crop: str = "own") -> dict:
     """Rewrite ``model_dir``'s model.tflite and metadata.json; returns the new metadata."""
     from service.training.convert import KERAS_FILE, keras_to_tflite
     from service.vision.classifier import TFLITE_FILE
 
+    if balance_crop not in BALANCE_CROPS:
+        raise ValueError(f"balance crop {balance_crop!r} is not one of {', '.join(BALANCE_CROPS)}")
     metadata = read_metadata(model_dir)
     classes = tuple(metadata["classes"])
     val = datasets.load_split(val_dir, classes)
@@ -39,7 +46,8 @@ def export_model_folder(model_dir: Path, val_dir: Path, command: str, calibrate:
         if calibrate:
             metadata.update(_temperature_entries(raw, val.labels, val_dir))
         if balance_dirs:
-            metadata["decision"] = _threshold_entry(model_dir, metadata, raw, val, val_dir, balance_dirs, seed)
+            metadata["decision"] = _threshold_entry(model_dir, metadata, raw, val, val_dir, balance_dirs, seed,
+                                                    balance_crop)
     rates, metrics = served_val_metrics(model_dir, val, metadata)
     version = new_version()
     exports = [*metadata.get("exports", []), {"command": command, "previous_version": metadata["version"]}]
@@ -77,7 +85,7 @@ def _temperature_entries(raw: np.ndarray, labels: np.ndarray, val_dir: Path) -> 
 
 
 def _threshold_entry(model_dir: Path, metadata: dict, raw: np.ndarray, val: FaceSet, val_dir: Path,
-                     balance_dirs: tuple[Path, ...], seed: int) -> dict:
+                     balance_dirs: tuple[Path, ...], seed: int, balance_crop: str = "own") -> dict:
     """metadata["decision"]: the happy threshold balancing the share over val and the fit half
     of each folder, with each set's share bias at it (the check halves too) and under argmax."""
     from service.vision.classifier import with_temperature
@@ -87,7 +95,7 @@ def _threshold_entry(model_dir: Path, metadata: dict, raw: np.ndarray, val: Face
     fit_sets = [_labelled(str(val_dir), with_temperature(raw, temperature), val.labels, happy)]
     check_sets = []
     for folder in balance_dirs:
-        faces = datasets.load_split(folder, val.classes)
+        faces = _balance_faces(folder, val.classes, balance_crop)
         probabilities = with_temperature(_raw_probabilities(model_dir, metadata, faces), temperature)
         fit, check = calibration.stratified_half(faces.labels, seed)
         fit_sets.append(_labelled(f"{folder} (fit half)", probabilities[fit], faces.labels[fit], happy))
@@ -96,7 +104,21 @@ def _threshold_entry(model_dir: Path, metadata: dict, raw: np.ndarray, val: Face
     log.info("happy threshold %.2f", threshold)
     return {"happy_threshold": threshold, "rule": "happy when p(happy) >= threshold, else the most probable other class",
             "chosen_to": "minimise the largest |predicted - true happy share| over the fit sets",
+            "balance_crop": balance_crop, "faces": {s.name: int(len(s.is_happy)) for s in fit_sets + check_sets},
             "seed": seed, "share_bias_at_threshold": {s.name: s.share_bias(threshold) for s in fit_sets + check_sets}}
+
+
+def _balance_faces(folder: Path, classes: tuple[str, ...], balance_crop: str) -> FaceSet:
+    """A --balance-data folder's faces: in its own framing, or found by the default detector and
+    cut by the served crop (faces it misses are left out, as the service would not count them)."""
+    if balance_crop == "own":
+        return datasets.load_split(folder, classes)
+    from service.training.served_crops import load_split_served
+    from service.vision.detectors import build_detector
+
+    faces, missed = load_split_served(folder, build_detector(SERVED_DETECTOR), classes)
+    log.info("%s through the served crop: %d faces found, %d missed", folder, len(faces.labels), len(missed))
+    return faces
 
 
 def _labelled(name: str, probabilities: np.ndarray, labels: np.ndarray, happy: int) -> calibration.LabelledHappy:

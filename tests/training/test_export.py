@@ -64,3 +64,27 @@ def test_export_calibrates_and_balances_the_happy_share(float32_folder, tiny_dat
     served = evaluate_probabilities(predict_in_batches(classifier, val.images), val.labels, val.classes,
                                     happy_threshold=threshold)
     assert after["metrics"]["happy_vs_rest"] == served["happy_vs_rest"]
+
+
+def test_export_balances_on_faces_read_through_the_served_crop(float32_folder, tiny_dataset, tmp_path):
+    """--balance-crop served: the balance folder's images go through the real detector and crop,
+    so an image without a face is left out (its own framing would count it)."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    folder = tmp_path / "balance"
+    astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    images = {"happy/a.png": astronaut, "happy/b.png": cv2.resize(astronaut, (256, 256)),
+              "neutral/c.png": cv2.flip(astronaut, 1), "neutral/d.png": cv2.resize(cv2.flip(astronaut, 1), (300, 300)),
+              "neutral/blank.png": np.full((200, 200, 3), 128, np.uint8)}
+    for name, image in images.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / name), image)
+    for crop, found in (("own", 5), ("served", 4)):
+        assert main(["export", "--model", str(float32_folder), "--data", str(tiny_dataset), "--balance-data",
+                     str(folder), "--balance-crop", crop]) == 0
+        decision = read_metadata(float32_folder)["decision"]
+        assert decision["balance_crop"] == crop
+        balance_faces = sum(n for name, n in decision["faces"].items() if name.startswith(str(folder)))
+        assert balance_faces == found
