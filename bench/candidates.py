@@ -1,0 +1,141 @@
+"""Candidate models and mean-of-softmax ensembles side by side, on the faces the service would read.
+
+    python bench/candidates.py models/default runs/genki-last runs/genki-last+runs/genki2-last \\
+        --genki ../shared/datasets/genki4k-train --folder ../shared/datasets/wild-dev \\
+        --val ../shared/datasets/fer2013/val
+
+Model selection needs many candidates scored on the same faces, and reading 7,500 in-the-wild
+images through the detector takes minutes, so the served crops (service/training/served_crops.py)
+of the GENKI-4K hold-out and of ``--folder`` are read once and kept as .npz files in ``--cache``
+(git-ignored ``runs/``; crops never leave this machine's working folder). A spec joins model
+folders with ``+`` into an ensemble: the mean of their softmaxes, as ``happiness ensemble``
+builds it. Each spec gets the served steps of ``happiness export --calibrate --balance-data
+FOLDER --balance-crop served``: a temperature fitted on ``--val``, then the happy threshold that
+balances the happy share over ``--val`` and the fit half of ``--folder`` (seed 0). Point
+estimates only, one JSON line per spec, then a markdown table; the paired intervals of a
+candidate worth shipping come from ``bench/wild_holdout.py --compare-model`` and ``happiness
+evaluate --baseline``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+log = logging.getLogger("candidates")
+COLUMNS = ("val_accuracy", "val_happy_f1", "genki_accuracy", "genki_share_error", "wild_happy_f1",
+           "wild_precision", "wild_recall", "wild_share_error", "wild_check_f1")
+
+
+def cached_sets(genki_root: str, folder: str, val: str, cache: Path) -> dict[str, dict[str, np.ndarray]]:
+    """{'genki': crops, happy}, {'wild': crops, labels}, {'val': faces, labels}; the served crops
+    read through the detector once and cached."""
+    from service.training import datasets, genki, served_crops
+    from service.vision.detectors import build_detector
+
+    cache.mkdir(parents=True, exist_ok=True)
+    sets, detector = {}, None
+    for key in ("genki", "wild"):
+        path = cache / f"{key}.npz"
+        if not path.exists():
+            detector = detector or build_detector("blazeface")
+            log.info("reading %s through the served crop (once; cached in %s)", key, path)
+            if key == "genki":
+                faces = genki.load_genki(genki_root, "holdout", detector)
+                np.savez_compressed(path, crops=faces.crops, labels=faces.smile.astype(np.int64))
+            else:
+                faces, _ = served_crops.load_split_served(folder, detector, datasets.CANONICAL_CLASSES)
+                np.savez_compressed(path, crops=faces.images, labels=faces.labels)
+        with np.load(path) as stored:
+            sets[key] = {"crops": stored["crops"], "labels": stored["labels"]}
+    faces = datasets.load_split(val, datasets.CANONICAL_CLASSES)
+    sets["val"] = {"crops": faces.images, "labels": faces.labels}
+    return sets
+
+
+def raw_probabilities(model_dir: str, crops: np.ndarray) -> np.ndarray:
+    """The served file's probabilities with the model's preprocessing and no temperature."""
+    from service.vision.classifier import EmotionClassifier
+
+    classifier = EmotionClassifier.load(model_dir)
+    classifier.temperature = 1.0
+    return np.concatenate([classifier.predict_proba(crops[i:i + 256]) for i in range(0, len(crops), 256)])
+
+
+def happy_scores(called: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    true_positives = float((called & truth).sum())
+    precision, recall = true_positives / max(called.sum(), 1), true_positives / max(truth.sum(), 1)
+    return {"precision": precision, "recall": recall,
+            "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+            "share_error": float(called.mean() - truth.mean())}
+
+
+def score(spec: str, sets: dict, probabilities: dict) -> dict:
+    """One spec's served steps (temperature, balanced threshold) and its scores on each set."""
+    from service.training import calibration
+    from service.training.datasets import CANONICAL_CLASSES
+    from service.vision.classifier import decide, with_temperature
+
+    happy = CANONICAL_CLASSES.index("happy")
+    members = spec.split("+")
+    mean = {key: np.mean([probabilities[(m, key)] for m in members], axis=0) for key in sets}
+    val_labels, wild_labels = sets["val"]["labels"], sets["wild"]["labels"]
+    temperature = calibration.fit_temperature(mean["val"], val_labels)
+    scaled = {key: with_temperature(value, temperature) for key, value in mean.items()}
+    fit, check = calibration.stratified_half(wild_labels, 0)
+    threshold = calibration.balanced_threshold([
+        calibration.LabelledHappy("val", scaled["val"][:, happy], val_labels == happy),
+        calibration.LabelledHappy("wild fit half", scaled["wild"][fit, happy], wild_labels[fit] == happy)])
+    calls = {key: decide(value, CANONICAL_CLASSES, threshold) for key, value in scaled.items()}
+    wild = happy_scores(calls["wild"] == happy, wild_labels == happy)
+    genki = happy_scores(calls["genki"] == happy, sets["genki"]["labels"] == 1)
+    return {"spec": spec, "temperature": round(temperature, 3), "threshold": threshold,
+            "val_accuracy": float((calls["val"] == val_labels).mean()),
+            "val_happy_f1": happy_scores(calls["val"] == happy, val_labels == happy)["f1"],
+            "genki_accuracy": float(((calls["genki"] == happy) == (sets["genki"]["labels"] == 1)).mean()),
+            "genki_share_error": genki["share_error"],
+            "wild_happy_f1": wild["f1"], "wild_precision": wild["precision"], "wild_recall": wild["recall"],
+            "wild_share_error": wild["share_error"], "wild_7class_accuracy": float((calls["wild"] == wild_labels).mean()),
+            "wild_check_f1": happy_scores(calls["wild"][check] == happy, wild_labels[check] == happy)["f1"]}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| spec | threshold | " + " | ".join(COLUMNS) + " |", "| --- " * (len(COLUMNS) + 2) + "|"]
+    for row in rows:
+        lines.append(f"| {row['spec']} | {row['threshold']:.2f} | " + " | ".join(f"{row[c]:.4f}" for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring.")
+    parser.add_argument("specs", nargs="+", help="model folders; join folders with + for an ensemble")
+    parser.add_argument("--genki", required=True, metavar="ROOT", help="GENKI-4K root (its committed hold-out is scored)")
+    parser.add_argument("--folder", required=True, metavar="SPLIT", help="folder-per-class in-the-wild split, e.g. wild-dev")
+    parser.add_argument("--val", required=True, metavar="SPLIT", help="FER2013 val folder (temperature and balance)")
+    parser.add_argument("--cache", default="runs/candidates-cache", help="where the served crops are kept")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sets = cached_sets(args.genki, args.folder, args.val, Path(args.cache))
+    models = sorted({m for spec in args.specs for m in spec.split("+")})
+    probabilities = {}
+    for model in models:
+        log.info("scoring %s", model)
+        probabilities.update({(model, key): raw_probabilities(model, s["crops"]) for key, s in sets.items()})
+    rows = [score(spec, sets, probabilities) for spec in args.specs]
+    for row in rows:
+        print(json.dumps(row))
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
