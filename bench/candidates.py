@@ -78,8 +78,9 @@ def happy_scores(called: np.ndarray, truth: np.ndarray) -> dict[str, float]:
             "share_error": float(called.mean() - truth.mean())}
 
 
-def score(spec: str, sets: dict, probabilities: dict) -> dict:
-    """One spec's served steps (temperature, balanced threshold) and its scores on each set."""
+def score(spec: str, sets: dict, probabilities: dict, sweep: tuple[float, ...] = ()) -> dict:
+    """One spec's served steps (temperature, balanced threshold) and its scores on each set;
+    with `sweep`, wild-dev's happy scores at each of those thresholds too."""
     from service.training import calibration
     from service.training.datasets import CANONICAL_CLASSES
     from service.vision.classifier import decide, with_temperature
@@ -104,7 +105,10 @@ def score(spec: str, sets: dict, probabilities: dict) -> dict:
             "genki_share_error": genki["share_error"],
             "wild_happy_f1": wild["f1"], "wild_precision": wild["precision"], "wild_recall": wild["recall"],
             "wild_share_error": wild["share_error"], "wild_7class_accuracy": float((calls["wild"] == wild_labels).mean()),
-            "wild_check_f1": happy_scores(calls["wild"][check] == happy, wild_labels[check] == happy)["f1"]}
+            "wild_check_f1": happy_scores(calls["wild"][check] == happy, wild_labels[check] == happy)["f1"],
+            "wild_called_happy_by_class": {name: float((calls["wild"][wild_labels == index] == happy).mean())
+                                           for index, name in enumerate(CANONICAL_CLASSES)},
+            "wild_sweep": {f"{t:.2f}": happy_scores(scaled["wild"][:, happy] >= t, wild_labels == happy) for t in sweep}}
 
 
 def table(rows: list[dict]) -> str:
@@ -121,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", required=True, metavar="SPLIT", help="folder-per-class in-the-wild split, e.g. wild-dev")
     parser.add_argument("--val", required=True, metavar="SPLIT", help="FER2013 val folder (temperature and balance)")
     parser.add_argument("--cache", default="runs/candidates-cache", help="where the served crops are kept")
+    parser.add_argument("--sweep", default="", metavar="T1,T2,...", help="also score wild-dev's happy decision "
+                        "at these thresholds (what the threshold alone can buy)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -130,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     for model in models:
         log.info("scoring %s", model)
         probabilities.update({(model, key): raw_probabilities(model, s["crops"]) for key, s in sets.items()})
-    rows = [score(spec, sets, probabilities) for spec in args.specs]
+    sweep = tuple(float(t) for t in args.sweep.split(",") if t)
+    rows = [score(spec, sets, probabilities, sweep) for spec in args.specs]
     for row in rows:
         print(json.dumps(row))
     print(table(rows))

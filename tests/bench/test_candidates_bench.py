@@ -31,8 +31,10 @@ def test_an_ensemble_of_two_half_right_members_scores_as_their_mean():
         return rows(np.where(right, np.where(truth, 0.99, 0.01), np.where(truth, 0.1, 0.6)))
     probabilities = {(m, key): member(right) for m, right in (("a", right_a), ("b", ~right_a)) for key in sets}
     alone = candidates.score("a", sets, probabilities)
-    both = candidates.score("a+b", sets, probabilities)
+    both = candidates.score("a+b", sets, probabilities, sweep=(0.05, 0.99))
     assert alone["wild_happy_f1"] < 0.9
     assert both["wild_happy_f1"] == 1.0 and both["val_accuracy"] == 1.0 and both["genki_accuracy"] == 1.0
     assert both["wild_share_error"] == 0.0
+    assert both["wild_called_happy_by_class"]["happy"] == 1.0 and both["wild_called_happy_by_class"]["neutral"] == 0.0
+    assert both["wild_sweep"]["0.05"]["recall"] == 1.0 and both["wild_sweep"]["0.99"]["recall"] < 1.0
     assert "| a+b |" in candidates.table([alone, both])
