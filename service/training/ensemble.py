@@ -22,13 +22,22 @@ log = logging.getLogger(__name__)
 MEMBER_FIELDS = ("name", "version", "architecture", "parameters", "training")
 
 
+def member_equalizes(metadata: dict) -> bool:
+    """Whether the member was trained on (and is served) histogram-equalised faces."""
+    return bool(metadata.get("preprocess", {}).get("equalize", False))
+
+
 def check_compatible(metadatas: list[dict]) -> None:
-    """Members must share classes (in order) and input size, or their softmaxes cannot be averaged."""
+    """Members must share classes (in order), input size and the treatment of each face (the
+    ensemble has one input), or their softmaxes cannot be averaged."""
     first = metadatas[0]
     for other in metadatas[1:]:
         for key in ("classes", "input_size"):
             if other[key] != first[key]:
                 raise ValueError(f"members differ in {key}: {first[key]} vs {other[key]}")
+        if member_equalizes(other) != member_equalizes(first):
+            raise ValueError("members differ in preprocess: some were trained on histogram-equalised faces, "
+                             "some not")
 
 
 def member_summary(metadata: dict) -> dict:
@@ -66,9 +75,10 @@ def build_ensemble(member_dirs: list[Path], val_dir: Path, out: Path, command: s
     val = datasets.load_split(val_dir, classes)
     started = time.perf_counter()
     write_model_files(out, model)
-    rates, metrics = served_val_metrics(out, val)
+    equalize = member_equalizes(metadatas[0])
+    rates, metrics = served_val_metrics(out, val, {"preprocess": {"equalize": equalize}})
     architecture = f"ensemble of {', '.join(m['architecture'] for m in metadatas)}"
-    metadata = {**model_identity(out.name, architecture, model, classes, rates, metrics),
+    metadata = {**model_identity(out.name, architecture, model, classes, rates, metrics, equalize=equalize),
                 "training": ensemble_training_record(metadatas, command)}
     write_metadata(out, metadata, history=[])
     log.info("wrote %s in %.0f s: val accuracy %.4f, macro F1 %.4f", out, time.perf_counter() - started,

@@ -72,3 +72,29 @@ def test_one_member_or_a_missing_folder_is_an_error_exit(tiny_model, tiny_datase
     assert main([*args, "--members", str(tiny_model)]) == 2
     assert main([*args, "--members", f"{tiny_model},{tmp_path / 'missing'}"]) == 2
     assert not (tmp_path / "e").exists()
+
+
+def test_members_must_agree_on_equalisation():
+    base = {"classes": ["happy", "sad"], "input_size": [48, 48], "preprocess": {"equalize": True}}
+    check_compatible([base, dict(base)])
+    with pytest.raises(ValueError, match="preprocess"):
+        check_compatible([base, {**base, "preprocess": {"equalize": False}}])
+
+
+def test_an_ensemble_of_equalising_members_equalises_its_faces(tiny_model, tiny_dataset, tmp_path):
+    """Members trained on equalised faces are served equalised faces inside the ensemble too
+    (before, the ensemble's metadata dropped the step and served them raw faces)."""
+    import json
+    import shutil
+
+    members = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        shutil.copytree(tiny_model, folder)
+        metadata = json.loads((folder / "metadata.json").read_text())
+        (folder / "metadata.json").write_text(json.dumps({**metadata, "preprocess": {"equalize": True}}))
+        members.append(str(folder))
+    out = tmp_path / "duo"
+    assert main(["ensemble", "--members", ",".join(members), "--data", str(tiny_dataset), "--out", str(out)]) == 0
+    assert read_metadata(out)["preprocess"] == {"equalize": True}
+    assert EmotionClassifier.load(out).equalizes
