@@ -61,28 +61,12 @@ def cached_sets(genki_root: str, folder: str, val: str, cache: Path) -> dict[str
     return sets
 
 
-def raw_probabilities(model_dir: str, crops: np.ndarray) -> np.ndarray:
-    """The served file's probabilities with the model's preprocessing and no temperature."""
-    from service.vision.classifier import EmotionClassifier
-
-    classifier = EmotionClassifier.load(model_dir)
-    classifier.temperature = 1.0
-    return np.concatenate([classifier.predict_proba(crops[i:i + 256]) for i in range(0, len(crops), 256)])
-
-
-def happy_scores(called: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    true_positives = float((called & truth).sum())
-    precision, recall = true_positives / max(called.sum(), 1), true_positives / max(truth.sum(), 1)
-    return {"precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / max(precision + recall, 1e-12),
-            "share_error": float(called.mean() - truth.mean())}
-
-
 def score(spec: str, sets: dict, probabilities: dict, sweep: tuple[float, ...] = ()) -> dict:
     """One spec's served steps (temperature, balanced threshold) and its scores on each set;
     with `sweep`, wild-dev's happy scores at each of those thresholds too."""
     from service.training import calibration
     from service.training.datasets import CANONICAL_CLASSES
+    from service.training.uncertainty import decision_scores
     from service.vision.classifier import decide, with_temperature
 
     happy = CANONICAL_CLASSES.index("happy")
@@ -91,24 +75,23 @@ def score(spec: str, sets: dict, probabilities: dict, sweep: tuple[float, ...] =
     val_labels, wild_labels = sets["val"]["labels"], sets["wild"]["labels"]
     temperature = calibration.fit_temperature(mean["val"], val_labels)
     scaled = {key: with_temperature(value, temperature) for key, value in mean.items()}
-    fit, check = calibration.stratified_half(wild_labels, 0)
-    threshold = calibration.balanced_threshold([
-        calibration.LabelledHappy("val", scaled["val"][:, happy], val_labels == happy),
-        calibration.LabelledHappy("wild fit half", scaled["wild"][fit, happy], wild_labels[fit] == happy)])
+    fit, check = calibration.labelled_halves("wild-dev", scaled["wild"], wild_labels, happy, seed=0)
+    threshold = calibration.balanced_threshold(
+        [calibration.LabelledHappy("val", scaled["val"][:, happy], val_labels == happy), fit])
     calls = {key: decide(value, CANONICAL_CLASSES, threshold) for key, value in scaled.items()}
-    wild = happy_scores(calls["wild"] == happy, wild_labels == happy)
-    genki = happy_scores(calls["genki"] == happy, sets["genki"]["labels"] == 1)
+    wild = decision_scores(calls["wild"] == happy, wild_labels == happy)
+    genki = decision_scores(calls["genki"] == happy, sets["genki"]["labels"] == 1)
     return {"spec": spec, "temperature": round(temperature, 3), "threshold": threshold,
             "val_accuracy": float((calls["val"] == val_labels).mean()),
-            "val_happy_f1": happy_scores(calls["val"] == happy, val_labels == happy)["f1"],
-            "genki_accuracy": float(((calls["genki"] == happy) == (sets["genki"]["labels"] == 1)).mean()),
-            "genki_share_error": genki["share_error"],
+            "val_happy_f1": decision_scores(calls["val"] == happy, val_labels == happy)["f1"],
+            "genki_accuracy": genki["accuracy"], "genki_share_error": genki["raw_error"],
             "wild_happy_f1": wild["f1"], "wild_precision": wild["precision"], "wild_recall": wild["recall"],
-            "wild_share_error": wild["share_error"], "wild_7class_accuracy": float((calls["wild"] == wild_labels).mean()),
-            "wild_check_f1": happy_scores(calls["wild"][check] == happy, wild_labels[check] == happy)["f1"],
+            "wild_share_error": wild["raw_error"], "wild_7class_accuracy": float((calls["wild"] == wild_labels).mean()),
+            "wild_check_f1": decision_scores(check.p_happy >= threshold, check.is_happy)["f1"],
             "wild_called_happy_by_class": {name: float((calls["wild"][wild_labels == index] == happy).mean())
                                            for index, name in enumerate(CANONICAL_CLASSES)},
-            "wild_sweep": {f"{t:.2f}": happy_scores(scaled["wild"][:, happy] >= t, wild_labels == happy) for t in sweep}}
+            "wild_sweep": {f"{t:.2f}": decision_scores(scaled["wild"][:, happy] >= t, wild_labels == happy)
+                           for t in sweep}}
 
 
 def table(rows: list[dict]) -> str:
@@ -131,11 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sets = cached_sets(args.genki, args.folder, args.val, Path(args.cache))
+    from service.training.export import raw_probabilities
+    from service.training.model_folder import read_metadata
+
     models = sorted({m for spec in args.specs for m in spec.split("+")})
     probabilities = {}
     for model in models:
         log.info("scoring %s", model)
-        probabilities.update({(model, key): raw_probabilities(model, s["crops"]) for key, s in sets.items()})
+        metadata = read_metadata(Path(model))
+        probabilities.update({(model, key): raw_probabilities(Path(model), metadata, s["crops"])
+                              for key, s in sets.items()})
     sweep = tuple(float(t) for t in args.sweep.split(",") if t)
     rows = [score(spec, sets, probabilities, sweep) for spec in args.specs]
     for row in rows:

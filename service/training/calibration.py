@@ -80,6 +80,15 @@ def balanced_threshold(sets: list[LabelledHappy], grid: np.ndarray = THRESHOLD_G
     return float(grid[int(np.argmin(worst))])
 
 
+def labelled_halves(name: str, probabilities: np.ndarray, labels: np.ndarray, happy: int,
+                    seed: int) -> tuple[LabelledHappy, LabelledHappy]:
+    """A labelled set's (fit, check) halves (`stratified_half`) as LabelledHappy sets: the
+    threshold is chosen on the fit half and its bias reported on the check half."""
+    fit, check = stratified_half(labels, seed)
+    return (LabelledHappy(f"{name} (fit half)", probabilities[fit, happy], labels[fit] == happy),
+            LabelledHappy(f"{name} (check half)", probabilities[check, happy], labels[check] == happy))
+
+
 def stratified_half(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(fit, check) index halves of a labelled set, each class split in two at random: the
     threshold is fitted on one half and its bias reported on the other."""

@@ -42,7 +42,7 @@ def export_model_folder(model_dir: Path, val_dir: Path, command: str, calibrate:
     val = datasets.load_split(val_dir, classes)
     (model_dir / TFLITE_FILE).write_bytes(keras_to_tflite(model_dir / KERAS_FILE))
     if calibrate or balance_dirs:
-        raw = _raw_probabilities(model_dir, metadata, val)
+        raw = raw_probabilities(model_dir, metadata, val.images)
         if calibrate:
             metadata.update(_temperature_entries(raw, val.labels, val_dir))
         if balance_dirs:
@@ -58,12 +58,13 @@ def export_model_folder(model_dir: Path, val_dir: Path, command: str, calibrate:
     return metadata
 
 
-def _raw_probabilities(model_dir: Path, metadata: dict, faces: FaceSet) -> np.ndarray:
-    """The served file's probabilities with the model's preprocessing and no temperature."""
+def raw_probabilities(model_dir: Path, metadata: dict, images: np.ndarray) -> np.ndarray:
+    """The served file's probabilities of uint8 faces [N, 48, 48] with the model's preprocessing
+    and no temperature (what a temperature and a threshold are then fitted on)."""
     from service.training.evaluate import predict_in_batches
 
     serving = {"preprocess": metadata.get("preprocess", {})}
-    return predict_in_batches(served_classifier(model_dir, faces.classes, serving), faces.images)
+    return predict_in_batches(served_classifier(model_dir, tuple(metadata["classes"]), serving), images)
 
 
 def _temperature_entries(raw: np.ndarray, labels: np.ndarray, val_dir: Path) -> dict:
@@ -96,10 +97,10 @@ def _threshold_entry(model_dir: Path, metadata: dict, raw: np.ndarray, val: Face
     check_sets = []
     for folder in balance_dirs:
         faces = _balance_faces(folder, val.classes, balance_crop)
-        probabilities = with_temperature(_raw_probabilities(model_dir, metadata, faces), temperature)
-        fit, check = calibration.stratified_half(faces.labels, seed)
-        fit_sets.append(_labelled(f"{folder} (fit half)", probabilities[fit], faces.labels[fit], happy))
-        check_sets.append(_labelled(f"{folder} (check half)", probabilities[check], faces.labels[check], happy))
+        probabilities = with_temperature(raw_probabilities(model_dir, metadata, faces.images), temperature)
+        fit, check = calibration.labelled_halves(str(folder), probabilities, faces.labels, happy, seed)
+        fit_sets.append(fit)
+        check_sets.append(check)
     threshold = calibration.balanced_threshold(fit_sets)
     log.info("happy threshold %.2f", threshold)
     return {"happy_threshold": threshold, "rule": "happy when p(happy) >= threshold, else the most probable other class",
