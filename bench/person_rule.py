@@ -150,18 +150,10 @@ def rules(classes: tuple[str, ...], threshold: float | None) -> dict:
     return table
 
 
-def wilson(successes: int, total: int) -> tuple[float, float]:
-    """Wilson score 95% interval of a proportion."""
-    if total == 0:
-        return (math.nan, math.nan)
-    z, p = 1.959964, successes / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (centre - half, centre + half)
-
-
 def curve(data: dict, table: dict, per_cell: int, rng: np.random.Generator) -> list[dict]:
     """P(decided happy | f, n) for every cell of the grid, per rule."""
+    from service.index.statistics import wilson_interval
+
     cells = []
     for length in LENGTHS:
         for fraction in FRACTIONS:
@@ -169,19 +161,16 @@ def curve(data: dict, table: dict, per_cell: int, rng: np.random.Generator) -> l
             cell = {"n": length, "f": round(fraction, 4), "m": smile_frames(fraction, length), "people": per_cell}
             for name, rule in table.items():
                 happy = sum(rule(rows) for rows in people)
-                low, high = wilson(happy, per_cell)
-                cell[name] = {"p_happy": happy / per_cell, "ci95": [low, high]}
+                cell[name] = {"p_happy": happy / per_cell, "ci95": list(wilson_interval(happy, per_cell))}
             cells.append(cell)
         log.info("curve: n=%d done", length)
     return cells
 
 
-def interval(samples: np.ndarray) -> list[float]:
-    return [float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))]
-
-
 def population(data: dict, table: dict, size: int, rng: np.random.Generator) -> dict:
     """The mixed population's scores per rule, and each rule minus ``mean`` (paired bootstrap)."""
+    from service.training.uncertainty import percentile_interval
+
     lengths = rng.integers(3, 25, size)
     fractions = np.asarray(FRACTIONS)[rng.integers(len(FRACTIONS), size=size)]
     people = simulate(data, lengths, fractions, rng)
@@ -202,9 +191,9 @@ def population(data: dict, table: dict, size: int, rng: np.random.Generator) -> 
     base = scores(decided["mean"], draws)
     for name, called in decided.items():
         point, boot = scores(called), scores(called, draws)
-        row = {key: {"value": float(point[key]), "ci95": interval(boot[key])} for key in point}
+        row = {key: {"value": float(point[key]), "ci95": percentile_interval(boot[key])} for key in point}
         if name != "mean":
-            row["minus_mean"] = {key: interval(boot[key] - base[key]) for key in point}
+            row["minus_mean"] = {key: percentile_interval(boot[key] - base[key]) for key in point}
         report["rules"][name] = row
     return report
 

@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RESAMPLES = 2000
 HALF_SALT = "wild-rates-half-1"
-Z95 = 1.959963984540054
 
 
 # --- pure functions (tested on constructed data) ------------------------------------------------
@@ -63,11 +62,10 @@ def fit_rates(called: np.ndarray, truth: np.ndarray) -> dict:
 
 
 def _wilson(successes: int, n: int) -> list[float] | None:
-    if n == 0:
-        return None
-    p, z2 = successes / n, Z95 * Z95
-    centre, half = (p + z2 / (2 * n)) / (1 + z2 / n), Z95 / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
+    from service.index.statistics import wilson_interval
+
+    bounds = wilson_interval(successes, n)
+    return list(bounds) if bounds else None
 
 
 def adjust(raw, tpr, fpr):
@@ -101,11 +99,10 @@ class Faces:
 
 
 def _interval(values: np.ndarray) -> list[float] | None:
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return None
-    low, high = np.percentile(values, [2.5, 97.5])
-    return [float(low), float(high)]
+    """The central 95% of the finite values (uncertainty.percentile_interval); None without any."""
+    from service.training.uncertainty import percentile_interval
+
+    return percentile_interval(values[np.isfinite(values)])
 
 
 def compare_on(judged: Faces, fit: Faces | None = None, rates: tuple[float, float] | None = None,
