@@ -101,13 +101,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring.")
-    parser.add_argument("specs", nargs="+", help="model folders; join folders with + for an ensemble")
+def add_set_arguments(parser: argparse.ArgumentParser) -> None:
+    """The faces scored (``cached_sets``' arguments), shared with bench/trunk_probes.py."""
     parser.add_argument("--genki", required=True, metavar="ROOT", help="GENKI-4K root (its committed hold-out is scored)")
     parser.add_argument("--folder", required=True, metavar="SPLIT", help="folder-per-class in-the-wild split, e.g. wild-dev")
     parser.add_argument("--val", required=True, metavar="SPLIT", help="FER2013 val folder (temperature and balance)")
     parser.add_argument("--cache", default="runs/candidates-cache", help="where the served crops are kept")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring.")
+    parser.add_argument("specs", nargs="+", help="model folders; join folders with + for an ensemble")
+    add_set_arguments(parser)
     parser.add_argument("--sweep", default="", metavar="T1,T2,...", help="also score wild-dev's happy decision "
                         "at these thresholds (what the threshold alone can buy)")
     args = parser.parse_args(argv)
