@@ -108,7 +108,7 @@ def measure(case: Case, video: Path) -> Result:
     from service.main import build_pipeline
 
     pipeline = build_pipeline(Settings(detector=case.detector, min_face_px=case.min_face_px))
-    tracker = FaceTracker(pipeline.classifier.classes, AGENT_FPS, happy_threshold=pipeline.classifier.happy_threshold)
+    tracker = FaceTracker(pipeline.classifier.classes, AGENT_FPS)
     book, source = BucketBook(15), FileSource(str(video), AGENT_FPS)
     samples, totals = source.samples(), Totals()
     sightings = people = 0

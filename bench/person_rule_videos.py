@@ -49,10 +49,10 @@ class RecordingTracker(FaceTracker):
                 record["seen"].append((self.updates, (box.left + box.right) / 2, (box.top + box.bottom) / 2))
         return ids
 
-    def _extend(self, track_id: int, scores: np.ndarray | None, moment: datetime) -> None:
-        super()._extend(track_id, scores, moment)
-        if scores is not None:
-            self.records[track_id]["rows"].append(scores)
+    def _extend(self, track_id: int, reading: tuple[np.ndarray, bool] | None, moment: datetime) -> None:
+        super()._extend(track_id, reading, moment)
+        if reading is not None:
+            self.records[track_id]["rows"].append(reading[0])
             self.records[track_id]["read_updates"].append(self.updates)
 
     def _finish(self, track_ids: list[int]) -> list:
@@ -76,8 +76,7 @@ def run_agent(video: Path, detector: str = "blazeface", min_face_px: int | None 
     from service.main import build_pipeline
 
     pipeline = build_pipeline(Settings(detector=detector, min_face_px=min_face_px))
-    tracker = RecordingTracker(pipeline.classifier.classes, AGENT_FPS,
-                               happy_threshold=pipeline.classifier.happy_threshold)
+    tracker = RecordingTracker(pipeline.classifier.classes, AGENT_FPS)
     source = FileSource(str(video), AGENT_FPS)
     conversion = cv2.COLOR_BGR2GRAY if pipeline.takes_gray else cv2.COLOR_BGR2RGB
     offsets = []
@@ -158,14 +157,14 @@ def smiling_frames(walk, walker: tuple, read: list) -> list[bool]:
 def decided(record: dict, table: dict, threshold: float | None, **about) -> dict:
     """One track's row: what it is (`about`), its read frames, the agent's own label, the mean
     p(happy), the frames decided happy one by one and each rule's decision (happy or not)."""
-    from service.agent.decisions import frame_is_happy
     from service.core.emotions import EMOTIONS
+    from service.vision.classifier import decide
 
     frames = np.array(record["rows"])
     row = {**about, "read_frames": len(frames), "agent": record["agent"]}
     if len(frames):
         row["mean_p_happy"] = round(float(frames[:, EMOTIONS.index("happy")].mean()), 3)
-        row["happy_frames"] = int(sum(frame_is_happy(frame, EMOTIONS, threshold) for frame in frames))
+        row["happy_frames"] = int((decide(frames, EMOTIONS, threshold) == EMOTIONS.index("happy")).sum())
         row.update({name: bool(rule(frames)) for name, rule in table.items()})
     return row
 

@@ -105,8 +105,7 @@ def run_people(config: AgentConfig, stop: Stopper) -> int:
                  tally.sightings, tally.frames, tally.start.strftime("%Y-%m-%d %H:%M"))
         sender.wake()
 
-    tracker = FaceTracker(pipeline.classifier.classes, config.fps, config.track_patience, config.min_track_frames,
-                          pipeline.classifier.happy_threshold)
+    tracker = FaceTracker(pipeline.classifier.classes, config.fps, config.track_patience, config.min_track_frames)
     counter = PeopleCounter(pipeline, tracker, BucketBook(minutes), enqueue)
     log.info("counting people in %s at %g frames/s into %d-minute buckets for location %d",
              describe(config.source), config.fps, minutes, config.location_id)

@@ -1,8 +1,8 @@
 """Pure decisions of the agent: a person's expression from all their frames, and the per-bucket
 tallies that become observations.
 
-A person is happy when at least a third of their read frames are decided happy one by one (the
-served rule on each frame: p(happy) >= the model's happy threshold); otherwise their label is
+A person is happy when at least a third of their read frames were decided happy one by one (the
+label the pipeline gave the frame's face, by the model's served rule); otherwise their label is
 the most probable other class of their mean probabilities. Why a share of frames and not the
 mean: someone who smiles in a third of the frames has a mean p(happy) near a third and was never
 counted happy; on real model outputs (bench/person_rule.py, BENCHMARKS.md "Per-person
@@ -26,7 +26,7 @@ import numpy as np
 
 from service.core.emotions import EMOTIONS
 from service.core.time_buckets import bucket_start_of
-from service.vision.classifier import HAPPY, decide
+from service.vision.classifier import HAPPY
 
 # a person is happy when at least this share of their read frames is decided happy
 HAPPY_SHARE = Fraction(1, 3)
@@ -44,12 +44,6 @@ class Person:
     @property
     def unread(self) -> bool:
         return self.label is None
-
-
-def frame_is_happy(probabilities: np.ndarray, classes: tuple[str, ...], happy_threshold: float | None = None) -> bool:
-    """The served decision on one frame's class probabilities is happy."""
-    row = np.asarray(probabilities, np.float64)[np.newaxis]
-    return classes[int(decide(row, classes, happy_threshold)[0])] == HAPPY
 
 
 def expression(probability_sum: np.ndarray, happy_frames: int, classes: tuple[str, ...], frames: int = 1) -> str:

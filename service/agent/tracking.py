@@ -25,7 +25,8 @@ from datetime import datetime
 
 import numpy as np
 
-from service.agent.decisions import Person, expression, frame_is_happy
+from service.agent.decisions import Person, expression
+from service.vision.classifier import HAPPY
 
 
 @dataclass
@@ -42,8 +43,7 @@ class FaceTracker:
     """Feed it each analysed frame's detections (boxes and class scores); it answers the people
     whose tracks finished with that frame."""
 
-    def __init__(self, classes: tuple[str, ...], fps: float, patience_s: float = 3.0, min_frames: int = 3,
-                 happy_threshold: float | None = None) -> None:
+    def __init__(self, classes: tuple[str, ...], fps: float, patience_s: float = 3.0, min_frames: int = 3) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # import noise, and the deprecation the pin accounts for
             import supervision as sv
@@ -52,7 +52,7 @@ class FaceTracker:
             # supervision counts lost_track_buffer in frames at 30 fps: this keeps a lost face patience_s
             self._tracker = sv.ByteTrack(lost_track_buffer=round(patience_s * 30), frame_rate=fps,
                                          minimum_consecutive_frames=1)
-        self.classes, self.min_frames, self.happy_threshold = classes, min_frames, happy_threshold
+        self.classes, self.min_frames = classes, min_frames
         self.updates = 0
         self.live: dict[int, Track] = {}
         self.noise = 0  # tracks dropped for being shorter than min_frames
@@ -63,10 +63,10 @@ class FaceTracker:
         the people whose tracks have now ended."""
         self.updates += 1
         boxes = [detection.box for detection in detections] + list(unread_boxes)
-        scores = [self._scores(detection) for detection in detections] + [None] * len(unread_boxes)
-        for track_scores, track_id in zip(scores, self._track_ids(boxes)):
+        readings = [self._reading(detection) for detection in detections] + [None] * len(unread_boxes)
+        for reading, track_id in zip(readings, self._track_ids(boxes)):
             if track_id is not None:
-                self._extend(track_id, track_scores, moment)
+                self._extend(track_id, reading, moment)
         lost_after = self._tracker.max_time_lost
         return self._finish([i for i, track in self.live.items() if self.updates - track.last_update > lost_after])
 
@@ -94,19 +94,22 @@ class FaceTracker:
             ids[int(row)] = int(track_id)
         return ids
 
-    def _scores(self, detection) -> np.ndarray:
-        return np.array([detection.scores[c] for c in self.classes], np.float64)
+    def _reading(self, detection) -> tuple[np.ndarray, bool]:
+        """A read face's class probabilities and whether the pipeline decided it happy (its label:
+        the model's served rule, so the agent never decides a frame another way)."""
+        return np.array([detection.scores[c] for c in self.classes], np.float64), detection.label == HAPPY
 
-    def _extend(self, track_id: int, scores: np.ndarray | None, moment: datetime) -> None:
-        """Add one frame to the track; `scores` None: the face was unread in this frame."""
+    def _extend(self, track_id: int, reading: tuple[np.ndarray, bool] | None, moment: datetime) -> None:
+        """Add one frame to the track; `reading` None: the face was unread in this frame."""
         track = self.live.get(track_id)
         if track is None:
             track = self.live[track_id] = Track(0, 0, np.zeros(len(self.classes)), 0, moment, self.updates)
         track.frames += 1
-        if scores is not None:
+        if reading is not None:
+            scores, happy = reading
             track.read_frames += 1
             track.probability_sum += scores
-            track.happy_frames += frame_is_happy(scores, self.classes, self.happy_threshold)
+            track.happy_frames += happy
         track.last_seen, track.last_update = moment, self.updates
 
     def _finish(self, track_ids: list[int]) -> list[Person]:

@@ -35,7 +35,7 @@ def test_a_walker_who_smiles_for_part_of_the_walk_is_counted_happy(tmp_path):
 
     pipeline = build_pipeline(Settings(detector="blazeface"))
     classes = pipeline.classifier.classes
-    tracker = FaceTracker(classes, AGENT_FPS, happy_threshold=pipeline.classifier.happy_threshold)
+    tracker = FaceTracker(classes, AGENT_FPS)
     source, people, mean_happy = FileSource(str(video), AGENT_FPS), [], {}
     for sample in source.samples():
         conversion = cv2.COLOR_BGR2GRAY if pipeline.takes_gray else cv2.COLOR_BGR2RGB

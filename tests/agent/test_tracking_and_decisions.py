@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from service.agent.decisions import BucketBook, Person, expression, frame_is_happy
+from service.agent.decisions import BucketBook, Person, expression
 from service.agent.tracking import FaceTracker
+from service.vision.classifier import decide
 from service.vision.detectors.base import FaceBox
 from service.vision.pipeline import Detection
 
@@ -18,11 +19,12 @@ T0 = datetime(2026, 12, 3, 9, 14, 50, tzinfo=UTC)
 STEP = timedelta(seconds=0.2)  # 5 frames/s
 
 
-def face(left: int, top: int = 100, size: int = 80, **scores: float) -> Detection:
+def face(left: int, top: int = 100, size: int = 80, threshold: float | None = 0.49, **scores: float) -> Detection:
+    """A read face labelled as the pipeline labels it: the served rule at the model's threshold."""
     probabilities = {c: scores.get(c, 0.0) for c in CLASSES}
     if not scores:
         probabilities["neutral"] = 1.0
-    label = max(probabilities, key=probabilities.get)
+    label = CLASSES[int(decide(np.array([[probabilities[c] for c in CLASSES]]), CLASSES, threshold)[0])]
     return Detection(FaceBox(top, left + size, top + size, left), label, probabilities)
 
 
@@ -75,20 +77,20 @@ SMILE = {"happy": 0.9, "neutral": 0.1}
 def test_a_person_who_smiles_in_a_third_of_their_frames_is_happy():
     # 4 smiling frames of 12: mean p(happy) 0.33, under the model's threshold, which the mean
     # of the frames would have decided not happy
-    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.49)
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
     frames = [[face(100, **NEUTRAL)]] * 4 + [[face(100, **SMILE)]] * 4 + [[face(100, **NEUTRAL)]] * 4
     [person] = run(tracker, frames)
     assert person.frames == 12 and person.label == "happy"
 
 
 def test_a_smile_in_less_than_a_third_of_the_frames_is_not_happy():
-    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.49)
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
     frames = [[face(100, **NEUTRAL)]] * 9 + [[face(100, **SMILE)]] * 3  # a quarter of the frames
     assert [p.label for p in run(tracker, frames)] == ["neutral"]
 
 
 def test_one_misread_frame_in_a_long_never_smiling_track_is_not_happy():
-    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.49)
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
     frames = [[face(100, **NEUTRAL)]] * 12 + [[face(100, happy=0.97, neutral=0.03)]] + [[face(100, **NEUTRAL)]] * 12
     assert [p.label for p in run(tracker, frames)] == ["neutral"]
 
@@ -110,13 +112,16 @@ def test_a_person_not_happy_takes_the_most_probable_other_class_of_the_mean():
     assert expression(np.array([0.1, 0, 0, 2.0, 2.5, 0, 0]), 1, CLASSES, 5) == "neutral"
 
 
-def test_each_frame_is_decided_by_the_models_happy_threshold():
-    leaning = np.array([0, 0, 0, 0.6, 0.3, 0.1, 0])
-    assert frame_is_happy(leaning, CLASSES) and not frame_is_happy(leaning, CLASSES, happy_threshold=0.7)
-    assert frame_is_happy(np.array([0, 0, 0, 0.4, 0.35, 0.25, 0]), CLASSES, happy_threshold=0.35)
-    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3, happy_threshold=0.7)
-    people = run(tracker, [[face(100, happy=0.6, neutral=0.3, sad=0.1)]] * 5)
-    assert [p.label for p in people] == ["neutral"]
+def test_each_frame_counts_as_the_pipeline_labelled_it():
+    # p(happy) 0.6 under a model whose threshold is 0.7: the pipeline labels the frame neutral,
+    # and the tracker must not decide it again by the argmax
+    leaning = {"happy": 0.6, "neutral": 0.3, "sad": 0.1}
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    assert [p.label for p in run(tracker, [[face(100, threshold=0.7, **leaning)]] * 5)] == ["neutral"]
+    # p(happy) 0.4 under a threshold of 0.35: labelled happy although another class is likelier
+    shy = {"happy": 0.4, "neutral": 0.35, "sad": 0.25}
+    tracker = FaceTracker(CLASSES, fps=5, patience_s=1.0, min_frames=3)
+    assert [p.label for p in run(tracker, [[face(100, threshold=0.35, **shy)]] * 5)] == ["happy"]
 
 
 def test_a_person_counts_in_the_bucket_where_last_seen_and_sightings_where_seen():
