@@ -51,3 +51,14 @@ def test_batch_norm_batches_mix_the_sets_in_the_shares_asked():
     assert from_genki.sum() == 6 * 8
     mirrored = stacked[from_genki][:, 0, 0] > stacked[from_genki][:, 0, 47]
     assert 0 < mirrored.sum() < from_genki.sum()
+
+
+def test_the_in_domain_bound_finds_what_the_features_hold_beyond_the_softmax():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 7, 1400)
+    happy = labels == 3
+    # feature 0 tells happy faces apart; the network's p(happy) is a coin
+    features = np.c_[happy * 3.0 + rng.normal(0, 0.5, 1400), rng.normal(0, 1, 1400)]
+    bound = trunk_probes.in_domain_bound(features, rng.random(1400), labels, happy=3)
+    assert bound["head fitted on wild-dev's fit half"] > 0.95
+    assert bound["network's p(happy)"] < 0.4
