@@ -94,24 +94,24 @@ def score_happy(name: str, p_happy: dict[str, np.ndarray], truth: dict[str, np.n
             "wild_best_f1_any_threshold": best}
 
 
-def fit_happy_head(features: dict[str, np.ndarray], truth: dict[str, np.ndarray], genki_weight: float | None,
-                   strength: float = 1.0):
-    """A logistic happy head (standardised inputs, L2 ``strength``) fitted on FER2013 train
-    (``genki_weight`` 0), GENKI train alone (None) or both, all GENKI faces together weighing
-    ``genki_weight`` times all FER2013 faces."""
+def head_training_data(features: dict[str, np.ndarray], truth: dict[str, np.ndarray],
+                       genki_weight: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inputs, happy targets, sample weights): FER2013 train (``genki_weight`` 0), GENKI train
+    alone (None) or both, all GENKI faces together weighing ``genki_weight`` times all FER2013 faces."""
+    keys = ("genki_train",) if genki_weight is None else ("fer_train",) if genki_weight == 0 else ("fer_train", "genki_train")
+    weight = np.concatenate([np.full(len(truth[k]), 1.0 if k == "fer_train" or len(keys) == 1
+                                     else genki_weight * len(truth["fer_train"]) / len(truth[k])) for k in keys])
+    return np.concatenate([features[k] for k in keys]), np.concatenate([truth[k] for k in keys]), weight
+
+
+def fit_happy_head(x: np.ndarray, happy: np.ndarray, weight: np.ndarray | None = None, strength: float = 1.0):
+    """A logistic happy head on standardised inputs (scikit-learn; L2 ``strength``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    keys = ("genki_train",) if genki_weight is None else ("fer_train",) if genki_weight == 0 else ("fer_train", "genki_train")
-    x = np.concatenate([features[k] for k in keys])
-    y = np.concatenate([truth[k] for k in keys])
-    weight = np.ones(len(y))
-    if len(keys) == 2:
-        fer, genki = len(truth["fer_train"]), len(truth["genki_train"])
-        weight[fer:] = genki_weight * fer / genki
     head = make_pipeline(StandardScaler(), LogisticRegression(C=1 / strength, max_iter=2000))
-    return head.fit(x, y, logisticregression__sample_weight=weight)
+    return head.fit(x, happy, logisticregression__sample_weight=weight)
 
 
 def in_domain_bound(features: np.ndarray, p_happy: np.ndarray, labels: np.ndarray, happy: int, seed: int = 0) -> dict:
@@ -121,7 +121,7 @@ def in_domain_bound(features: np.ndarray, p_happy: np.ndarray, labels: np.ndarra
     from service.training.uncertainty import decision_scores
 
     fit, check = stratified_half(labels, seed)
-    head = fit_happy_head({"genki_train": features[fit]}, {"genki_train": labels[fit] == happy}, None)
+    head = fit_happy_head(features[fit], labels[fit] == happy)
     truth = labels[check] == happy
     scored = {"head fitted on wild-dev's fit half": head.predict_proba(features[check])[:, 1],
               "network's p(happy)": p_happy[check]}
@@ -173,7 +173,7 @@ def run_probes(model: Path, sets: dict) -> tuple[list[dict], dict]:
               "7 log-probabilities": {k: np.log(np.clip(o[1], 1e-7, 1.0)) for k, o in outputs.items()}}
     for source, features in inputs.items():
         for weight in (*GENKI_WEIGHTS, None):
-            head = fit_happy_head(features, truth, weight)
+            head = fit_happy_head(*head_training_data(features, truth, weight))
             fitted = ("GENKI train only" if weight is None else "FER2013 train only" if weight == 0
                       else f"FER2013 train + GENKI train x{weight:g}")
             rows.append(score_happy(f"head on {source}, fitted on {fitted}",

@@ -31,13 +31,18 @@ def test_a_happy_head_follows_the_training_set_it_is_weighted_towards():
                 "genki_train": np.c_[rng.normal(0, 1, 400), genki_y * 2.0 + rng.normal(0, 0.5, 400)]}
     truth = {"fer_train": fer_y, "genki_train": genki_y}
     probe = np.array([[2.0, 0.0], [0.0, 2.0]])  # happy by FER's sign, happy by GENKI's sign
-    fer_only = trunk_probes.fit_happy_head(features, truth, 0.0).predict_proba(probe)[:, 1]
-    genki_only = trunk_probes.fit_happy_head(features, truth, None).predict_proba(probe)[:, 1]
+    def head(genki_weight):
+        return trunk_probes.fit_happy_head(*trunk_probes.head_training_data(features, truth, genki_weight))
+
+    fer_only = head(0.0).predict_proba(probe)[:, 1]
+    genki_only = head(None).predict_proba(probe)[:, 1]
     assert fer_only[0] > 0.8 > 0.5 > fer_only[1]
     assert genki_only[1] > 0.8 > 0.5 > genki_only[0]
-    heavy = trunk_probes.fit_happy_head(features, truth, 4.0).predict_proba(probe)[:, 1]
-    light = trunk_probes.fit_happy_head(features, truth, 0.05).predict_proba(probe)[:, 1]
+    heavy = head(4.0).predict_proba(probe)[:, 1]
+    light = head(0.05).predict_proba(probe)[:, 1]
     assert heavy[1] - heavy[0] > light[1] - light[0]
+    _, _, weight = trunk_probes.head_training_data(features, truth, 0.25)
+    assert weight[:2000].sum() == 2000 and np.isclose(weight[2000:].sum(), 0.25 * 2000)
 
 
 def test_batch_norm_batches_mix_the_sets_in_the_shares_asked():
