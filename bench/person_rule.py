@@ -278,12 +278,12 @@ def main() -> int:
         from bench.frames import DEFAULT_SAMPLES
         from bench.person_rule_videos import walk_videos
 
-        report["walks"] = walk_videos(args.samples or DEFAULT_SAMPLES, table, threshold)
+        report["walks"] = walk_videos(args.samples or DEFAULT_SAMPLES, table)
     if "footage" in parts:
         from bench.detect import FOOTAGE
         from bench.person_rule_videos import footage
 
-        report["footage"] = footage(FOOTAGE, table, threshold) if FOOTAGE.is_file() else f"not found: {FOOTAGE}"
+        report["footage"] = footage(FOOTAGE, table) if FOOTAGE.is_file() else f"not found: {FOOTAGE}"
     args.out.write_text(json.dumps(report, indent=1))
     log.info("wrote %s", args.out)
     print(markdown(report, list(table)))

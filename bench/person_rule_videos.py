@@ -33,8 +33,8 @@ PLACES = ("first", "middle", "last")
 
 
 class RecordingTracker(FaceTracker):
-    """The agent's tracker, which also records per track its per-frame probabilities and where
-    it was (bench only: the agent keeps no such list)."""
+    """The agent's tracker, which also records per track its per-frame probabilities and happy
+    decisions, and where it was (bench only: the agent keeps no such list)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -45,7 +45,7 @@ class RecordingTracker(FaceTracker):
         ids = super()._track_ids(face_boxes)
         for box, track_id in zip(face_boxes, ids):
             if track_id is not None:
-                record = self.records.setdefault(track_id, {"rows": [], "seen": [], "read_updates": []})
+                record = self.records.setdefault(track_id, {"rows": [], "happy": [], "seen": [], "read_updates": []})
                 record["seen"].append((self.updates, (box.left + box.right) / 2, (box.top + box.bottom) / 2))
         return ids
 
@@ -53,6 +53,7 @@ class RecordingTracker(FaceTracker):
         super()._extend(track_id, reading, moment)
         if reading is not None:
             self.records[track_id]["rows"].append(reading[0])
+            self.records[track_id]["happy"].append(reading[1])
             self.records[track_id]["read_updates"].append(self.updates)
 
     def _finish(self, track_ids: list[int]) -> list:
@@ -126,7 +127,7 @@ def walker_of(record: dict, scene, size: tuple[int, int]) -> int:
     return int(distance.argmin())
 
 
-def walk_videos(samples: Path, table: dict, threshold: float | None) -> list[dict]:
+def walk_videos(samples: Path, table: dict) -> list[dict]:
     """Per walker and video: the truth, the read frames, and each rule's decision."""
     from bench.scenes import write_video
 
@@ -140,7 +141,7 @@ def walk_videos(samples: Path, table: dict, threshold: float | None) -> list[dic
             for record in records:
                 walker = walker_of(record, scene, size)
                 shown = smiling_frames(scene.walks[walker], WALKERS[walker], record["read"])
-                rows.append(decided(record, table, threshold, place=place, walker=walker, face=WALKERS[walker][0],
+                rows.append(decided(record, table, place=place, walker=walker, face=WALKERS[walker][0],
                                     smile_share=round(WALKERS[walker][2], 3),
                                     smile_share_read=round(float(np.mean(shown)) if shown else 0.0, 3),
                                     truth_happy=bool(shown) and float(np.mean(shown)) >= 1 / 3 - 1e-9))
@@ -154,22 +155,21 @@ def smiling_frames(walk, walker: tuple, read: list) -> list[bool]:
     return [walk.face_at(seconds) == smile for seconds, _, _ in read]
 
 
-def decided(record: dict, table: dict, threshold: float | None, **about) -> dict:
+def decided(record: dict, table: dict, **about) -> dict:
     """One track's row: what it is (`about`), its read frames, the agent's own label, the mean
-    p(happy), the frames decided happy one by one and each rule's decision (happy or not)."""
+    p(happy), the frames the agent decided happy one by one and each rule's decision (happy or not)."""
     from service.core.emotions import EMOTIONS
-    from service.vision.classifier import decide
 
     frames = np.array(record["rows"])
     row = {**about, "read_frames": len(frames), "agent": record["agent"]}
     if len(frames):
         row["mean_p_happy"] = round(float(frames[:, EMOTIONS.index("happy")].mean()), 3)
-        row["happy_frames"] = int((decide(frames, EMOTIONS, threshold) == EMOTIONS.index("happy")).sum())
+        row["happy_frames"] = sum(record["happy"])
         row.update({name: bool(rule(frames)) for name, rule in table.items()})
     return row
 
 
-def footage(path: Path, table: dict, threshold: float | None) -> list[dict]:
+def footage(path: Path, table: dict) -> list[dict]:
     """The agent's tracks on the shared footage, each with its first and last frame of the file."""
     from bench.footage_truth import APPEARANCES
 
@@ -178,6 +178,6 @@ def footage(path: Path, table: dict, threshold: float | None) -> list[dict]:
     rows = []
     for record in records:
         first, last = record["seconds"][0], record["seconds"][-1]
-        rows.append(decided(record, table, threshold, first_frame=round(first[0] * FOOTAGE_FPS),
+        rows.append(decided(record, table, first_frame=round(first[0] * FOOTAGE_FPS),
                             last_frame=round(last[0] * FOOTAGE_FPS), centre=[round(first[1]), round(first[2])]))
     return rows
