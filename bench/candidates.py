@@ -20,10 +20,12 @@ evaluate --baseline``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,27 +37,45 @@ COLUMNS = ("val_accuracy", "val_happy_f1", "genki_accuracy", "genki_share_error"
            "wild_precision", "wild_recall", "wild_share_error", "wild_check_f1")
 
 
+def cached_crops(path: Path, read: Callable[[], tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """{'crops', 'labels'} kept in ``path`` (.npz): ``read()`` makes them the first time only."""
+    if not path.exists():
+        log.info("reading %s (once; cached in %s)", path.stem, path)
+        crops, labels = read()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, crops=crops, labels=labels)
+    with np.load(path) as stored:
+        return {"crops": stored["crops"], "labels": stored["labels"]}
+
+
+@functools.cache
+def served_detector():
+    """The detector the served crop is cut with, built once and only when a set is read."""
+    from service.training.export import SERVED_DETECTOR
+    from service.vision.detectors import build_detector
+
+    return build_detector(SERVED_DETECTOR)
+
+
+def genki_part(genki_root: str, part: str) -> tuple[np.ndarray, np.ndarray]:
+    """A GENKI-4K part's served crops and smile labels (1 smile, 0 not)."""
+    from service.training import genki
+
+    faces = genki.load_genki(genki_root, part, served_detector())
+    return faces.crops, faces.smile.astype(np.int64)
+
+
 def cached_sets(genki_root: str, folder: str, val: str, cache: Path) -> dict[str, dict[str, np.ndarray]]:
     """{'genki': crops, happy}, {'wild': crops, labels}, {'val': faces, labels}; the served crops
     read through the detector once and cached."""
-    from service.training import datasets, genki, served_crops
-    from service.vision.detectors import build_detector
+    from service.training import datasets, served_crops
 
-    cache.mkdir(parents=True, exist_ok=True)
-    sets, detector = {}, None
-    for key in ("genki", "wild"):
-        path = cache / f"{key}.npz"
-        if not path.exists():
-            detector = detector or build_detector("blazeface")
-            log.info("reading %s through the served crop (once; cached in %s)", key, path)
-            if key == "genki":
-                faces = genki.load_genki(genki_root, "holdout", detector)
-                np.savez_compressed(path, crops=faces.crops, labels=faces.smile.astype(np.int64))
-            else:
-                faces, _ = served_crops.load_split_served(folder, detector, datasets.CANONICAL_CLASSES)
-                np.savez_compressed(path, crops=faces.images, labels=faces.labels)
-        with np.load(path) as stored:
-            sets[key] = {"crops": stored["crops"], "labels": stored["labels"]}
+    def wild() -> tuple[np.ndarray, np.ndarray]:
+        faces, _ = served_crops.load_split_served(folder, served_detector(), datasets.CANONICAL_CLASSES)
+        return faces.images, faces.labels
+
+    sets = {"genki": cached_crops(cache / "genki.npz", lambda: genki_part(genki_root, "holdout")),
+            "wild": cached_crops(cache / "wild.npz", wild)}
     faces = datasets.load_split(val, datasets.CANONICAL_CLASSES)
     sets["val"] = {"crops": faces.images, "labels": faces.labels}
     return sets

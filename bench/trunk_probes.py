@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.candidates import add_set_arguments, cached_sets  # noqa: E402
+from bench.candidates import add_set_arguments, cached_crops, cached_sets, genki_part  # noqa: E402
 
 log = logging.getLogger("trunk_probes")
 SCORED = ("val", "wild", "genki")
@@ -52,23 +52,14 @@ BATCH_NORM_MIXES = {"FER2013 train": (("fer_train", 1.0),),
 
 def training_sets(genki_root: str, train: str, cache: Path) -> dict[str, dict[str, np.ndarray]]:
     """GENKI's training part through the served crop and FER2013 train, read once and cached."""
-    from service.training import datasets, genki
-    from service.vision.detectors import build_detector
+    from service.training import datasets
 
-    sets = {}
-    for key in ("genki_train", "fer_train"):
-        path = cache / f"{key}.npz"
-        if not path.exists():
-            log.info("reading %s (once; cached in %s)", key, path)
-            if key == "genki_train":
-                faces = genki.load_genki(genki_root, "train", build_detector("blazeface"))
-                np.savez_compressed(path, crops=faces.crops, labels=faces.smile.astype(np.int64))
-            else:
-                faces = datasets.load_split(train, datasets.CANONICAL_CLASSES)
-                np.savez_compressed(path, crops=faces.images, labels=faces.labels)
-        with np.load(path) as stored:
-            sets[key] = {"crops": stored["crops"], "labels": stored["labels"]}
-    return sets
+    def fer_train() -> tuple[np.ndarray, np.ndarray]:
+        faces = datasets.load_split(train, datasets.CANONICAL_CLASSES)
+        return faces.images, faces.labels
+
+    return {"genki_train": cached_crops(cache / "genki_train.npz", lambda: genki_part(genki_root, "train")),
+            "fer_train": cached_crops(cache / "fer_train.npz", fer_train)}
 
 
 def happy_targets(sets: dict, happy: int) -> dict[str, np.ndarray]:
