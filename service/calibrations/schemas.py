@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from service.api.model import VALIDATION_FACES
+
 
 MAX_FACES = 1_000_000_000  # counts are 32-bit in both databases
 
@@ -57,8 +59,7 @@ class RatesOut(BaseModel):
     calibrated_at: datetime | None = None
     stale_calibration_version: str | None = Field(
         None, description="The location was calibrated for this other model version; its rates are not used.")
-    measured_on: str = Field(
-        "the model's validation faces", description="The labelled faces tpr and fpr were measured on.")
+    measured_on: str = Field(VALIDATION_FACES, description="The labelled faces tpr and fpr were measured on.")
     applied: bool = Field(
         True, description="False: these rates do not adjust the index, and adjusted_index and adjusted_ci95 are "
                           "null (see note); calibrating the location (`happiness calibrate`) makes them apply.")
