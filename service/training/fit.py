@@ -76,7 +76,7 @@ def _checkpoint_callback(work: Path, state: dict, patience: int, select_best: bo
                 _atomic_save(self.model, work / "best.keras")
             _atomic_save(self.model, work / "last.keras")
             write_json(work / "state.json", state)
-            if select_best and state["epoch"] - state["best_epoch"] >= patience:
+            if _stopped_early(state, patience, select_best):
                 log.info("early stop: no val accuracy gain for %d epochs", patience)
                 self.model.stop_training = True
 
@@ -158,7 +158,7 @@ def fit(config: TrainConfig, train: FaceSet, val: FaceSet, work: Path, select_be
     work.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     model, state = _start_or_resume(config, recipe, work)
-    if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe, select_best):
+    if state["epoch"] < recipe.epochs and not _stopped_early(state, recipe.patience, select_best):
         model.fit(
             make_train_dataset(train, recipe.batch_size, recipe.augment, config.seed + state["epoch"],
                                config.treatment(), config.class_balance),
@@ -197,6 +197,7 @@ def _model_to_keep(model, config: TrainConfig, recipe: Recipe, work: Path, state
     return with_mirror_average(inference_copy(model)) if recipe.mirror_average else model
 
 
-def _stopped_early(state: dict, recipe: Recipe, select_best: bool) -> bool:
-    return select_best and state["epoch"] > 0 and state["epoch"] - state["best_epoch"] >= recipe.patience
+def _stopped_early(state: dict, patience: int, select_best: bool) -> bool:
+    """No val accuracy gain for ``patience`` epochs (only while the best epoch is what is kept)."""
+    return select_best and state["epoch"] > 0 and state["epoch"] - state["best_epoch"] >= patience
 
